@@ -1,0 +1,281 @@
+//! A flat, pre-order view of a parsed document.
+//!
+//! Every later step works on plain index arrays instead of the ego_tree
+//! pointers: descendants of node `i` are exactly `i + 1..end[i]`, so subtree
+//! skips, bottom-up aggregation (reverse index order) and ancestor tests are
+//! all iterative and linear, whatever the nesting depth of the input.
+
+use scraper::node::Element;
+use scraper::{Html, Node};
+
+/// Marks "no parent" in [`Dom::parent`].
+pub(crate) const NONE: usize = usize::MAX;
+
+/// The document as arrays indexed by pre-order position.
+pub(crate) struct Dom<'a> {
+    /// The scraper node at each position.
+    pub nodes: Vec<&'a Node>,
+    /// Parent position, `NONE` for the document root.
+    pub parent: Vec<usize>,
+    /// One past the last descendant of each node.
+    pub end: Vec<usize>,
+}
+
+impl<'a> Dom<'a> {
+    /// Flattens the tree without recursion (an explicit path stack).
+    pub fn build(doc: &'a Html) -> Self {
+        let mut nodes: Vec<&'a Node> = Vec::new();
+        let mut parent: Vec<usize> = Vec::new();
+        let mut end: Vec<usize> = Vec::new();
+        let root = doc.tree.root();
+        nodes.push(root.value());
+        parent.push(NONE);
+        end.push(0);
+        let mut path: Vec<usize> = vec![0];
+        let mut cur = root;
+        loop {
+            if let Some(child) = cur.first_child() {
+                let p = path.last().copied().unwrap_or(0);
+                nodes.push(child.value());
+                parent.push(p);
+                end.push(0);
+                path.push(nodes.len() - 1);
+                cur = child;
+                continue;
+            }
+            // Climb until a next sibling exists, closing finished subtrees.
+            loop {
+                let Some(idx) = path.pop() else {
+                    return Dom { nodes, parent, end };
+                };
+                end[idx] = nodes.len();
+                if path.is_empty() {
+                    return Dom { nodes, parent, end };
+                }
+                if let Some(sib) = cur.next_sibling() {
+                    let p = path.last().copied().unwrap_or(0);
+                    nodes.push(sib.value());
+                    parent.push(p);
+                    end.push(0);
+                    path.push(nodes.len() - 1);
+                    cur = sib;
+                    break;
+                }
+                match cur.parent() {
+                    Some(up) => cur = up,
+                    None => {
+                        // Unreachable for a well-formed tree; close what is left.
+                        while let Some(i) = path.pop() {
+                            end[i] = nodes.len();
+                        }
+                        return Dom { nodes, parent, end };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The element at `i`, if it is one.
+    pub fn elem(&self, i: usize) -> Option<&'a Element> {
+        match self.nodes.get(i) {
+            Some(Node::Element(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Lower-case tag name of the element at `i` ("" for non-elements).
+    pub fn tag(&self, i: usize) -> &'a str {
+        self.elem(i).map(|e| e.name()).unwrap_or("")
+    }
+
+    /// Text content of a text node at `i`.
+    pub fn text(&self, i: usize) -> Option<&'a str> {
+        match self.nodes.get(i) {
+            Some(Node::Text(t)) => Some(&t.text),
+            _ => None,
+        }
+    }
+
+    /// First element with this tag, in document order.
+    pub fn find_tag(&self, tag: &str) -> Option<usize> {
+        (0..self.len()).find(|&i| self.tag(i) == tag)
+    }
+
+    /// Raw concatenated text of the subtree at `i` (for small metadata nodes).
+    pub fn raw_text(&self, i: usize) -> String {
+        let mut s = String::new();
+        let stop = self.end.get(i).copied().unwrap_or(i);
+        for j in i..stop {
+            if let Some(t) = self.text(j) {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    /// Collapsed (single-spaced, trimmed) text of the subtree at `i`, skipping removed nodes.
+    pub fn collapsed_text(&self, i: usize, removed: &[bool]) -> String {
+        let mut s = String::new();
+        let stop = self.end.get(i).copied().unwrap_or(i);
+        let mut j = i;
+        while j < stop {
+            if removed.get(j).copied().unwrap_or(false) {
+                j = self.end[j].max(j + 1);
+                continue;
+            }
+            if let Some(t) = self.text(j) {
+                s.push_str(t);
+                s.push(' ');
+            } else if self.tag(j) == "br" {
+                s.push(' ');
+            }
+            j += 1;
+        }
+        collapse_ws(&s)
+    }
+}
+
+/// Whitespace-collapsed, trimmed copy of `s`.
+pub(crate) fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// Length in chars of `s` once whitespace is collapsed (leading/trailing runs count as one).
+pub(crate) fn collapsed_len(s: &str) -> usize {
+    let mut n = 0;
+    let mut in_ws = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if !in_ws {
+                n += 1;
+                in_ws = true;
+            }
+        } else {
+            n += 1;
+            in_ws = false;
+        }
+    }
+    n
+}
+
+/// Elements whose content is never article text.
+pub(crate) fn is_never_content(tag: &str) -> bool {
+    matches!(
+        tag,
+        "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "svg"
+            | "math"
+            | "iframe"
+            | "button"
+            | "input"
+            | "select"
+            | "textarea"
+            | "option"
+            | "object"
+            | "embed"
+            | "canvas"
+            | "audio"
+            | "video"
+            | "dialog"
+            | "head"
+            | "link"
+            | "meta"
+            | "title"
+            | "nav"
+            | "label"
+            | "picture"
+            | "img"
+            | "source"
+            | "map"
+    )
+}
+
+/// Block-level tags: they end an inline run of text.
+pub(crate) fn is_block(tag: &str) -> bool {
+    matches!(
+        tag,
+        "p" | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "aside"
+            | "header"
+            | "footer"
+            | "nav"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "ul"
+            | "ol"
+            | "li"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "blockquote"
+            | "pre"
+            | "table"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+            | "tr"
+            | "td"
+            | "th"
+            | "figure"
+            | "figcaption"
+            | "form"
+            | "fieldset"
+            | "address"
+            | "hr"
+            | "center"
+            | "details"
+            | "summary"
+            | "body"
+            | "html"
+    )
+}
+
+/// True when the inline `style` hides the element.
+pub(crate) fn style_hides(style: &str) -> bool {
+    // Cheap pre-check: most inline styles mention neither value.
+    let lower = style.to_ascii_lowercase();
+    if !lower.contains("none") && !lower.contains("hidden") {
+        return false;
+    }
+    let compact: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(|c| c.to_lowercase())
+        .collect();
+    compact.contains("display:none") || compact.contains("visibility:hidden")
+}
+
+/// True for elements hidden from readers by attributes.
+pub(crate) fn is_hidden(e: &Element) -> bool {
+    if e.attr("hidden").is_some() {
+        return true;
+    }
+    if e.attr("aria-hidden")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    {
+        return true;
+    }
+    e.attr("style").is_some_and(style_hides)
+}

@@ -1,0 +1,316 @@
+//! Class/id/role hints, matched on whole tokens so that "header" is not
+//! "head", "shadow" or "download" is not "ad", and so on.
+
+use scraper::node::Element;
+
+/// What an element's class/id/role/itemprop say about it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Hint {
+    /// Looks like article content ("article-body", "entry-content", ...).
+    pub positive: bool,
+    /// Looks like boilerplate (ads, comments, share bars, ...).
+    pub negative: bool,
+    /// Article furniture that is not body text (byline, dateline, captions).
+    pub furniture: bool,
+    /// Looks like a standfirst / deck.
+    pub standfirst: bool,
+    /// Looks like a comment thread or form.
+    pub comments: bool,
+    /// Marked as the article body by microdata.
+    pub article_body: bool,
+}
+
+/// Tokens that mark article content.
+fn is_positive(t: &str) -> bool {
+    matches!(
+        t,
+        "article"
+            | "articles"
+            | "articlebody"
+            | "content"
+            | "contents"
+            | "entry"
+            | "post"
+            | "story"
+            | "body"
+            | "text"
+            | "main"
+            | "blog"
+            | "hentry"
+            | "prose"
+            | "richtext"
+            | "copy"
+    )
+}
+
+/// Tokens that mark boilerplate.
+fn is_negative(t: &str) -> bool {
+    matches!(
+        t,
+        "ad" | "ads"
+            | "adv"
+            | "advert"
+            | "adverts"
+            | "adslot"
+            | "adunit"
+            | "adsense"
+            | "adwrapper"
+            | "adcontainer"
+            | "dfp"
+            | "gpt"
+            | "banner"
+            | "promo"
+            | "promos"
+            | "promoted"
+            | "sponsor"
+            | "sponsored"
+            | "sponsors"
+            | "disqus"
+            | "share"
+            | "sharing"
+            | "shares"
+            | "social"
+            | "related"
+            | "recommended"
+            | "recommendations"
+            | "recirc"
+            | "recirculation"
+            | "newsletter"
+            | "newsletters"
+            | "subscribe"
+            | "subscription"
+            | "signup"
+            | "cookie"
+            | "cookies"
+            | "consent"
+            | "gdpr"
+            | "sidebar"
+            | "footer"
+            | "nav"
+            | "navbar"
+            | "navigation"
+            | "menu"
+            | "breadcrumb"
+            | "breadcrumbs"
+            | "tags"
+            | "popup"
+            | "modal"
+            | "overlay"
+            | "masthead"
+            | "outbrain"
+            | "taboola"
+            | "trending"
+            | "recent"
+            | "prev"
+            | "previous"
+            | "popular"
+            | "toolbar"
+            | "pagination"
+            | "pager"
+            | "skip"
+            | "login"
+            | "rss"
+            | "follow"
+            | "comment"
+            | "comments"
+            | "header"
+            | "topbar"
+            | "jump"
+            | "shopping"
+            | "affiliate"
+            | "sr"
+            | "visually"
+            | "screenreader"
+            | "print"
+            | "tools"
+            | "utility"
+            | "feedback"
+            | "teasers"
+            | "slideshow"
+            | "carousel"
+    )
+}
+
+/// Prefixes that mark boilerplate in one-word class names ("sharebar", "relatedposts").
+const NEG_PREFIX: &[&str] = &[
+    "advert",
+    "sponsor",
+    "comment",
+    "share",
+    "social",
+    "related",
+    "newsletter",
+    "subscri",
+    "cookie",
+    "sidebar",
+    "footer",
+    "breadcrumb",
+    "promo",
+    "outbrain",
+    "taboola",
+    "recommend",
+    "disqus",
+];
+
+/// Tokens that mark article furniture (bylines, dates, captions).
+fn is_furniture(t: &str) -> bool {
+    matches!(
+        t,
+        "byline"
+            | "bylines"
+            | "author"
+            | "authors"
+            | "dateline"
+            | "timestamp"
+            | "date"
+            | "published"
+            | "updated"
+            | "caption"
+            | "credit"
+            | "credits"
+            | "meta"
+            | "bio"
+            | "tag"
+            | "topics"
+            | "category"
+            | "categories"
+            | "kicker"
+            | "eyebrow"
+            | "label"
+    )
+}
+
+/// Tokens that mark a standfirst / deck.
+fn is_standfirst(t: &str) -> bool {
+    matches!(
+        t,
+        "standfirst"
+            | "subtitle"
+            | "subheadline"
+            | "subhead"
+            | "dek"
+            | "deck"
+            | "strapline"
+            | "summary"
+            | "description"
+            | "teaser"
+            | "excerpt"
+            | "sapo"
+    )
+}
+
+/// Calls `f` with each lower-case token of a class/id value, split at
+/// non-alphanumerics and camelCase humps; one reused buffer, no per-token allocation.
+fn for_each_token(value: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+    buf.clear();
+    let mut prev_lower = false;
+    let mut count = 0;
+    for c in value.chars() {
+        let boundary = !c.is_alphanumeric() || (c.is_uppercase() && prev_lower);
+        if boundary && !buf.is_empty() {
+            f(buf);
+            buf.clear();
+            count += 1;
+            // Attribute soup (thousands of classes) is not a hint worth reading.
+            if count >= 64 {
+                return;
+            }
+        }
+        if c.is_alphanumeric() {
+            prev_lower = c.is_lowercase() || c.is_numeric();
+            buf.extend(c.to_lowercase());
+        } else {
+            prev_lower = false;
+        }
+    }
+    if !buf.is_empty() {
+        f(buf);
+    }
+}
+
+/// Computes the hint of one element.
+pub(crate) fn hint(e: &Element) -> Hint {
+    let mut h = Hint::default();
+    let mut buf = String::new();
+    let mut apply = |t: &str| {
+        if is_positive(t) {
+            h.positive = true;
+        }
+        if is_negative(t) || NEG_PREFIX.iter().any(|p| t.starts_with(p)) {
+            h.negative = true;
+        }
+        if t.starts_with("comment") || t == "disqus" || t == "respond" {
+            h.comments = true;
+        }
+        if is_furniture(t) {
+            h.furniture = true;
+        }
+        if is_standfirst(t) {
+            h.standfirst = true;
+        }
+    };
+    if let Some(c) = e.attr("class") {
+        for_each_token(c, &mut buf, &mut apply);
+    }
+    if let Some(id) = e.attr("id") {
+        for_each_token(id, &mut buf, &mut apply);
+    }
+    if let Some(ip) = e.attr("itemprop") {
+        let ip = ip.to_ascii_lowercase();
+        if ip.contains("articlebody") || ip.split_whitespace().any(|t| t == "text") {
+            h.positive = true;
+            h.article_body = true;
+        }
+        if ip.contains("author") || ip.contains("date") {
+            h.furniture = true;
+        }
+        if ip.contains("description") || ip.contains("alternativeheadline") {
+            h.standfirst = true;
+        }
+    }
+    if let Some(role) = e.attr("role") {
+        let role = role.to_ascii_lowercase();
+        match role.trim() {
+            "main" | "article" => h.positive = true,
+            "navigation" | "banner" | "complementary" | "contentinfo" | "dialog"
+            | "alertdialog" | "menu" | "menubar" | "search" | "toolbar" => h.negative = true,
+            _ => {}
+        }
+    }
+    h
+}
+
+/// Readability-style weight of an element from its hints.
+pub(crate) fn class_weight(h: &Hint) -> f64 {
+    let mut w = 0.0;
+    if h.positive {
+        w += 25.0;
+    }
+    if h.negative {
+        w -= 25.0;
+    }
+    if h.article_body {
+        w += 25.0;
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        let mut buf = String::new();
+        for_each_token(s, &mut buf, |t| v.push(t.to_string()));
+        v
+    }
+
+    #[test]
+    fn tokenises_on_boundaries_and_humps() {
+        assert_eq!(toks("article-body"), vec!["article", "body"]);
+        assert_eq!(toks("relatedLinks"), vec!["related", "links"]);
+        assert_eq!(toks("shadow download"), vec!["shadow", "download"]);
+        assert_eq!(toks("HEADER"), vec!["header"]);
+    }
+}

@@ -1,0 +1,435 @@
+//! Page metadata: title candidates, standfirst candidates, authors, date,
+//! language, canonical URL and JSON-LD article body.
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
+use serde_json::Value;
+use url::Url;
+
+use super::dom::{Dom, collapse_ws};
+
+/// Everything read from `<head>`, JSON-LD and a few body elements.
+#[derive(Debug, Default)]
+pub(crate) struct Meta {
+    /// `<title>` text.
+    pub doc_title: Option<String>,
+    /// og:title / twitter:title / JSON-LD headline.
+    pub meta_title: Option<String>,
+    /// Texts of the first `<h1>` elements.
+    pub h1s: Vec<String>,
+    /// og:description / description / JSON-LD description.
+    pub description: Option<String>,
+    /// Authors in preference order, de-duplicated.
+    pub authors: Vec<String>,
+    /// Publication date.
+    pub published_at: Option<DateTime<FixedOffset>>,
+    /// Normalised language tag.
+    pub language: Option<String>,
+    /// Canonical URL.
+    pub canonical_url: Option<Url>,
+    /// Longest JSON-LD `articleBody`.
+    pub ld_body: Option<String>,
+}
+
+/// Upper bound on JSON-LD values visited per page, to bound work on huge blobs.
+const LD_VISIT_LIMIT: usize = 20_000;
+
+/// Reads metadata from the flat DOM.
+pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
+    let mut m = Meta::default();
+    let mut metas: Vec<(String, &str)> = Vec::new();
+    let mut canonical: Option<&str> = None;
+    let mut ld_blobs: Vec<String> = Vec::new();
+    let mut html_lang: Option<&str> = None;
+    let mut rel_authors: Vec<String> = Vec::new();
+    let mut time_attr: Option<&str> = None;
+    let no_removed: Vec<bool> = Vec::new();
+
+    for i in 0..dom.len() {
+        let Some(e) = dom.elem(i) else { continue };
+        match e.name() {
+            "html" if html_lang.is_none() => {
+                html_lang = e.attr("lang").or_else(|| e.attr("xml:lang"));
+            }
+            "title" if m.doc_title.is_none() => {
+                m.doc_title = non_empty(collapse_ws(&dom.raw_text(i)));
+            }
+            "meta" => {
+                let key = e
+                    .attr("property")
+                    .or_else(|| e.attr("name"))
+                    .or_else(|| e.attr("itemprop"))
+                    .or_else(|| e.attr("http-equiv"));
+                if let (Some(k), Some(c)) = (key, e.attr("content")) {
+                    metas.push((k.trim().to_ascii_lowercase(), c));
+                }
+            }
+            "link" => {
+                let rel = e.attr("rel").unwrap_or("").to_ascii_lowercase();
+                if canonical.is_none() && rel.split_whitespace().any(|r| r == "canonical") {
+                    canonical = e.attr("href");
+                }
+            }
+            "script" => {
+                let is_ld = e
+                    .attr("type")
+                    .is_some_and(|t| t.to_ascii_lowercase().contains("ld+json"));
+                if is_ld && ld_blobs.len() < 16 {
+                    ld_blobs.push(dom.raw_text(i));
+                }
+            }
+            "h1" if m.h1s.len() < 5 => {
+                let t = dom.collapsed_text(i, &no_removed);
+                if !t.is_empty() {
+                    m.h1s.push(t);
+                }
+            }
+            "time" if time_attr.is_none() => {
+                time_attr = e.attr("datetime");
+            }
+            "a" => {
+                let rel = e.attr("rel").unwrap_or("").to_ascii_lowercase();
+                if rel.split_whitespace().any(|r| r == "author") && rel_authors.len() < 5 {
+                    let t = dom.collapsed_text(i, &no_removed);
+                    if !t.is_empty() {
+                        rel_authors.push(t);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(ip) = e.attr("itemprop") {
+            // Microdata dates often sit on <time> or <span content>.
+            if ip.eq_ignore_ascii_case("datePublished")
+                && let Some(v) = e.attr("datetime").or_else(|| e.attr("content"))
+            {
+                metas.push(("itemprop:datepublished".into(), v));
+            }
+        }
+    }
+
+    let ld = parse_ld(&ld_blobs);
+    let get = |k: &str| -> Option<String> {
+        metas
+            .iter()
+            .find(|(key, v)| key == k && !v.trim().is_empty())
+            .map(|(_, v)| collapse_ws(v))
+    };
+
+    m.meta_title = get("og:title")
+        .or_else(|| ld.headline.clone())
+        .or_else(|| get("twitter:title"));
+    m.description = get("og:description")
+        .or_else(|| get("description"))
+        .or_else(|| ld.description.clone())
+        .or_else(|| get("twitter:description"));
+
+    // Authors: JSON-LD first, then meta, then rel=author links.
+    let mut authors: Vec<String> = ld.authors.clone();
+    for k in [
+        "author",
+        "article:author",
+        "parsely-author",
+        "sailthru.author",
+        "dc.creator",
+    ] {
+        if let Some(a) = get(k) {
+            authors.push(a);
+        }
+    }
+    authors.extend(rel_authors);
+    for a in authors {
+        let a = collapse_ws(&a);
+        let a = a
+            .strip_prefix("By ")
+            .or_else(|| a.strip_prefix("by "))
+            .unwrap_or(&a)
+            .to_string();
+        let looks_url = a.starts_with("http://") || a.starts_with("https://") || a.contains('/');
+        if a.is_empty() || looks_url || a.chars().count() > 100 || m.authors.len() >= 10 {
+            continue;
+        }
+        if !m.authors.iter().any(|x| x.eq_ignore_ascii_case(&a)) {
+            m.authors.push(a);
+        }
+    }
+
+    let date_candidates = [
+        ld.date_published.clone(),
+        get("article:published_time"),
+        get("og:published_time"),
+        get("itemprop:datepublished"),
+        get("datepublished"),
+        get("pubdate"),
+        get("publishdate"),
+        get("publish-date"),
+        get("parsely-pub-date"),
+        get("sailthru.date"),
+        get("dc.date.issued"),
+        get("dc.date"),
+        get("dcterms.created"),
+        get("date"),
+        time_attr.map(str::to_string),
+        ld.date_created.clone(),
+    ];
+    m.published_at = date_candidates.iter().flatten().find_map(|s| parse_date(s));
+
+    let lang_candidates = [
+        html_lang.map(str::to_string),
+        get("og:locale"),
+        ld.language.clone(),
+        get("content-language"),
+        get("language"),
+    ];
+    m.language = lang_candidates
+        .iter()
+        .flatten()
+        .find_map(|s| normalize_lang(s));
+
+    let canon = canonical
+        .map(str::to_string)
+        .or_else(|| get("og:url"))
+        .and_then(|href| resolve(href.trim(), base));
+    m.canonical_url = canon;
+    m.ld_body = ld.body;
+    m
+}
+
+/// `None` for an empty string.
+fn non_empty(s: String) -> Option<String> {
+    if s.is_empty() { None } else { Some(s) }
+}
+
+/// Resolves `href` against `base`; only http(s) results are kept.
+pub(crate) fn resolve(href: &str, base: Option<&Url>) -> Option<Url> {
+    if href.is_empty() {
+        return None;
+    }
+    let u = match base {
+        Some(b) => b.join(href).ok()?,
+        None => Url::parse(href).ok()?,
+    };
+    matches!(u.scheme(), "http" | "https").then_some(u)
+}
+
+/// Normalises "en_gb", "EN-us", "en" into "en-GB", "en-US", "en".
+pub(crate) fn normalize_lang(raw: &str) -> Option<String> {
+    let first = raw.split([',', ';', ' ']).find(|s| !s.is_empty())?;
+    let mut parts = first.split(['-', '_']);
+    let primary = parts.next()?.to_ascii_lowercase();
+    if !(2..=3).contains(&primary.len()) || !primary.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    match parts.next() {
+        Some(region) if region.len() == 2 && region.chars().all(|c| c.is_ascii_alphabetic()) => {
+            Some(format!("{primary}-{}", region.to_ascii_uppercase()))
+        }
+        _ => Some(primary),
+    }
+}
+
+/// Parses a date and rejects placeholder values such as "0001-01-01".
+pub(crate) fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
+    parse_date_any(raw).filter(|d| (1970..=2200).contains(&d.year()))
+}
+
+/// Parses the date formats seen in meta tags and JSON-LD; naive times are taken as UTC.
+fn parse_date_any(raw: &str) -> Option<DateTime<FixedOffset>> {
+    let s = raw.trim();
+    if s.is_empty() || s.len() > 64 {
+        return None;
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d);
+    }
+    if let Ok(d) = DateTime::parse_from_rfc2822(s) {
+        return Some(d);
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%d %H:%M:%S %z",
+    ] {
+        if let Ok(d) = DateTime::parse_from_str(s, f) {
+            return Some(d);
+        }
+    }
+    let utc = FixedOffset::east_opt(0)?;
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+            return n.and_local_timezone(utc).single();
+        }
+    }
+    let head = s.get(..10).unwrap_or(s);
+    for f in ["%Y-%m-%d", "%Y/%m/%d"] {
+        if let Ok(d) = NaiveDate::parse_from_str(head, f) {
+            return d.and_hms_opt(0, 0, 0)?.and_local_timezone(utc).single();
+        }
+    }
+    None
+}
+
+/// The article facts found in JSON-LD.
+#[derive(Debug, Default)]
+struct LdArticle {
+    headline: Option<String>,
+    description: Option<String>,
+    authors: Vec<String>,
+    date_published: Option<String>,
+    date_created: Option<String>,
+    language: Option<String>,
+    body: Option<String>,
+}
+
+/// True for schema.org article types (`NewsArticle`, `BlogPosting`, ...), also in arrays.
+fn is_article_type(v: Option<&Value>) -> bool {
+    let check = |s: &str| {
+        s.ends_with("Article") || s == "BlogPosting" || s == "LiveBlogPosting" || s == "Report"
+    };
+    match v {
+        Some(Value::String(s)) => check(s),
+        Some(Value::Array(a)) => a.iter().any(|x| x.as_str().is_some_and(check)),
+        _ => false,
+    }
+}
+
+/// A string from a JSON-LD value that may be a string, an array or an object with `name`.
+fn ld_str(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => non_empty(collapse_ws(s)),
+        Value::Array(a) => a.iter().find_map(|x| ld_str(Some(x))),
+        Value::Object(o) => o.get("name").and_then(|n| n.as_str()).map(collapse_ws),
+        _ => None,
+    }
+}
+
+/// Author names from a string, a Person object or an array of either.
+fn ld_names(v: Option<&Value>, out: &mut Vec<String>) {
+    match v {
+        Some(Value::String(s)) => out.push(collapse_ws(s)),
+        Some(Value::Object(o)) => {
+            if let Some(n) = o.get("name").and_then(|n| n.as_str()) {
+                out.push(collapse_ws(n));
+            }
+        }
+        Some(Value::Array(a)) => {
+            for x in a.iter().take(10) {
+                match x {
+                    Value::String(s) => out.push(collapse_ws(s)),
+                    Value::Object(o) => {
+                        if let Some(n) = o.get("name").and_then(|n| n.as_str()) {
+                            out.push(collapse_ws(n));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parses JSON-LD blobs and walks them (iteratively) for article objects.
+fn parse_ld(blobs: &[String]) -> LdArticle {
+    let mut out = LdArticle::default();
+    let mut visited = 0usize;
+    for blob in blobs {
+        // Raw control characters inside strings are common and invalid JSON;
+        // outside strings they are plain whitespace, so blanking them is safe.
+        let fixed: String = blob
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let Ok(root) = serde_json::from_str::<Value>(fixed.trim()) else {
+            continue;
+        };
+        let mut stack: Vec<&Value> = vec![&root];
+        while let Some(v) = stack.pop() {
+            visited += 1;
+            if visited > LD_VISIT_LIMIT {
+                return out;
+            }
+            match v {
+                Value::Array(a) => stack.extend(a.iter().rev()),
+                Value::Object(o) => {
+                    if is_article_type(o.get("@type")) {
+                        take_article(o, &mut out);
+                    }
+                    for key in [
+                        "@graph",
+                        "mainEntity",
+                        "mainEntityOfPage",
+                        "itemListElement",
+                    ] {
+                        if let Some(x) = o.get(key) {
+                            stack.push(x);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Merges one article object; the first value of each field wins, the longest body wins.
+fn take_article(o: &serde_json::Map<String, Value>, out: &mut LdArticle) {
+    if out.headline.is_none() {
+        out.headline = ld_str(o.get("headline")).or_else(|| ld_str(o.get("name")));
+    }
+    if out.description.is_none() {
+        out.description = ld_str(o.get("description"));
+    }
+    if out.authors.is_empty() {
+        ld_names(o.get("author"), &mut out.authors);
+    }
+    if out.date_published.is_none() {
+        out.date_published = ld_str(o.get("datePublished"));
+    }
+    if out.date_created.is_none() {
+        out.date_created = ld_str(o.get("dateCreated"));
+    }
+    if out.language.is_none() {
+        out.language = ld_str(o.get("inLanguage"));
+    }
+    if let Some(Value::String(b)) = o.get("articleBody") {
+        let longer = out.body.as_ref().is_none_or(|cur| b.len() > cur.len());
+        if longer && !b.trim().is_empty() {
+            out.body = Some(b.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_languages() {
+        assert_eq!(normalize_lang("en_gb").as_deref(), Some("en-GB"));
+        assert_eq!(normalize_lang("EN").as_deref(), Some("en"));
+        assert_eq!(normalize_lang("de-DE, en").as_deref(), Some("de-DE"));
+        assert_eq!(normalize_lang("zh-Hant-TW").as_deref(), Some("zh"));
+        assert_eq!(normalize_lang("12"), None);
+    }
+
+    #[test]
+    fn parses_dates() {
+        assert!(parse_date("2019-11-19T10:00:00Z").is_some());
+        assert!(parse_date("2019-11-19T10:00:00+0100").is_some());
+        assert!(parse_date("2019-11-19 10:00:00").is_some());
+        assert!(parse_date("2019-11-19").is_some());
+        assert!(parse_date("Tue, 19 Nov 2019 10:00:00 GMT").is_some());
+        assert!(parse_date("yesterday").is_none());
+        assert!(parse_date("0001-01-01T00:00:00Z").is_none());
+    }
+}

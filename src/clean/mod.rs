@@ -1,0 +1,718 @@
+//! Article extraction ("cleaning"): one HTML page in, the main article out.
+//!
+//! The method is general (no per-site rules): parse with `scraper`, flatten
+//! the tree into pre-order arrays (so every traversal is iterative and linear),
+//! drop never-content elements (scripts, styles, forms, hidden nodes), score
+//! candidate containers readability-style (text length, commas, link density,
+//! class/id/role hints), collect the text blocks of the winner while skipping
+//! furniture (share bars, bylines, related lists), and fall back to JSON-LD
+//! `articleBody` when the DOM yields much less than the page's own metadata.
+
+mod dom;
+mod extract;
+mod guard;
+mod hints;
+mod metadata;
+mod sanitize;
+
+use std::collections::HashSet;
+
+use scraper::Html;
+
+use self::dom::{Dom, NONE};
+use self::extract::{Analysis, Block, Kind, Stats};
+use self::metadata::Meta;
+
+/// What the cleaner found on one page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cleaned {
+    /// The headline, once (never repeated in `text`).
+    pub title: Option<String>,
+    /// The standfirst / deck, once (never repeated in `text`).
+    pub subtitle: Option<String>,
+    /// Author names, best source first.
+    pub authors: Vec<String>,
+    /// Publication time.
+    pub published_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Language tag normalised like "en" or "en-GB".
+    pub language: Option<String>,
+    /// `<link rel=canonical>` or og:url, resolved against the base URL.
+    pub canonical_url: Option<url::Url>,
+    /// Body paragraphs separated by one blank line.
+    pub text: String,
+    /// Sanitised structural HTML of the body.
+    pub html: String,
+}
+
+/// Why a page yielded no article.
+#[derive(Debug, thiserror::Error)]
+pub enum CleanError {
+    /// The page has no block of text long enough to be an article.
+    #[error("no article found: {0}")]
+    NoArticle(String),
+}
+
+/// Fewer tokens than this (and no JSON-LD body) is not an article.
+const MIN_TOKENS: usize = 25;
+/// A first pass shorter than this (chars) is retried without the unlikely-candidate filter.
+const RETRY_CHARS: usize = 500;
+/// Paragraphs with at least this many words are kept only once per page.
+const DEDUPE_MIN_WORDS: usize = 8;
+/// Leading/trailing blocks of at most this many words without punctuation are labels.
+const LABEL_MAX_WORDS: usize = 4;
+/// JSON-LD body must have at least this many tokens to be trusted.
+const LD_MIN_TOKENS: usize = 50;
+
+/// Extracts the main article of one HTML document. `base_url` resolves relative links.
+pub fn clean(html: &str, base_url: Option<&url::Url>) -> Result<Cleaned, CleanError> {
+    if html.trim().is_empty() {
+        return Err(CleanError::NoArticle("the document is empty".into()));
+    }
+    let input = guard::limit_nesting(html, guard::MAX_DEPTH);
+    let doc = Html::parse_document(&input);
+    let dom = Dom::build(&doc);
+    let meta = metadata::extract(&dom, base_url);
+    let title = choose_title(&meta);
+    let an = Analysis::new(&dom);
+    let st_hard = an.stats(&an.hard);
+
+    // Pass 1 drops unlikely candidates; a short result is retried without that filter.
+    let mask1 = an.unlikely_mask(&st_hard);
+    let st1 = an.stats(&mask1);
+    let mut blocks = run_pass(&an, &st1, &mask1, true, title.as_deref());
+    if text_chars(&blocks) < RETRY_CHARS {
+        let mask2 = an.comment_mask();
+        let st2 = an.stats(&mask2);
+        let alt = run_pass(&an, &st2, &mask2, false, title.as_deref());
+        if text_chars(&alt) > text_chars(&blocks) {
+            tracing::debug!("clean: retry without the unlikely-candidate filter won");
+            blocks = alt;
+        }
+    }
+
+    let subtitle = find_subtitle(&an, &st_hard, &mask1, &blocks, &meta, title.as_deref());
+    strip_leading(&mut blocks, title.as_deref(), subtitle.as_deref());
+
+    let dom_tokens: usize = blocks.iter().map(|b| tokens(&b.text)).sum();
+    let mut ld_paras = meta
+        .ld_body
+        .as_deref()
+        .map(ld_paragraphs)
+        .unwrap_or_default();
+    let keys = heading_keys(title.as_deref(), subtitle.as_deref());
+    let skip = ld_paras
+        .iter()
+        .take_while(|p| keys.contains(&norm_key(p)))
+        .count();
+    ld_paras.drain(..skip);
+    let ld_tokens: usize = ld_paras.iter().map(|p| tokens(p)).sum();
+
+    // Use JSON-LD when the DOM gave much less than the page's own metadata
+    // says the article is, or too little to be an article at all.
+    let ld_wins = (ld_tokens >= LD_MIN_TOKENS && dom_tokens * 10 < ld_tokens * 6)
+        || (dom_tokens < MIN_TOKENS && ld_tokens >= MIN_TOKENS);
+    let (text, html_out) = if ld_wins {
+        tracing::debug!(dom_tokens, ld_tokens, "clean: using JSON-LD articleBody");
+        (
+            ld_paras.join("\n\n"),
+            sanitize::paragraphs_html(&ld_paras, base_url),
+        )
+    } else if dom_tokens < MIN_TOKENS {
+        let reason = if blocks.is_empty() {
+            "no block of text was found (the page may be rendered by JavaScript, or be an index/landing page)".to_string()
+        } else {
+            format!(
+                "the best candidate has only {dom_tokens} words (need {MIN_TOKENS}); the page may be a teaser, paywalled or rendered by JavaScript"
+            )
+        };
+        return Err(CleanError::NoArticle(reason));
+    } else {
+        let text = blocks
+            .iter()
+            .map(|b| b.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        (text, sanitize::render(&blocks, base_url))
+    };
+
+    Ok(Cleaned {
+        title,
+        subtitle,
+        authors: meta.authors,
+        published_at: meta.published_at,
+        language: meta.language,
+        canonical_url: meta.canonical_url,
+        text,
+        html: html_out,
+    })
+}
+
+/// Splits a JSON-LD `articleBody` into paragraphs; some sites put HTML in it.
+fn ld_paragraphs(body: &str) -> Vec<String> {
+    let looks_html = body.contains("</") || body.contains("<br") || body.contains("<p>");
+    if !looks_html {
+        return body
+            .lines()
+            .map(dom::collapse_ws)
+            .filter(|l| !l.is_empty())
+            .collect();
+    }
+    let input = guard::limit_nesting(body, guard::MAX_DEPTH);
+    let frag = Html::parse_fragment(&input);
+    let fdom = Dom::build(&frag);
+    let an = Analysis::new(&fdom);
+    let st = an.stats(&an.hard);
+    an.blocks(&[0], &st, &an.hard, false)
+        .into_iter()
+        .map(|b| b.text)
+        .collect()
+}
+
+/// One extraction pass: pick containers, collect and filter their blocks.
+fn run_pass(
+    an: &Analysis<'_, '_>,
+    st: &Stats,
+    removed: &[bool],
+    strict: bool,
+    title: Option<&str>,
+) -> Vec<Block> {
+    let roots = an.containers(st, removed);
+    if roots.is_empty() {
+        return Vec::new();
+    }
+    let raw = an.blocks(&roots, st, removed, strict);
+    filter_blocks(raw, title)
+}
+
+/// Drops link lists, boilerplate labels, duplicates, the title and trailing headings.
+fn filter_blocks(raw: Vec<Block>, title: Option<&str>) -> Vec<Block> {
+    let title_key = title.map(norm_key).unwrap_or_default();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut prev_key = String::new();
+    let mut out: Vec<Block> = Vec::with_capacity(raw.len());
+    for b in raw {
+        let chars = b.text.chars().count().max(1);
+        let ld = b.link_len as f64 / chars as f64;
+        if ld > 0.5 {
+            continue;
+        }
+        let key = norm_key(&b.text);
+        if key.is_empty() || is_boilerplate(&key) || is_promo(&b.text) {
+            continue;
+        }
+        if matches!(b.kind, Kind::H(_)) && key == title_key {
+            continue;
+        }
+        // The same paragraph twice (mobile/desktop copies, teasers) is kept
+        // once; short lines may legitimately repeat (recipes, schedules).
+        let long = b
+            .text
+            .split_whitespace()
+            .nth(DEDUPE_MIN_WORDS - 1)
+            .is_some();
+        if prev_key == key || (long && !seen.insert(key.clone())) {
+            continue;
+        }
+        prev_key = key;
+        out.push(b);
+    }
+    // Trailing headings and stray labels ("Editorial", "Share") are page furniture.
+    while out
+        .last()
+        .is_some_and(|b| matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && is_label(&b.text)))
+    {
+        out.pop();
+    }
+    let lead = out
+        .iter()
+        .take_while(|b| b.kind == Kind::P && is_label(&b.text))
+        .count();
+    out.drain(..lead);
+    out
+}
+
+/// Removes leading blocks that repeat the title or subtitle.
+fn strip_leading(blocks: &mut Vec<Block>, title: Option<&str>, subtitle: Option<&str>) {
+    let keys = heading_keys(title, subtitle);
+    if keys.is_empty() {
+        return;
+    }
+    let mut idx = 0;
+    let mut checked = 0;
+    while idx < blocks.len() && checked < 4 {
+        if keys.contains(&norm_key(&blocks[idx].text)) {
+            blocks.remove(idx);
+        } else {
+            idx += 1;
+        }
+        checked += 1;
+    }
+}
+
+/// Comparison keys of the title and subtitle, which must not open the text.
+fn heading_keys(title: Option<&str>, subtitle: Option<&str>) -> Vec<String> {
+    [title, subtitle]
+        .into_iter()
+        .flatten()
+        .map(norm_key)
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+/// Labels that are never article text on their own.
+fn is_boilerplate(key: &str) -> bool {
+    const LABELS: &[&str] = &[
+        "advertisement",
+        "advertisements",
+        "advertising",
+        "sponsored",
+        "sponsoredcontent",
+        "storycontinuesbelowadvertisement",
+        "continuereadingbelowadvertisement",
+        "continuereadingthemainstory",
+        "readmore",
+        "continuereading",
+        "sharethis",
+        "sharethisarticle",
+        "shareonfacebook",
+        "shareontwitter",
+        "skiptocontent",
+        "skiptomaincontent",
+        "pleaseenteryourcomment",
+        "pleaseenteryournamehere",
+        "leaveareply",
+        "leaveacomment",
+        "relatedarticles",
+        "mostpopular",
+        "comments",
+        "share",
+        "tweet",
+        "email",
+        "print",
+    ];
+    LABELS.contains(&key)
+}
+
+/// A few words without sentence punctuation: a label, not a paragraph.
+fn is_label(text: &str) -> bool {
+    text.split_whitespace().nth(LABEL_MAX_WORDS).is_none()
+        && !text.ends_with(['.', '!', '?', '"', '”', ')', '。', '！', '？', ':'])
+}
+
+/// Short paragraphs that are publisher promotion, not reporting.
+fn is_promo(text: &str) -> bool {
+    const PHRASES: &[&str] = &[
+        "all rights reserved",
+        "sign up for",
+        "subscribe to",
+        "newsletter",
+        "follow us on",
+        "click here",
+        "please enter your",
+        "your email address will not be published",
+        "comments are closed",
+    ];
+    if text.len() > 240 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    PHRASES.iter().any(|p| lower.contains(p))
+}
+
+/// Lower-case alphanumerics only: compares texts regardless of punctuation and spacing.
+fn norm_key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Words, counting each CJK/Thai-style character as one (as the scorer does).
+fn tokens(s: &str) -> usize {
+    let mut n = 0;
+    for w in s.split_whitespace() {
+        let spaceless = w.chars().filter(|&c| is_spaceless_script(c)).count();
+        n += if spaceless > 0 { spaceless } else { 1 };
+    }
+    n
+}
+
+/// Scripts written without spaces (CJK, Thai, ...), counted per character.
+fn is_spaceless_script(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x3040..=0x30FF
+        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
+}
+
+/// Total text bytes of the blocks.
+fn text_chars(blocks: &[Block]) -> usize {
+    blocks.iter().map(|b| b.text.len()).sum()
+}
+
+/// Picks the headline: an `<h1>` confirmed by the meta title, else the meta title,
+/// else `<title>` without its site suffix, else the first `<h1>`.
+fn choose_title(m: &Meta) -> Option<String> {
+    let metas: Vec<String> = [m.meta_title.as_deref(), m.doc_title.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(norm_key)
+        .collect();
+    for h in &m.h1s {
+        let k = norm_key(h);
+        if k.len() >= 4 && metas.iter().any(|t| t.contains(&k)) {
+            return Some(h.clone());
+        }
+    }
+    // A one- or two-word og:title is usually the site name, not the headline.
+    let meta_ok = |t: &String| t.split_whitespace().nth(2).is_some() || m.doc_title.is_none();
+    if let Some(t) = m.meta_title.as_ref().filter(|t| meta_ok(t)) {
+        return Some(strip_site_suffix(t));
+    }
+    if let Some(t) = &m.doc_title {
+        return Some(strip_site_suffix(t));
+    }
+    m.h1s.first().cloned()
+}
+
+/// "Headline | Site" → "Headline" when the remaining part still reads like a headline.
+fn strip_site_suffix(t: &str) -> String {
+    for sep in [" | ", " - ", " – ", " — ", " :: ", " · ", " » "] {
+        if let Some(pos) = t.rfind(sep) {
+            let head = t[..pos].trim();
+            if head.split_whitespace().count() >= 3 {
+                return head.to_string();
+            }
+        }
+    }
+    t.trim().to_string()
+}
+
+/// Finds the standfirst: an element hinted as one (standfirst, dek, subtitle, ...)
+/// before or at the start of the body, else an element before the body whose text
+/// is the page's meta description.
+fn find_subtitle(
+    an: &Analysis<'_, '_>,
+    st: &Stats,
+    mask: &[bool],
+    blocks: &[Block],
+    meta: &Meta,
+    title: Option<&str>,
+) -> Option<String> {
+    let dom = an.dom;
+    let first = blocks.first().map(|b| b.node).unwrap_or(NONE);
+    if first == NONE {
+        return None;
+    }
+    let head_nodes: Vec<usize> = blocks.iter().take(3).map(|b| b.node).collect();
+    let title_key = title.map(norm_key).unwrap_or_default();
+    let is_candidate_pos = |j: usize| head_nodes.contains(&j) || dom.end[j] <= first;
+    // A standfirst follows the headline: start looking after the <h1> that
+    // carries the title (no such <h1>, no hinted standfirst).
+    let limit = head_nodes.last().copied().unwrap_or(first).max(first);
+    let h1 = (an.body..limit.min(dom.len())).find(|&j| {
+        dom.tag(j) == "h1"
+            && !title_key.is_empty()
+            && norm_key(&dom.collapsed_text(j, mask)) == title_key
+    });
+    let mut j = h1.map(|h| dom.end[h]).unwrap_or(NONE);
+    let stop = dom.len().min(dom.end[an.body].max(an.body + 1));
+    while j < stop {
+        let h = an.hints[j];
+        let skip = matches!(dom.tag(j), "figure" | "figcaption" | "ul" | "ol" | "table")
+            || (h.furniture && !h.standfirst);
+        if mask[j] || skip {
+            j = dom.end[j].max(j + 1);
+            continue;
+        }
+        if j > first && !head_nodes.contains(&j) && j > head_nodes.last().copied().unwrap_or(first)
+        {
+            break;
+        }
+        let len = st.text[j];
+        let linked = st.in_link.get(j).copied().unwrap_or(false) || st.link[j] * 3 > len;
+        if h.standfirst && !linked && (20..=600).contains(&len) && is_candidate_pos(j) {
+            let t = dom.collapsed_text(j, mask);
+            let byline = t.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("by "));
+            if norm_key(&t) != title_key && !t.is_empty() && !byline {
+                return Some(t);
+            }
+        }
+        j += 1;
+    }
+    // Fallback: the meta description shown as a block before the body.
+    let desc = meta.description.as_deref()?;
+    let dkey = norm_key(desc);
+    if dkey.len() < 20 {
+        return None;
+    }
+    let dlen = desc.chars().count() as u32;
+    let mut j = an.body;
+    let mut compared = 0;
+    while j < first && compared < 200 {
+        if mask[j] {
+            j = dom.end[j].max(j + 1);
+            continue;
+        }
+        let len = st.text[j];
+        if dom.elem(j).is_some()
+            && !st.has_block[j]
+            && len + 8 >= dlen
+            && len <= dlen + 8
+            && dom.end[j] <= first
+        {
+            compared += 1;
+            let t = dom.collapsed_text(j, mask);
+            if norm_key(&t) == dkey && dkey != title_key {
+                return Some(t);
+            }
+        }
+        j += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    /// The seed example's junk, each kind once: headline via <title>/og:title and <h1>,
+    /// standfirst in a teaser and the header, an inline ad-slot <style>, a footer
+    /// brand block and a comment form.
+    const SEED: &str = r#"<!DOCTYPE html><html lang="en-IE"><head>
+<title>Putin and Kim set to meet as Russia aims to weigh in on North Korea - Independent.ie</title>
+<meta property="og:title" content="Putin and Kim set to meet as Russia aims to weigh in on North Korea">
+<meta property="og:description" content="Kim Jong-un wants to hedge bets after failed US summit">
+<meta property="article:published_time" content="2019-04-19T02:30:00+00:00">
+<meta name="author" content="Jane Reporter">
+<link rel="canonical" href="/world-news/putin-kim-38031234.html">
+</head><body>
+<nav class="site-nav"><ul><li><a href="/">News</a></li><li><a href="/sport">Sport</a></li></ul></nav>
+<div class="teaser"><p>Kim Jong-un wants to hedge bets after failed US summit</p></div>
+<article>
+<header>
+<h1>Putin and Kim set to meet as Russia aims to weigh in on North Korea</h1>
+<p class="standfirst">Kim Jong-un wants to hedge bets after failed US summit</p>
+<div class="byline">By Jane Reporter</div>
+</header>
+<div class="article-body">
+<p>Vladimir Putin and Kim Jong-un may finally be ready to meet for the first time, as Russia seeks to extend its influence and North Korea tries to hedge its bets.</p>
+<p>The potential of closer ties between Mr Putin and Mr Kim carries historical resonance, dating back to the countries' Cold War bonds.</p>
+<style>#bb-iawr-inarticle- { clear: both; margin: 0 0 15px; }</style>
+<div id="bb-iawr-inarticle-" class="ad-slot"></div>
+<p>However, Moscow has bigger diplomatic priorities around the world, experts say, and is unlikely to disrupt US-led efforts.</p>
+<p>For Mr Putin, a summit would be a chance to show that Russia is a player on the Korean peninsula. (&copy; Washington Post)</p>
+</div>
+</article>
+<div id="comments" class="comments-area"><form class="comment-form"><p>Please enter your comment!</p>
+<textarea name="comment"></textarea><p>Please enter your name here</p><input name="author"></form></div>
+<footer class="site-footer"><div class="brand">Irish Independent</div></footer>
+</body></html>"#;
+
+    #[test]
+    fn seed_example_is_clean() {
+        let base = Url::parse("https://www.independent.ie/world-news/x.html").ok();
+        let c = clean(SEED, base.as_ref()).expect("article");
+        let title = "Putin and Kim set to meet as Russia aims to weigh in on North Korea";
+        assert_eq!(c.title.as_deref(), Some(title));
+        assert_eq!(
+            c.subtitle.as_deref(),
+            Some("Kim Jong-un wants to hedge bets after failed US summit")
+        );
+        assert!(!c.text.contains(title), "title leaked: {}", c.text);
+        assert!(!c.text.contains("hedge bets after failed"), "{}", c.text);
+        assert!(!c.text.contains("clear: both"));
+        assert!(!c.text.contains("Irish Independent"));
+        assert!(!c.text.contains("Please enter"));
+        assert!(!c.text.contains("By Jane Reporter"));
+        let paras: Vec<&str> = c.text.split("\n\n").collect();
+        assert_eq!(paras.len(), 4, "{paras:?}");
+        assert!(paras[0].starts_with("Vladimir Putin"));
+        assert!(paras[3].ends_with("(© Washington Post)"));
+        assert_eq!(c.authors, vec!["Jane Reporter".to_string()]);
+        assert_eq!(c.language.as_deref(), Some("en-IE"));
+        assert_eq!(
+            c.canonical_url.as_ref().map(Url::as_str),
+            Some("https://www.independent.ie/world-news/putin-kim-38031234.html")
+        );
+        assert!(c.published_at.is_some());
+        assert!(c.html.starts_with("<p>Vladimir Putin"), "{}", c.html);
+        assert!(!c.html.contains("class="));
+    }
+
+    #[test]
+    fn json_ld_body_is_used_when_dom_is_thin() {
+        let page = r#"<html><head><title>Site</title>
+<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+ {"@type":"WebPage","name":"Site"},
+ {"@type":["NewsArticle"],"headline":"Rates rise again","inLanguage":"en_gb",
+  "author":[{"@type":"Person","name":"Ann Lee"},{"@type":"Person","name":"Bo Chan"}],
+  "datePublished":"2024-03-01T10:00:00+01:00",
+  "articleBody":"The central bank raised rates for the third time this year, citing stubborn inflation in services and wages.\nEconomists had expected the move, although several said the pace of increases would now slow as growth weakens across the region and households feel the squeeze on their budgets."}
+]}</script></head>
+<body><div id="app"><p>Loading the article, please wait.</p></div></body></html>"#;
+        let c = clean(page, None).expect("article from JSON-LD");
+        assert_eq!(c.title.as_deref(), Some("Rates rise again"));
+        assert_eq!(
+            c.authors,
+            vec!["Ann Lee".to_string(), "Bo Chan".to_string()]
+        );
+        assert_eq!(c.language.as_deref(), Some("en-GB"));
+        assert_eq!(
+            c.published_at.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-03-01T10:00:00+01:00")
+        );
+        assert!(c.text.starts_with("The central bank raised rates"));
+        assert_eq!(c.text.split("\n\n").count(), 2);
+        assert!(!c.text.contains("Loading"));
+    }
+
+    #[test]
+    fn html_in_json_ld_body_is_turned_into_text() {
+        let page = r#"<html><head><script type="application/ld+json">{"@type":"BlogPosting",
+"headline":"Notes","articleBody":"<p>First paragraph of the post, which talks about several things at length.</p><p>Second paragraph &amp; more words, so that the body is long enough to count as an article.</p>"}
+</script></head><body><div id="root"></div></body></html>"#;
+        let c = clean(page, None).expect("article");
+        assert!(!c.text.contains("<p>"), "{}", c.text);
+        assert_eq!(c.text.split("\n\n").count(), 2, "{}", c.text);
+        assert!(c.text.contains("& more words"));
+    }
+
+    #[test]
+    fn headline_repeated_as_first_paragraph_is_dropped() {
+        let page = r#"<html><head><title>Bridge reopens after repairs | Town News</title></head><body>
+<h1>Bridge reopens after repairs</h1>
+<div class="story-body"><p>Bridge reopens after repairs</p>
+<p>The old stone bridge over the river reopened on Monday, after eight months of repairs that cost the council far more than planned.</p>
+<p>Residents, who had faced a long detour, welcomed the news, although some said the new surface was already showing cracks.</p>
+</div></body></html>"#;
+        let c = clean(page, None).expect("article");
+        assert_eq!(c.title.as_deref(), Some("Bridge reopens after repairs"));
+        assert!(c.text.starts_with("The old stone bridge"), "{}", c.text);
+        assert!(!c.text.contains("Bridge reopens"));
+    }
+
+    #[test]
+    fn relative_links_are_resolved_and_markup_sanitised() {
+        let page = r#"<html><body><article><p style="color:red" class="x">A long enough first paragraph, with a <a href="/about" onclick="evil()">link</a> and <em>emphasis</em>, to count as text here.</p>
+<p>Another paragraph follows, with more words, so that the article is clearly long enough to be kept by the cleaner.</p>
+<script>document.write('junk')</script></article></body></html>"#;
+        let base = Url::parse("https://example.com/news/item").ok();
+        let c = clean(page, base.as_ref()).expect("article");
+        assert!(
+            c.html
+                .contains(r#"<a href="https://example.com/about">link</a>"#),
+            "{}",
+            c.html
+        );
+        assert!(c.html.contains("<em>emphasis</em>"));
+        assert!(!c.html.contains("style") && !c.html.contains("onclick"));
+        assert!(!c.text.contains("document.write"));
+    }
+
+    #[test]
+    fn hidden_and_share_blocks_are_dropped() {
+        let page = r##"<html><body><div class="post-content">
+<p>First real paragraph of the story, long enough, with commas, clauses, and detail.</p>
+<div style="display: none">Hidden promo text that must not appear anywhere at all.</div>
+<div class="share-bar"><a href="#">Share on Facebook</a> <a href="#">Share on Twitter</a></div>
+<p aria-hidden="true">Screen-reader junk that is hidden from readers of the page.</p>
+<p>Second real paragraph of the story, also long enough, with commas, clauses, and detail.</p>
+</div></body></html>"##;
+        let c = clean(page, None).expect("article");
+        assert!(!c.text.contains("Hidden promo"));
+        assert!(!c.text.contains("Share on"));
+        assert!(!c.text.contains("Screen-reader"));
+        assert_eq!(c.text.split("\n\n").count(), 2, "{}", c.text);
+    }
+
+    #[test]
+    fn short_post_with_long_comment_thread_keeps_post_only() {
+        let comment = "<li class=\"comment\"><p>I disagree with this, strongly, and here is a long reason why it is so, with more words.</p></li>";
+        let page = format!(
+            r#"<html><body><div class="entry-content"><p>Our short post announces the new open thread, where readers can ask anything, about any topic, at all.</p>
+<p>Please keep the discussion civil, and remember that staff read every question, even if they cannot answer them all.</p></div>
+<ol class="commentlist">{}</ol></body></html>"#,
+            comment.repeat(30)
+        );
+        let c = clean(&page, None).expect("article");
+        assert!(c.text.starts_with("Our short post"));
+        assert!(!c.text.contains("I disagree"), "{}", c.text);
+    }
+
+    #[test]
+    fn page_wrapping_form_is_layout_not_junk() {
+        let page = r#"<html><body><form id="aspnetForm" action="/page.aspx"><div id="content">
+<p>This old site wraps its whole page in a form element, as ASP.NET pages used to, and the article lives inside it.</p>
+<p>The cleaner must keep such text, because the form is only layout here, not a comment box or a sign-up form.</p>
+</div></form></body></html>"#;
+        let c = clean(page, None).expect("article");
+        assert!(c.text.starts_with("This old site"));
+    }
+
+    #[test]
+    fn empty_and_tiny_inputs_are_no_article() {
+        assert!(matches!(clean("", None), Err(CleanError::NoArticle(_))));
+        assert!(matches!(
+            clean("   \n", None),
+            Err(CleanError::NoArticle(_))
+        ));
+        assert!(matches!(
+            clean("<html><body><p>Too short.</p></body></html>", None),
+            Err(CleanError::NoArticle(_))
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let n = 100_000;
+        let mut page = String::with_capacity(n * 12);
+        page.push_str("<html><body>");
+        for _ in 0..n {
+            page.push_str("<div>");
+        }
+        page.push_str("<p>Deep text, with commas, placed at the very bottom of a very deep tree of divs, to check for stack use.</p>");
+        let _ = clean(&page, None);
+        let mut inline = String::from("<html><body><p>");
+        for _ in 0..n {
+            inline.push_str("<b>");
+        }
+        inline.push_str("bold text");
+        let _ = clean(&inline, None);
+        // Distinct formatting elements defeat html5ever's Noah's Ark shortcut.
+        let mut formatting = String::from("<p>");
+        for i in 0..n {
+            formatting.push_str(&format!("<b id={i}>x"));
+        }
+        formatting.push_str("</p><p>after</p>");
+        let _ = clean(&formatting, None);
+        let lists = "<li><ul>".repeat(n / 5);
+        let _ = clean(&lists, None);
+    }
+
+    #[test]
+    fn many_siblings_and_giant_text_are_fine() {
+        let siblings = "<p>Sibling paragraph, short, with a comma.</p>".repeat(100_000);
+        let _ = clean(&siblings, None);
+        let giant = format!("<p>{}</p>", "word, ".repeat(500_000));
+        let c = clean(&giant, None).expect("giant text is an article");
+        assert!(c.text.len() > 1_000_000);
+    }
+
+    #[test]
+    fn garbage_bytes_do_not_panic() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let bytes: Vec<u8> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        let s = String::from_utf8_lossy(&bytes);
+        let _ = clean(&s, None);
+        let tags = "<<div<p>></a href=\"</td><table><tr><li>&#0;&#xFFFFFF;<!--".repeat(5_000);
+        let _ = clean(&tags, None);
+    }
+}

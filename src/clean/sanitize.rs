@@ -1,0 +1,113 @@
+//! Structural HTML for the kept blocks, passed through ammonia.
+
+use std::collections::HashSet;
+
+use ammonia::{Builder, UrlRelative};
+use url::Url;
+
+use super::extract::{Block, Kind, escape_into};
+
+/// Tags allowed in [`super::Cleaned::html`].
+const ALLOWED: &[&str] = &[
+    "p",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "pre",
+    "code",
+    "em",
+    "strong",
+    "b",
+    "i",
+    "a",
+    "br",
+    "table",
+    "tr",
+    "td",
+    "th",
+];
+
+/// Builds the block HTML and sanitises it (allowlist, resolved hrefs, no attributes but href).
+pub(crate) fn render(blocks: &[Block], base: Option<&Url>) -> String {
+    let mut raw = String::new();
+    // The wrapper (ul/ol/table) currently open and the group it belongs to.
+    let mut open: Option<(&str, usize)> = None;
+    for b in blocks {
+        let wrap = match b.kind {
+            Kind::Li(false) => Some("ul"),
+            Kind::Li(true) => Some("ol"),
+            Kind::Row => Some("table"),
+            _ => None,
+        };
+        let want = wrap.map(|w| (w, b.group));
+        if open != want {
+            if let Some((w, _)) = open {
+                raw.push_str("</");
+                raw.push_str(w);
+                raw.push('>');
+            }
+            if let Some((w, _)) = want {
+                raw.push('<');
+                raw.push_str(w);
+                raw.push('>');
+            }
+            open = want;
+        }
+        let tag = match b.kind {
+            Kind::P => "p",
+            Kind::H(1) | Kind::H(2) => "h2",
+            Kind::H(3) => "h3",
+            Kind::H(4) => "h4",
+            Kind::H(5) => "h5",
+            Kind::H(_) => "h6",
+            Kind::Li(_) => "li",
+            Kind::Pre => "pre",
+            Kind::Quote => "blockquote",
+            Kind::Row => "tr",
+        };
+        raw.push('<');
+        raw.push_str(tag);
+        raw.push('>');
+        raw.push_str(&b.html);
+        raw.push_str("</");
+        raw.push_str(tag);
+        raw.push_str(">\n");
+    }
+    if let Some((w, _)) = open {
+        raw.push_str("</");
+        raw.push_str(w);
+        raw.push('>');
+    }
+    sanitize(&raw, base)
+}
+
+/// Wraps plain paragraphs (e.g. a JSON-LD body) as sanitised `<p>` HTML.
+pub(crate) fn paragraphs_html(paras: &[String], base: Option<&Url>) -> String {
+    let mut raw = String::new();
+    for p in paras {
+        raw.push_str("<p>");
+        escape_into(p, &mut raw);
+        raw.push_str("</p>\n");
+    }
+    sanitize(&raw, base)
+}
+
+/// Runs ammonia with the small allowlist; hrefs are resolved against `base`.
+fn sanitize(raw: &str, base: Option<&Url>) -> String {
+    let tags: HashSet<&str> = ALLOWED.iter().copied().collect();
+    let mut b = Builder::empty();
+    b.tags(tags)
+        .add_tag_attributes("a", ["href"])
+        .link_rel(None);
+    match base {
+        Some(u) => b.url_relative(UrlRelative::RewriteWithBase(u.clone())),
+        None => b.url_relative(UrlRelative::PassThrough),
+    };
+    b.clean(raw).to_string()
+}

@@ -1,0 +1,480 @@
+//! Configuration: the TOML file users write, with environment overrides.
+//!
+//! The file is read with the `config` crate (file, then `THRESHER__SECTION__KEY`
+//! variables on top) and deserialised into the structs below with
+//! `deny_unknown_fields`, so a misspelt key fails at start instead of being
+//! silently ignored. Checks serde cannot express (unique names, URL schemes,
+//! non-zero durations) run in [`Config::validate`]. Every error names the file
+//! and the key.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+/// The configuration shipped with Thresher, embedded so the binary runs anywhere.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../config/thresher.toml");
+
+/// Where the default configuration file lives, relative to the working directory.
+pub const DEFAULT_PATH: &str = "config/thresher.toml";
+
+/// Where a configuration came from; shown in every error message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    /// A file on disk.
+    File(PathBuf),
+    /// The copy of `config/thresher.toml` compiled into the binary.
+    Embedded,
+}
+
+impl ConfigOrigin {
+    /// Picks the file named on the command line (or `THRESHER_CONFIG`), else
+    /// `config/thresher.toml` when it exists, else the embedded default.
+    pub fn resolve(explicit: Option<&Path>) -> Self {
+        match explicit {
+            Some(path) => Self::File(path.to_path_buf()),
+            None if Path::new(DEFAULT_PATH).is_file() => Self::File(PathBuf::from(DEFAULT_PATH)),
+            None => Self::Embedded,
+        }
+    }
+}
+
+impl fmt::Display for ConfigOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Embedded => f.write_str("<embedded default config>"),
+        }
+    }
+}
+
+/// A configuration that could not be loaded; the message names file and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file is missing, unreadable, not TOML, or does not match the schema.
+    #[error("config {origin}: {message}")]
+    Load {
+        /// Where the configuration came from.
+        origin: ConfigOrigin,
+        /// What the `config` crate or serde reported (it names the key).
+        message: String,
+    },
+    /// The file parsed but a value is not acceptable.
+    #[error("config {origin}: key `{key}`: {message}")]
+    Invalid {
+        /// Where the configuration came from.
+        origin: ConfigOrigin,
+        /// The offending key, e.g. `sources[2].url`.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The embedded state store.
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Where articles are written.
+    #[serde(default)]
+    pub output: OutputConfig,
+    /// HTTP client settings.
+    #[serde(default)]
+    pub fetch: FetchConfig,
+    /// Concurrency and queue sizes of the pipeline stages.
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    /// The feeds to follow.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[state]`: the embedded persistent state.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Folder holding the state database.
+    #[serde(default = "default_state_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            dir: default_state_dir(),
+        }
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("data/state")
+}
+
+/// `[output]`: the directory sink.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Folder receiving `<source>/<id>.json` files.
+    #[serde(default = "default_output_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        Self {
+            dir: default_output_dir(),
+        }
+    }
+}
+
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("data/articles")
+}
+
+/// `[fetch]`: how Thresher talks HTTP.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// User-Agent sent with every request; name Thresher and a contact URL.
+    pub user_agent: String,
+    /// Limit on a whole request, body included.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Limit on establishing a connection.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Longest wait for the next piece of a body that is trickling in.
+    #[serde(with = "humantime_serde")]
+    pub read_timeout: Duration,
+    /// Largest body accepted, counted after decompression.
+    pub max_body_bytes: u64,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        Self {
+            user_agent: format!(
+                "Thresher/{} (+https://github.com/thresher-news/thresher)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(15),
+            max_body_bytes: 10_000_000,
+        }
+    }
+}
+
+/// `[pipeline]`: concurrency of each stage and the size of the queues between them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Feeds fetched at the same time.
+    pub feed_concurrency: usize,
+    /// Article pages fetched at the same time.
+    pub fetch_concurrency: usize,
+    /// Pages cleaned at the same time (each on a blocking thread); 0 = one per CPU.
+    pub clean_workers: usize,
+    /// Capacity of each channel between stages; bounds memory and applies backpressure.
+    pub queue_capacity: usize,
+    /// On shutdown, how long in-flight work may take before it is abandoned
+    /// (abandoned articles stay pending and are processed after the next start).
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// Attempts at a failing article (timeouts, 5xx, 429, sink errors) before it is given up.
+    pub max_article_attempts: u32,
+    /// Wait before retrying a failed article; doubled for each further attempt.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff: Duration,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            feed_concurrency: 8,
+            fetch_concurrency: 16,
+            clean_workers: 0,
+            queue_capacity: 64,
+            shutdown_grace: Duration::from_secs(5),
+            max_article_attempts: 3,
+            retry_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Number of clean workers, resolving 0 to the number of CPUs.
+    pub fn clean_workers(&self) -> usize {
+        if self.clean_workers > 0 {
+            self.clean_workers
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        }
+    }
+}
+
+/// `[[sources]]`: one feed to follow.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Unique name, used in logs, metrics and the output folder.
+    pub name: String,
+    /// Feed URL (RSS, Atom or JSON Feed).
+    pub url: Url,
+    /// Time between two polls of this feed.
+    #[serde(with = "humantime_serde", default = "default_interval")]
+    pub interval: Duration,
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+
+impl Config {
+    /// Loads the configuration from `origin`, applies `THRESHER__*` overrides and validates it.
+    pub fn load(origin: &ConfigOrigin) -> Result<Self, ConfigError> {
+        match origin {
+            ConfigOrigin::File(path) => Self::load_from(
+                config::File::from(path.as_path())
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+                origin,
+            ),
+            ConfigOrigin::Embedded => Self::load_from(
+                config::File::from_str(EMBEDDED_DEFAULT, config::FileFormat::Toml),
+                origin,
+            ),
+        }
+    }
+
+    /// Parses a configuration held in a string (for tests and tools).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let origin = ConfigOrigin::File(PathBuf::from("<string>"));
+        Self::load_from(
+            config::File::from_str(text, config::FileFormat::Toml),
+            &origin,
+        )
+    }
+
+    fn load_from<S>(file: S, origin: &ConfigOrigin) -> Result<Self, ConfigError>
+    where
+        S: config::Source + Send + Sync + 'static,
+    {
+        let load_error = |error: config::ConfigError| ConfigError::Load {
+            origin: origin.clone(),
+            message: tidy_message(&error.to_string(), origin),
+        };
+        let config: Config = config::Config::builder()
+            .add_source(file)
+            .add_source(
+                config::Environment::with_prefix("THRESHER")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .map_err(load_error)?
+            .try_deserialize()
+            .map_err(load_error)?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: unique and path-safe names, http(s) URLs, sane numbers.
+    pub fn validate(&self, origin: &ConfigOrigin) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| ConfigError::Invalid {
+            origin: origin.clone(),
+            key,
+            message,
+        };
+        let mut first_index: HashMap<&str, usize> = HashMap::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            let key = |field: &str| format!("sources[{i}].{field}");
+            if let Err(message) = check_source_name(&source.name) {
+                return Err(invalid(key("name"), message));
+            }
+            if let Some(first) = first_index.insert(&source.name, i) {
+                return Err(invalid(
+                    key("name"),
+                    format!(
+                        "duplicate source name {:?} (already used by sources[{first}])",
+                        source.name
+                    ),
+                ));
+            }
+            if !matches!(source.url.scheme(), "http" | "https") {
+                return Err(invalid(
+                    key("url"),
+                    format!(
+                        "{} is not an http or https URL (source {:?})",
+                        source.url, source.name
+                    ),
+                ));
+            }
+            if source.interval < Duration::from_secs(1) {
+                return Err(invalid(
+                    key("interval"),
+                    format!("interval must be at least 1s (source {:?})", source.name),
+                ));
+            }
+        }
+        let positive = [
+            ("pipeline.feed_concurrency", self.pipeline.feed_concurrency),
+            (
+                "pipeline.fetch_concurrency",
+                self.pipeline.fetch_concurrency,
+            ),
+            ("pipeline.queue_capacity", self.pipeline.queue_capacity),
+            (
+                "pipeline.max_article_attempts",
+                self.pipeline.max_article_attempts as usize,
+            ),
+            ("fetch.max_body_bytes", self.fetch.max_body_bytes as usize),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(invalid(key.to_string(), "must be at least 1".to_string()));
+            }
+        }
+        if self.fetch.timeout.is_zero() {
+            return Err(invalid(
+                "fetch.timeout".into(),
+                "must be longer than 0s".into(),
+            ));
+        }
+        if self.fetch.user_agent.trim().is_empty() {
+            return Err(invalid(
+                "fetch.user_agent".into(),
+                "must not be empty".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Makes the `config` crate's messages read well: it writes key paths as
+/// `sources[0]url` (we want `sources[0].url`) and sometimes appends the file
+/// name, which our own prefix already gives.
+fn tidy_message(message: &str, origin: &ConfigOrigin) -> String {
+    let mut tidy = String::with_capacity(message.len() + 8);
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        tidy.push(c);
+        if c == ']' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
+            tidy.push('.');
+        }
+    }
+    let suffix = format!(" in {origin}");
+    tidy.trim_end()
+        .strip_suffix(&suffix)
+        .unwrap_or(tidy.trim_end())
+        .to_string()
+}
+
+/// Source names become folder names and log fields: keep them short and plain.
+fn check_source_name(name: &str) -> Result<(), String> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() {
+        Err("source name must not be empty".to_string())
+    } else if name.len() > 64 {
+        Err(format!("source name {name:?} is longer than 64 characters"))
+    } else if name.starts_with('.') || !name.chars().all(plain) {
+        Err(format!(
+            "source name {name:?} may only contain ASCII letters, digits, '-', '_' and '.', \
+             and must not start with '.'"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::from_toml(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn embedded_default_is_valid() {
+        let config = Config::load(&ConfigOrigin::Embedded).expect("embedded config loads");
+        assert!(!config.sources.is_empty());
+        assert_eq!(config.output.dir, PathBuf::from("data/articles"));
+    }
+
+    #[test]
+    fn issue_example_keys_work_as_written() {
+        let config = parse(
+            r#"
+            [state]
+            dir = "s"
+            [output]
+            dir = "o"
+            [[sources]]
+            name = "example"
+            url  = "https://example.org/feed.xml"
+            interval = "10m"
+            "#,
+        )
+        .expect("valid");
+        assert_eq!(config.state.dir, PathBuf::from("s"));
+        assert_eq!(config.output.dir, PathBuf::from("o"));
+        assert_eq!(config.sources[0].interval, Duration::from_secs(600));
+        assert_eq!(
+            config.sources[0].url.as_str(),
+            "https://example.org/feed.xml"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_name() {
+        let err = parse("[output]\ndirr = \"x\"\n").unwrap_err();
+        assert!(err.contains("dirr"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_source_names_are_rejected() {
+        let err = parse(
+            r#"
+            [[sources]]
+            name = "a"
+            url = "https://a.example/feed"
+            [[sources]]
+            name = "a"
+            url = "https://b.example/feed"
+            "#,
+        )
+        .unwrap_err();
+        assert!(err.contains("sources[1].name"), "{err}");
+        assert!(err.contains("duplicate"), "{err}");
+    }
+
+    #[test]
+    fn bad_url_and_bad_duration_are_rejected() {
+        let err = parse("[[sources]]\nname = \"a\"\nurl = \"not a url\"\n").unwrap_err();
+        assert!(err.contains("url"), "{err}");
+        let err = parse("[[sources]]\nname = \"a\"\nurl = \"ftp://a.example/\"\n").unwrap_err();
+        assert!(err.contains("sources[0].url"), "{err}");
+        let err = parse(
+            "[[sources]]\nname = \"a\"\nurl = \"https://a.example/\"\ninterval = \"ten minutes\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("interval"), "{err}");
+    }
+
+    #[test]
+    fn unsafe_source_names_are_rejected() {
+        for name in ["", "../etc", "a/b", ".hidden", "with space"] {
+            let text = format!("[[sources]]\nname = {name:?}\nurl = \"https://a.example/\"\n");
+            let err = parse(&text).unwrap_err();
+            assert!(err.contains("sources[0].name"), "{name}: {err}");
+        }
+    }
+}

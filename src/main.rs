@@ -1,0 +1,300 @@
+//! The `thresher` command line: `run`, `once`, `clean`, `check-config`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use url::Url;
+
+use thresher::config::{Config, ConfigOrigin};
+use thresher::pipeline::Pipeline;
+use thresher::schedule::Mode;
+use thresher::telemetry::{self, LogFormat, StatsSnapshot};
+use thresher::{clean, dedup, fetch};
+
+/// Turns news feeds into clean articles.
+#[derive(Parser)]
+#[command(name = "thresher", version, about)]
+struct Cli {
+    /// Log line format (logs go to stderr).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "human",
+        env = "THRESHER_LOG_FORMAT",
+        global = true
+    )]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon until SIGINT or SIGTERM.
+    Run(ConfigArgs),
+    /// Poll every source once, process every new article, then exit.
+    Once(ConfigArgs),
+    /// Clean HTML files and print (or write) the article JSON.
+    Clean(CleanArgs),
+    /// Validate the configuration and list the sources.
+    CheckConfig(ConfigArgs),
+}
+
+#[derive(Args)]
+struct ConfigArgs {
+    /// Configuration file [default: config/thresher.toml, else the embedded default].
+    #[arg(long, env = "THRESHER_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct CleanArgs {
+    /// URL the document was fetched from (resolves relative links, sets `id`).
+    #[arg(long)]
+    url: Option<Url>,
+    /// Write `<DIR>/<file stem>.json` for each input instead of printing.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// HTML files to clean; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// Exit code for an invalid configuration or command line.
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init_logging(cli.log_format);
+    let result = match cli.command {
+        Command::Run(args) => load_config(&args)
+            .and_then(|(config, origin)| daemon(config, &origin, Mode::Continuous)),
+        Command::Once(args) => {
+            load_config(&args).and_then(|(config, origin)| daemon(config, &origin, Mode::Once))
+        }
+        Command::CheckConfig(args) => {
+            load_config(&args).map(|(config, origin)| check_config(&config, &origin))
+        }
+        Command::Clean(args) => clean_files(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("thresher: error: {}", describe(&error));
+            if error
+                .downcast_ref::<thresher::config::ConfigError>()
+                .is_some()
+            {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// The error and its causes on one line, skipping causes the message already quotes.
+fn describe(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
+}
+
+fn load_config(args: &ConfigArgs) -> anyhow::Result<(Config, ConfigOrigin)> {
+    let origin = ConfigOrigin::resolve(args.config.as_deref());
+    let config = Config::load(&origin)?;
+    Ok((config, origin))
+}
+
+/// Runs the pipeline (`run` or `once`).
+fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let result = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        info!(
+            version = env!("CARGO_PKG_VERSION"),
+            config = %origin,
+            sources = config.sources.len(),
+            state = %config.state.dir.display(),
+            output = %config.output.dir.display(),
+            "thresher starting"
+        );
+        if config.sources.is_empty() {
+            warn!("no [[sources]] configured: nothing to poll");
+        }
+        let pipeline =
+            Pipeline::new(config, shutdown.clone()).context("cannot start the pipeline")?;
+        tokio::spawn(stop_on_signal(shutdown));
+        let stats = pipeline.run(mode).await?;
+        print_summary(&stats);
+        info!("thresher stopped");
+        Ok(ExitCode::SUCCESS)
+    });
+    // A cleaner thread still busy with an abandoned page must not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
+}
+
+/// Cancels `shutdown` on the first SIGINT or SIGTERM; a second one exits at once.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        warn!("cannot install signal handlers; stop Thresher with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    info!("shutting down: no new polls; finishing in-flight work (a second signal exits at once)");
+    shutdown.cancel();
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    warn!("second signal: exiting now; unfinished articles stay pending for the next start");
+    std::process::exit(130);
+}
+
+fn print_summary(stats: &StatsSnapshot) {
+    info!(
+        polls_ok = stats.polls_ok,
+        polls_failed = stats.polls_failed,
+        new_links = stats.links_accepted,
+        written = stats.articles_written,
+        duplicates = stats.duplicates,
+        skipped = stats.rejected,
+        failed = stats.failed,
+        "summary"
+    );
+}
+
+fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
+    println!("config OK: {origin}");
+    println!("state dir:  {}", config.state.dir.display());
+    println!("output dir: {}", config.output.dir.display());
+    println!("{} source(s):", config.sources.len());
+    let width = config
+        .sources
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0);
+    for source in &config.sources {
+        println!(
+            "  {:width$}  every {:>6}  {}",
+            source.name,
+            humantime::format_duration(source.interval).to_string(),
+            source.url
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// The JSON `thresher clean` prints: the article fields a page alone can give.
+#[derive(Serialize)]
+struct CleanOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<Url>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canonical_url: Option<Url>,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subtitle: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    text: String,
+    html: String,
+}
+
+fn clean_one(bytes: &[u8], url: Option<&Url>) -> Result<CleanOutput, clean::CleanError> {
+    let html = fetch::decode_html(bytes, None);
+    let cleaned = clean::clean(&html, url)?;
+    let canonical = url.map(|u| dedup::identity_url(u, cleaned.canonical_url.as_ref()));
+    Ok(CleanOutput {
+        id: canonical.as_ref().map(dedup::article_id),
+        url: url.cloned(),
+        canonical_url: canonical.or(cleaned.canonical_url),
+        title: cleaned.title.unwrap_or_default(),
+        subtitle: cleaned.subtitle,
+        authors: cleaned.authors,
+        published_at: cleaned.published_at,
+        language: cleaned.language,
+        text: cleaned.text,
+        html: cleaned.html,
+    })
+}
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
+    let Some(out) = &args.out else {
+        if args.files.len() != 1 {
+            bail!("without --out, `clean` takes exactly one FILE (use --out DIR for several)");
+        }
+        let bytes = read_input(&args.files[0])?;
+        let output = clean_one(&bytes, args.url.as_ref())
+            .with_context(|| format!("{}", args.files[0].display()))?;
+        println!("{}", serde_json::to_string_pretty(&output)?);
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut failed = 0usize;
+    for path in &args.files {
+        let stem = path
+            .file_stem()
+            .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
+        let result = read_input(path).and_then(|bytes| {
+            let output = clean_one(&bytes, args.url.as_ref())?;
+            let target = out.join(format!("{stem}.json"));
+            std::fs::write(&target, serde_json::to_vec_pretty(&output)?)
+                .with_context(|| format!("cannot write {}", target.display()))
+        });
+        if let Err(error) = result {
+            failed += 1;
+            eprintln!("thresher: {}: {error:#}", path.display());
+        }
+    }
+    eprintln!(
+        "cleaned {} of {} file(s) into {}",
+        args.files.len() - failed,
+        args.files.len(),
+        out.display()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,646 @@
+//! The pipeline: stages wired by bounded channels.
+//!
+//! ```text
+//! schedule ─PollRequest─▶ feed ─ArticleJob─▶ fetch ─Page─▶ clean ─Article─▶ deliver (dedup + sinks)
+//!     ▲                    │                   ▲
+//!     └──────PollDone──────┘      replay of pending jobs after a restart
+//! ```
+//!
+//! Every channel is bounded, so a slow stage slows the ones before it instead
+//! of growing a queue. A link is written to the state store as pending the
+//! moment the feed stage accepts it and leaves that state only when the sinks
+//! have it (or it is known to be a duplicate, no article, or a failed fetch),
+//! so a crash anywhere loses nothing: pending links are replayed on start.
+//!
+//! Shutdown is a cascade: the scheduler stops, closing its channel; each stage
+//! finishes when its input closes and then drops its output. Network stages
+//! stop taking new work on shutdown; local stages (clean, deliver) drain. What
+//! is still running after `pipeline.shutdown_grace` is abandoned: it is still
+//! pending in the state store and is processed after the next start.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+use url::Url;
+
+use crate::article::{Article, ArticleJob, EntryHints};
+use crate::clean;
+use crate::config::Config;
+use crate::dedup;
+use crate::feed;
+use crate::fetch::{self, FetchError, Fetcher, Validators};
+use crate::schedule::{Mode, PollDone, PollRequest, Scheduler};
+use crate::sink::{self, Sink};
+use crate::state::{FeedState, Outcome, Retry, RetryPolicy, State, StateError};
+use crate::telemetry::{Stats, StatsSnapshot};
+
+/// Pending jobs are replayed in batches of this size to keep start-up memory flat.
+const REPLAY_BATCH: usize = 256;
+
+/// How often (at most) the continuous daemon looks for failed articles due for a retry.
+const RETRY_SWEEP: Duration = Duration::from_secs(15);
+
+/// Why the pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The state store could not be opened.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Client(#[from] FetchError),
+    /// A stage crashed (a bug); the daemon stopped so a supervisor can restart it.
+    #[error("pipeline stage crashed: {0}; unfinished articles stay pending for the next start")]
+    StageCrashed(String),
+}
+
+/// A fetched article page on its way to the cleaner.
+struct Page {
+    job: ArticleJob,
+    final_url: Url,
+    html: String,
+    fetched_at: DateTime<Utc>,
+}
+
+/// Everything the stages share.
+struct Context {
+    config: Config,
+    state: State,
+    fetcher: Fetcher,
+    sinks: Vec<Box<dyn Sink>>,
+    stats: Arc<Stats>,
+    shutdown: CancellationToken,
+    started_at: DateTime<Utc>,
+}
+
+/// The assembled daemon, ready to run.
+pub struct Pipeline {
+    ctx: Arc<Context>,
+}
+
+impl Pipeline {
+    /// Opens the state store, builds the HTTP client and the sinks.
+    pub fn new(config: Config, shutdown: CancellationToken) -> Result<Self, PipelineError> {
+        let state = State::open(&config.state.dir)?;
+        let fetcher = Fetcher::new(&config.fetch)?;
+        let sinks = sink::build(&config);
+        Ok(Self {
+            ctx: Arc::new(Context {
+                config,
+                state,
+                fetcher,
+                sinks,
+                stats: Arc::new(Stats::default()),
+                shutdown,
+                started_at: Utc::now(),
+            }),
+        })
+    }
+
+    /// Runs until every source was polled once and its articles processed
+    /// ([`Mode::Once`]) or until shutdown ([`Mode::Continuous`]). A crashed
+    /// stage stops the whole pipeline: running on without it would poll
+    /// feeds and never deliver.
+    pub async fn run(self, mode: Mode) -> Result<StatsSnapshot, PipelineError> {
+        let ctx = self.ctx;
+        let capacity = ctx.config.pipeline.queue_capacity;
+        let (poll_tx, poll_rx) = mpsc::channel(capacity);
+        // Unbounded but small: at most one message per source, as a source has at most one poll in flight.
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (job_tx, job_rx) = mpsc::channel(capacity);
+        // Pages and articles can be megabytes each: queue only a few per cleaner.
+        let heavy_capacity = capacity.min(2 * ctx.config.pipeline.clean_workers());
+        let (page_tx, page_rx) = mpsc::channel(heavy_capacity);
+        let (article_tx, article_rx) = mpsc::channel::<(ArticleJob, Article)>(heavy_capacity);
+
+        let sources = ctx.config.sources.iter().cloned().map(Arc::new).collect();
+        let scheduler = Scheduler::new(sources, poll_tx, done_rx, ctx.shutdown.clone());
+
+        let mut tasks = JoinSet::new();
+        tasks.spawn(scheduler.run(mode));
+        tasks.spawn(replay_pending(Arc::clone(&ctx), job_tx.clone(), mode));
+        tasks.spawn(feed_stage(Arc::clone(&ctx), poll_rx, done_tx, job_tx));
+        tasks.spawn(fetch_stage(Arc::clone(&ctx), job_rx, page_tx));
+        tasks.spawn(clean_stage(Arc::clone(&ctx), page_rx, article_tx));
+        tasks.spawn(deliver_stage(Arc::clone(&ctx), article_rx));
+
+        let grace = ctx.config.pipeline.shutdown_grace;
+        let deadline = async {
+            ctx.shutdown.cancelled().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::pin!(deadline);
+        let mut crash = None;
+        loop {
+            tokio::select! {
+                joined = tasks.join_next() => match joined {
+                    None => break,
+                    Some(Err(e)) if e.is_panic() => {
+                        error!("pipeline stage crashed: {e}; shutting down");
+                        crash.get_or_insert(e.to_string());
+                        ctx.shutdown.cancel();
+                    }
+                    Some(_) => {}
+                },
+                _ = &mut deadline => {
+                    warn!(
+                        "in-flight work still running {}s after shutdown; abandoning it \
+                         (it stays pending and is processed after the next start)",
+                        grace.as_secs_f32()
+                    );
+                    tasks.shutdown().await;
+                    break;
+                }
+            }
+        }
+        match crash {
+            Some(message) => Err(PipelineError::StageCrashed(message)),
+            None => Ok(ctx.stats.snapshot()),
+        }
+    }
+}
+
+/// Runs `handle` on every item of `rx`, `concurrency` at a time. With `stop`
+/// set, stops taking items once it is cancelled (items left in the channel stay
+/// pending in the state store).
+async fn for_each_concurrent<T, F, Fut>(
+    mut rx: mpsc::Receiver<T>,
+    concurrency: usize,
+    stop: Option<CancellationToken>,
+    handle: F,
+) where
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let items = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    match stop {
+        Some(token) => {
+            items
+                .take_until(token.cancelled_owned())
+                .for_each_concurrent(concurrency, handle)
+                .await
+        }
+        None => items.for_each_concurrent(concurrency, handle).await,
+    }
+}
+
+/// Feeds pending jobs back into the fetch stage: first those left by an
+/// earlier run, then (in continuous mode, every [`RETRY_SWEEP`] or
+/// `pipeline.retry_backoff` if shorter) failed jobs whose retry time has come.
+/// Retries do not wait for the feed to list the link again: an unchanged feed
+/// answers 304 and lists nothing.
+async fn replay_pending(ctx: Arc<Context>, jobs: mpsc::Sender<ArticleJob>, mode: Mode) {
+    let mut after = None;
+    let mut replayed = 0u64;
+    loop {
+        let batch = match ctx.state.pending_after(after.clone(), REPLAY_BATCH).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                error!("cannot replay pending articles: {e}");
+                break;
+            }
+        };
+        let Some(last) = batch.last() else { break };
+        after = Some(last.key.clone());
+        for job in batch {
+            // Jobs accepted by this run are already on their way; jobs waiting
+            // for a retry are handed out by the sweep below when due.
+            let this_run = job.accepted_at.is_some_and(|t| t >= ctx.started_at);
+            if this_run || job.retry_at.is_some() {
+                continue;
+            }
+            if !send_job(&ctx, &jobs, job).await {
+                return;
+            }
+            replayed += 1;
+        }
+    }
+    if replayed > 0 {
+        info!(
+            count = replayed,
+            "replayed articles left pending by an earlier run"
+        );
+    }
+    loop {
+        loop {
+            let due = match ctx.state.take_due_retries(REPLAY_BATCH).await {
+                Ok(due) => due,
+                Err(e) => {
+                    error!("cannot read articles due for a retry: {e}");
+                    break;
+                }
+            };
+            let complete = due.len() < REPLAY_BATCH;
+            for job in due {
+                debug!(url = %job.url, attempt = job.failed_attempts + 1, "retrying article");
+                if !send_job(&ctx, &jobs, job).await {
+                    return;
+                }
+            }
+            if complete {
+                break;
+            }
+        }
+        if mode == Mode::Once {
+            return;
+        }
+        let pause = RETRY_SWEEP.min(ctx.config.pipeline.retry_backoff);
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Sends a job downstream, giving up on shutdown (the job stays pending in the
+/// state store). Returns false when nothing more should be sent.
+async fn send_job(ctx: &Context, jobs: &mpsc::Sender<ArticleJob>, job: ArticleJob) -> bool {
+    tokio::select! {
+        _ = ctx.shutdown.cancelled() => false,
+        sent = jobs.send(job) => sent.is_ok(),
+    }
+}
+
+async fn feed_stage(
+    ctx: Arc<Context>,
+    polls: mpsc::Receiver<PollRequest>,
+    done: mpsc::UnboundedSender<PollDone>,
+    jobs: mpsc::Sender<ArticleJob>,
+) {
+    let concurrency = ctx.config.pipeline.feed_concurrency;
+    for_each_concurrent(polls, concurrency, Some(ctx.shutdown.clone()), |request| {
+        let (ctx, done, jobs) = (Arc::clone(&ctx), done.clone(), jobs.clone());
+        let span = info_span!("poll", source = %request.source.name, feed = %request.source.url);
+        async move {
+            poll_source(&ctx, &request, &jobs).await;
+            // The scheduler is gone in once mode; nothing to tell then.
+            let _ = done.send(PollDone { slot: request.slot });
+        }
+        .instrument(span)
+    })
+    .await;
+}
+
+/// Polls one feed, accepts its new links and passes them on.
+async fn poll_source(ctx: &Context, request: &PollRequest, jobs: &mpsc::Sender<ArticleJob>) {
+    let source = &request.source;
+    let mut feed_state = match ctx.state.feed_state(source.name.clone()).await {
+        Ok(state) => state.unwrap_or_default(),
+        Err(e) => {
+            warn!("cannot read feed state, polling unconditionally: {e}");
+            FeedState::default()
+        }
+    };
+    // Validators belong to a URL; a source whose URL changed starts afresh.
+    let validators =
+        (feed_state.feed_url.as_deref() == Some(source.url.as_str())).then(|| Validators {
+            etag: feed_state.etag.clone(),
+            last_modified: feed_state.last_modified.clone(),
+        });
+    let result = fetch_and_accept(ctx, request, validators.as_ref()).await;
+    let now = Utc::now();
+    feed_state.last_poll_at = Some(now);
+    match result {
+        Ok(Polled {
+            validators,
+            accepted,
+        }) => {
+            Stats::inc(&ctx.stats.polls_ok);
+            if let Some(v) = validators {
+                feed_state.etag = v.etag;
+                feed_state.last_modified = v.last_modified;
+                feed_state.feed_url = Some(source.url.to_string());
+            }
+            feed_state.last_success_at = Some(now);
+            feed_state.last_error = None;
+            info!(new_articles = accepted.len(), "feed polled");
+            if let Err(e) = ctx
+                .state
+                .put_feed_state(source.name.clone(), feed_state)
+                .await
+            {
+                warn!("cannot store feed state: {e}");
+            }
+            for job in accepted {
+                if !send_job(ctx, jobs, job).await {
+                    return;
+                }
+            }
+        }
+        Err(message) => {
+            Stats::inc(&ctx.stats.polls_failed);
+            warn!(
+                "source {:?}: feed {}: {message}; next try in about {}",
+                source.name,
+                source.url,
+                humantime::format_duration(source.interval)
+            );
+            feed_state.last_error = Some(message);
+            if let Err(e) = ctx
+                .state
+                .put_feed_state(source.name.clone(), feed_state)
+                .await
+            {
+                warn!("cannot store feed state: {e}");
+            }
+        }
+    }
+}
+
+/// What a successful poll produced.
+struct Polled {
+    /// New validators, or `None` after a 304.
+    validators: Option<Validators>,
+    /// Links accepted (already stored as pending).
+    accepted: Vec<ArticleJob>,
+}
+
+async fn fetch_and_accept(
+    ctx: &Context,
+    request: &PollRequest,
+    validators: Option<&Validators>,
+) -> Result<Polled, String> {
+    let source = &request.source;
+    let fetched = match ctx.fetcher.get(&source.url, validators).await {
+        Ok(fetch::Response::NotModified) => {
+            debug!("feed not modified");
+            return Ok(Polled {
+                validators: None,
+                accepted: Vec::new(),
+            });
+        }
+        Ok(fetch::Response::Ok(fetched)) => fetched,
+        Err(e) => return Err(e.to_string()),
+    };
+    let feed_url = fetched.final_url.clone();
+    let body = fetched.body;
+    // Feed parsing is CPU work on a possibly large document: keep it off the reactor.
+    let parse_url = feed_url.clone();
+    let entries = tokio::task::spawn_blocking(move || feed::parse(&body, &parse_url))
+        .await
+        .map_err(|e| format!("feed parser failed: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let jobs: Vec<ArticleJob> = entries
+        .into_iter()
+        .map(|entry| ArticleJob {
+            key: dedup::article_id(&entry.link),
+            url: entry.link,
+            source: source.name.clone(),
+            feed_url: source.url.clone(),
+            entry: EntryHints {
+                title: entry.title,
+                published_at: entry.published_at,
+                authors: entry.authors,
+            },
+            accepted_at: None,
+            failed_attempts: 0,
+            retry_at: None,
+        })
+        .collect();
+    let accepted = ctx.state.accept(jobs).await.map_err(|e| e.to_string())?;
+    Stats::add(&ctx.stats.links_accepted, accepted.len() as u64);
+    Ok(Polled {
+        validators: Some(fetched.validators),
+        accepted,
+    })
+}
+
+async fn fetch_stage(
+    ctx: Arc<Context>,
+    jobs: mpsc::Receiver<ArticleJob>,
+    pages: mpsc::Sender<Page>,
+) {
+    let concurrency = ctx.config.pipeline.fetch_concurrency;
+    for_each_concurrent(jobs, concurrency, Some(ctx.shutdown.clone()), |job| {
+        let (ctx, pages) = (Arc::clone(&ctx), pages.clone());
+        let span = info_span!("article", source = %job.source, url = %job.url);
+        async move {
+            match fetch_page(&ctx, &job).await {
+                Ok((final_url, html)) => {
+                    let page = Page {
+                        job,
+                        final_url,
+                        html,
+                        fetched_at: Utc::now(),
+                    };
+                    // Only fails when the cleaner is gone (abandoned shutdown); the job stays pending.
+                    let _ = pages.send(page).await;
+                }
+                Err(e) if e.is_transient() => retry_later(&ctx, job, e.to_string()).await,
+                Err(e) => {
+                    Stats::inc(&ctx.stats.failed);
+                    warn!(
+                        "source {:?}: article {}: {e}; not retried",
+                        job.source, job.url
+                    );
+                    let reason = e.to_string();
+                    finish(&ctx, job.key, Outcome::Rejected { reason }).await;
+                }
+            }
+        }
+        .instrument(span)
+    })
+    .await;
+}
+
+/// Why an article page could not be used.
+#[derive(Debug, thiserror::Error)]
+enum PageError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("not an HTML page (Content-Type {0})")]
+    NotHtml(String),
+    #[error("server answered 304 Not Modified to an unconditional request")]
+    NotModified,
+}
+
+impl PageError {
+    fn is_transient(&self) -> bool {
+        match self {
+            Self::Fetch(e) => e.is_transient(),
+            Self::NotHtml(_) => false,
+            Self::NotModified => true,
+        }
+    }
+}
+
+async fn fetch_page(ctx: &Context, job: &ArticleJob) -> Result<(Url, String), PageError> {
+    let fetched = match ctx.fetcher.get(&job.url, None).await? {
+        fetch::Response::Ok(fetched) => fetched,
+        fetch::Response::NotModified => return Err(PageError::NotModified),
+    };
+    if let Some(content_type) = &fetched.content_type {
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let html_like = mime.is_empty()
+            || mime == "text/html"
+            || mime == "application/xhtml+xml"
+            || mime == "text/plain";
+        if !html_like {
+            return Err(PageError::NotHtml(content_type.clone()));
+        }
+    }
+    let html = fetch::decode_html(&fetched.body, fetched.content_type.as_deref());
+    Ok((fetched.final_url, html))
+}
+
+async fn clean_stage(
+    ctx: Arc<Context>,
+    pages: mpsc::Receiver<Page>,
+    articles: mpsc::Sender<(ArticleJob, Article)>,
+) {
+    let workers = ctx.config.pipeline.clean_workers();
+    // No stop token: cleaning is local and quick, so on shutdown the queue drains.
+    for_each_concurrent(pages, workers, None, |page| {
+        let (ctx, articles) = (Arc::clone(&ctx), articles.clone());
+        let span = info_span!("clean", source = %page.job.source, url = %page.final_url);
+        async move {
+            let job = page.job.clone();
+            match clean_page(page).await {
+                Ok(article) => {
+                    let _ = articles.send((job, article)).await;
+                }
+                Err(reason) => {
+                    Stats::inc(&ctx.stats.rejected);
+                    info!(
+                        "source {:?}: article {}: skipped: {reason}",
+                        job.source, job.url
+                    );
+                    finish(&ctx, job.key, Outcome::Rejected { reason }).await;
+                }
+            }
+        }
+        .instrument(span)
+    })
+    .await;
+}
+
+/// Cleans a page on the blocking pool (parsing is CPU-bound) and assembles the article.
+async fn clean_page(page: Page) -> Result<Article, String> {
+    let Page {
+        job,
+        final_url,
+        html,
+        fetched_at,
+    } = page;
+    let base = final_url.clone();
+    let cleaned = tokio::task::spawn_blocking(move || clean::clean(&html, Some(&base)))
+        .await
+        .map_err(|e| format!("cleaner crashed on this page: {e}"))?
+        .map_err(|e| e.to_string())?;
+    Ok(assemble(job, final_url, fetched_at, cleaned))
+}
+
+/// Combines what the page says with what the feed said into the output record.
+fn assemble(
+    job: ArticleJob,
+    final_url: Url,
+    fetched_at: DateTime<Utc>,
+    cleaned: clean::Cleaned,
+) -> Article {
+    let canonical_url = dedup::identity_url(&final_url, cleaned.canonical_url.as_ref());
+    let authors = if cleaned.authors.is_empty() {
+        job.entry.authors
+    } else {
+        cleaned.authors
+    };
+    Article {
+        id: dedup::article_id(&canonical_url),
+        url: final_url,
+        canonical_url,
+        source: job.source,
+        feed_url: job.feed_url,
+        title: cleaned.title.or(job.entry.title).unwrap_or_default(),
+        subtitle: cleaned.subtitle,
+        authors,
+        published_at: cleaned.published_at.or(job.entry.published_at),
+        language: cleaned.language,
+        text: cleaned.text,
+        html: cleaned.html,
+        fetched_at,
+    }
+}
+
+/// Drops articles already delivered, writes the rest to every sink, and marks
+/// each link done only after the sinks have it. Sequential on purpose: the
+/// "already delivered?" check and the write must not race for one id.
+async fn deliver_stage(ctx: Arc<Context>, mut articles: mpsc::Receiver<(ArticleJob, Article)>) {
+    while let Some((job, article)) = articles.recv().await {
+        let span = info_span!("deliver", source = %article.source, url = %article.url);
+        deliver(&ctx, job, article).instrument(span).await;
+    }
+}
+
+async fn deliver(ctx: &Context, job: ArticleJob, article: Article) {
+    match ctx.state.is_delivered(article.id.clone()).await {
+        Ok(true) => {
+            Stats::inc(&ctx.stats.duplicates);
+            info!(id = %article.id, "duplicate of an article already written");
+            let outcome = Outcome::Duplicate {
+                article_id: article.id,
+            };
+            finish(ctx, job.key, outcome).await;
+            return;
+        }
+        Ok(false) => {}
+        Err(e) => {
+            // Without the answer, writing is safe: sinks are idempotent per id.
+            warn!("cannot check for duplicates: {e}");
+        }
+    }
+    for sink in &ctx.sinks {
+        if let Err(e) = sink.write(&article).await {
+            let reason = format!("{} sink: {e}", sink.name());
+            retry_later(ctx, job, reason).await;
+            return;
+        }
+    }
+    Stats::inc(&ctx.stats.articles_written);
+    info!(id = %article.id, title = %article.title, "article written");
+    let outcome = Outcome::Written {
+        article_id: article.id,
+    };
+    finish(ctx, job.key, outcome).await;
+}
+
+/// Schedules a failed job for another attempt, or gives it up at the limit.
+async fn retry_later(ctx: &Context, job: ArticleJob, reason: String) {
+    Stats::inc(&ctx.stats.failed);
+    let policy = RetryPolicy {
+        max_attempts: ctx.config.pipeline.max_article_attempts,
+        backoff: ctx.config.pipeline.retry_backoff,
+    };
+    let (source, url, attempt) = (job.source.clone(), job.url.clone(), job.failed_attempts + 1);
+    match ctx.state.retry_later(job, reason.clone(), policy).await {
+        Ok(Retry::At(at)) => warn!(
+            "source {source:?}: article {url}: {reason}; attempt {attempt} of {}, retry at {}",
+            policy.max_attempts,
+            at.format("%H:%M:%S UTC")
+        ),
+        Ok(Retry::GaveUp) => {
+            warn!("source {source:?}: article {url}: {reason}; giving up after {attempt} attempts")
+        }
+        Err(e) => error!(
+            "source {source:?}: article {url}: {reason}; cannot record the failure \
+             (the article stays pending for the next start): {e}"
+        ),
+    }
+}
+
+/// Records a link's outcome; a failure here only means it is processed again later.
+async fn finish(ctx: &Context, key: String, outcome: Outcome) {
+    if let Err(e) = ctx.state.complete(key, outcome).await {
+        error!("cannot record article outcome (it will be processed again): {e}");
+    }
+}

@@ -1,0 +1,661 @@
+//! Persistent state: what has been seen, what is still to do, and feed validators.
+//!
+//! Everything lives in one embedded [redb] database (`<state.dir>/thresher.redb`):
+//! ACID transactions with fsync on commit, so a crash leaves either the old or
+//! the new state, never half of one. The rest of the daemon sees only the small
+//! async API of [`State`]; each call runs on the blocking pool because commits
+//! wait for the disk.
+//!
+//! Tables (keys are article ids or source names, values JSON so records can grow):
+//! - `links`: final outcome per link id (written, duplicate, rejected, failed);
+//! - `pending`: accepted links not yet finished, including those waiting for a retry;
+//! - `feeds`: per-source poll state (HTTP validators, last success, last error).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::article::ArticleJob;
+
+const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
+const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
+const FEEDS: TableDefinition<&str, &[u8]> = TableDefinition::new("feeds");
+
+/// File name of the database inside `state.dir`.
+pub const DB_FILE: &str = "thresher.redb";
+
+/// A state-store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The state folder could not be created.
+    #[error("state folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Another Thresher process (or thread) holds the database.
+    #[error(
+        "state store {path} is in use by another Thresher process; stop it or use another [state] dir"
+    )]
+    InUse {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The database could not be opened.
+    #[error("state store {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What redb reported.
+        source: redb::DatabaseError,
+    },
+    /// A read or write failed.
+    #[error("state store: {0}")]
+    Store(#[from] redb::Error),
+    /// A record could not be decoded (written by an incompatible version?).
+    #[error("state store: record {table}/{key} is unreadable: {source}")]
+    Corrupt {
+        /// Table name.
+        table: &'static str,
+        /// Record key.
+        key: String,
+        /// Decoder error.
+        source: serde_json::Error,
+    },
+    /// The blocking task running the operation died.
+    #[error("state store: worker task failed: {0}")]
+    Task(String),
+}
+
+/// How the processing of one accepted link ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// An article was delivered to every sink under `article_id`.
+    Written {
+        /// Id of the written article.
+        article_id: String,
+    },
+    /// The page is an article already delivered under `article_id`.
+    Duplicate {
+        /// Id of the earlier article.
+        article_id: String,
+    },
+    /// The page held no article (or something the cleaner refuses); not retried.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+    /// Processing kept failing; given up after the last allowed attempt.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The stored record of a finished link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    /// The last outcome.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// How many times processing was attempted.
+    pub attempts: u32,
+    /// When the last attempt ended.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What Thresher remembers about one source's feed between polls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedState {
+    /// `ETag` of the last successful response, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the last successful response, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+    /// The feed URL the validators belong to (a changed URL invalidates them).
+    pub feed_url: Option<String>,
+    /// End of the last poll, successful or not.
+    pub last_poll_at: Option<DateTime<Utc>>,
+    /// End of the last successful poll.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Error of the last poll, if it failed.
+    pub last_error: Option<String>,
+}
+
+/// How failed attempts are retried, applied by [`State::retry_later`].
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts after which a failing link is given up.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait after `failed_attempts` failures: `backoff`, doubled per earlier failure.
+    pub fn delay(&self, failed_attempts: u32) -> Duration {
+        let doublings = failed_attempts.saturating_sub(1).min(16);
+        self.backoff.saturating_mul(1 << doublings)
+    }
+}
+
+/// What [`State::retry_later`] decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Retry {
+    /// The job stays pending and is handed out again at this time.
+    At(DateTime<Utc>),
+    /// No attempts left: the link is finished as [`Outcome::Failed`].
+    GaveUp,
+}
+
+/// Handle to the state store; cheap to clone, safe to share between tasks.
+#[derive(Clone)]
+pub struct State {
+    db: Arc<Database>,
+}
+
+impl State {
+    /// Opens (creating if needed) the state store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StateError> {
+        std::fs::create_dir_all(dir).map_err(|source| StateError::Folder {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        let db = Database::create(&path).map_err(|source| match source {
+            redb::DatabaseError::DatabaseAlreadyOpen => StateError::InUse { path: path.clone() },
+            source => StateError::Open {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        // Create the tables once so readers never meet a missing table.
+        let txn = db.begin_write().map_err(redb::Error::from)?;
+        for table in [LINKS, PENDING, FEEDS] {
+            txn.open_table(table).map_err(redb::Error::from)?;
+        }
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs `op` on the blocking pool: redb calls block on disk I/O.
+    async fn blocking<T, F>(&self, op: F) -> Result<T, StateError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, StateError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || op(&db))
+            .await
+            .map_err(|e| StateError::Task(e.to_string()))?
+    }
+
+    /// Stores the jobs whose links are neither pending nor finished, in one
+    /// transaction, and returns them stamped with `accepted_at`.
+    ///
+    /// Once this returns, the accepted jobs are on disk: a crash cannot lose them.
+    pub async fn accept(&self, jobs: Vec<ArticleJob>) -> Result<Vec<ArticleJob>, StateError> {
+        self.blocking(move |db| {
+            let now = Utc::now();
+            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut accepted = Vec::new();
+            {
+                let links = txn.open_table(LINKS).map_err(redb::Error::from)?;
+                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                for job in jobs {
+                    let key = job.key.as_str();
+                    if pending.get(key).map_err(redb::Error::from)?.is_some()
+                        || links.get(key).map_err(redb::Error::from)?.is_some()
+                    {
+                        continue;
+                    }
+                    let job = ArticleJob {
+                        accepted_at: Some(now),
+                        ..job
+                    };
+                    let bytes = encode(&job);
+                    pending
+                        .insert(job.key.as_str(), bytes.as_slice())
+                        .map_err(redb::Error::from)?;
+                    accepted.push(job);
+                }
+            }
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(accepted)
+        })
+        .await
+    }
+
+    /// Up to `limit` pending jobs with keys after `after`, in key order (for replay at start-up).
+    pub async fn pending_after(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<ArticleJob>, StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+            let range = match &after {
+                Some(after) => pending.range::<&str>((
+                    std::ops::Bound::Excluded(after.as_str()),
+                    std::ops::Bound::Unbounded,
+                )),
+                None => pending.range::<&str>(..),
+            }
+            .map_err(redb::Error::from)?;
+            let mut jobs = Vec::new();
+            for entry in range.take(limit) {
+                let (key, value) = entry.map_err(redb::Error::from)?;
+                jobs.push(decode("pending", key.value(), value.value())?);
+            }
+            Ok(jobs)
+        })
+        .await
+    }
+
+    /// Number of accepted links not yet finished.
+    pub async fn pending_count(&self) -> Result<u64, StateError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+            Ok(pending.len().map_err(redb::Error::from)?)
+        })
+        .await
+    }
+
+    /// Finishes a pending link: removes it from `pending` and stores its outcome.
+    ///
+    /// A written article is also recorded under its own id, so the same page
+    /// reached through another link is recognised as already delivered.
+    pub async fn complete(&self, key: String, outcome: Outcome) -> Result<(), StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(redb::Error::from)?;
+            {
+                let mut links = txn.open_table(LINKS).map_err(redb::Error::from)?;
+                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                let failed_attempts =
+                    match pending.remove(key.as_str()).map_err(redb::Error::from)? {
+                        Some(bytes) => {
+                            decode::<ArticleJob>("pending", &key, bytes.value())?.failed_attempts
+                        }
+                        None => 0,
+                    };
+                finish(&mut links, &key, outcome, failed_attempts.saturating_add(1))?;
+            }
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a failed attempt. With attempts left, the job stays pending and
+    /// becomes due again after the policy's back-off (see [`State::take_due_retries`]);
+    /// otherwise the link is finished as [`Outcome::Failed`].
+    pub async fn retry_later(
+        &self,
+        job: ArticleJob,
+        reason: String,
+        policy: RetryPolicy,
+    ) -> Result<Retry, StateError> {
+        self.blocking(move |db| {
+            let now = Utc::now();
+            let failed_attempts = job.failed_attempts.saturating_add(1);
+            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let decision = {
+                let mut links = txn.open_table(LINKS).map_err(redb::Error::from)?;
+                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                if failed_attempts >= policy.max_attempts {
+                    pending
+                        .remove(job.key.as_str())
+                        .map_err(redb::Error::from)?;
+                    let outcome = Outcome::Failed { reason };
+                    finish(&mut links, &job.key, outcome, failed_attempts)?;
+                    Retry::GaveUp
+                } else {
+                    let delay = chrono::Duration::from_std(policy.delay(failed_attempts))
+                        .unwrap_or(chrono::Duration::MAX);
+                    let at = now
+                        .checked_add_signed(delay)
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                    let job = ArticleJob {
+                        failed_attempts,
+                        retry_at: Some(at),
+                        ..job
+                    };
+                    let bytes = encode(&job);
+                    pending
+                        .insert(job.key.as_str(), bytes.as_slice())
+                        .map_err(redb::Error::from)?;
+                    Retry::At(at)
+                }
+            };
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(decision)
+        })
+        .await
+    }
+
+    /// Claims up to `limit` pending jobs whose retry time has come: clears
+    /// their `retry_at` and stamps `accepted_at` so no one else hands them out.
+    pub async fn take_due_retries(&self, limit: usize) -> Result<Vec<ArticleJob>, StateError> {
+        self.blocking(move |db| {
+            let now = Utc::now();
+            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut due = Vec::new();
+            {
+                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                for entry in pending.iter().map_err(redb::Error::from)? {
+                    if due.len() >= limit {
+                        break;
+                    }
+                    let (key, value) = entry.map_err(redb::Error::from)?;
+                    let job: ArticleJob = decode("pending", key.value(), value.value())?;
+                    if job.retry_at.is_some_and(|at| at <= now) {
+                        due.push(job);
+                    }
+                }
+                for job in &mut due {
+                    job.retry_at = None;
+                    job.accepted_at = Some(now);
+                    let bytes = encode(&*job);
+                    pending
+                        .insert(job.key.as_str(), bytes.as_slice())
+                        .map_err(redb::Error::from)?;
+                }
+            }
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(due)
+        })
+        .await
+    }
+
+    /// Whether an article with this id has already been delivered.
+    pub async fn is_delivered(&self, article_id: String) -> Result<bool, StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let links = txn.open_table(LINKS).map_err(redb::Error::from)?;
+            match links.get(article_id.as_str()).map_err(redb::Error::from)? {
+                Some(bytes) => {
+                    let record: LinkRecord = decode("links", &article_id, bytes.value())?;
+                    Ok(matches!(
+                        record.outcome,
+                        Outcome::Written { .. } | Outcome::Duplicate { .. }
+                    ))
+                }
+                None => Ok(false),
+            }
+        })
+        .await
+    }
+
+    /// The stored outcome of a link, if it has finished.
+    pub async fn link(&self, key: String) -> Result<Option<LinkRecord>, StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let links = txn.open_table(LINKS).map_err(redb::Error::from)?;
+            match links.get(key.as_str()).map_err(redb::Error::from)? {
+                Some(bytes) => Ok(Some(decode("links", &key, bytes.value())?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// The remembered poll state of a source.
+    pub async fn feed_state(&self, source: String) -> Result<Option<FeedState>, StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let feeds = txn.open_table(FEEDS).map_err(redb::Error::from)?;
+            match feeds.get(source.as_str()).map_err(redb::Error::from)? {
+                Some(bytes) => Ok(Some(decode("feeds", &source, bytes.value())?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// Stores the poll state of a source.
+    pub async fn put_feed_state(&self, source: String, feed: FeedState) -> Result<(), StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(redb::Error::from)?;
+            {
+                let mut feeds = txn.open_table(FEEDS).map_err(redb::Error::from)?;
+                let bytes = encode(&feed);
+                feeds
+                    .insert(source.as_str(), bytes.as_slice())
+                    .map_err(redb::Error::from)?;
+            }
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Writes the final record of a link (and, for a written article, of its id).
+fn finish(
+    links: &mut redb::Table<&str, &[u8]>,
+    key: &str,
+    outcome: Outcome,
+    attempts: u32,
+) -> Result<(), StateError> {
+    let also_as = match &outcome {
+        Outcome::Written { article_id } if article_id != key => Some(article_id.clone()),
+        _ => None,
+    };
+    let record = LinkRecord {
+        outcome,
+        attempts,
+        updated_at: Utc::now(),
+    };
+    let bytes = encode(&record);
+    links
+        .insert(key, bytes.as_slice())
+        .map_err(redb::Error::from)?;
+    if let Some(article_id) = also_as {
+        links
+            .insert(article_id.as_str(), bytes.as_slice())
+            .map_err(redb::Error::from)?;
+    }
+    Ok(())
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising these plain structs to JSON cannot fail (no maps with non-string keys).
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: DeserializeOwned>(
+    table: &'static str,
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, StateError> {
+    serde_json::from_slice(bytes).map_err(|source| StateError::Corrupt {
+        table,
+        key: key.to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::article::EntryHints;
+    use url::Url;
+
+    fn job(key: &str) -> ArticleJob {
+        ArticleJob {
+            key: key.to_string(),
+            url: Url::parse(&format!("https://n.example/{key}")).expect("url"),
+            source: "s".into(),
+            feed_url: Url::parse("https://n.example/feed").expect("url"),
+            entry: EntryHints::default(),
+            accepted_at: None,
+            failed_attempts: 0,
+            retry_at: None,
+        }
+    }
+
+    fn keys(jobs: &[ArticleJob]) -> Vec<&str> {
+        jobs.iter().map(|j| j.key.as_str()).collect()
+    }
+
+    const RETRY: RetryPolicy = RetryPolicy {
+        max_attempts: 3,
+        backoff: Duration::ZERO,
+    };
+
+    #[tokio::test]
+    async fn accepted_links_are_not_accepted_twice_and_survive_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let state = State::open(dir.path()).expect("open");
+            let first = state
+                .accept(vec![job("a"), job("b")])
+                .await
+                .expect("accept");
+            assert_eq!(keys(&first), ["a", "b"]);
+            let again = state
+                .accept(vec![job("a"), job("c"), job("c")])
+                .await
+                .expect("accept");
+            assert_eq!(keys(&again), ["c"]);
+        }
+        let state = State::open(dir.path()).expect("reopen");
+        let pending = state.pending_after(None, 10).await.expect("pending");
+        assert_eq!(keys(&pending), ["a", "b", "c"]);
+        assert!(pending.iter().all(|j| j.accepted_at.is_some()));
+        let rest = state
+            .pending_after(Some("a".into()), 1)
+            .await
+            .expect("pending");
+        assert_eq!(keys(&rest), ["b"]);
+    }
+
+    #[tokio::test]
+    async fn finished_links_are_never_accepted_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        state
+            .accept(vec![job("w"), job("r")])
+            .await
+            .expect("accept");
+        let written = Outcome::Written {
+            article_id: "x".into(),
+        };
+        state.complete("w".into(), written).await.expect("complete");
+        let rejected = Outcome::Rejected {
+            reason: "no article".into(),
+        };
+        state
+            .complete("r".into(), rejected)
+            .await
+            .expect("complete");
+        assert_eq!(state.pending_count().await.expect("count"), 0);
+        assert!(state.is_delivered("w".into()).await.expect("lookup"));
+        assert!(
+            state.is_delivered("x".into()).await.expect("lookup"),
+            "also under its own id"
+        );
+        assert!(!state.is_delivered("r".into()).await.expect("lookup"));
+        let again = state
+            .accept(vec![job("w"), job("r"), job("x")])
+            .await
+            .expect("accept");
+        assert!(again.is_empty(), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn failed_jobs_wait_for_their_retry_time_then_give_up_at_the_limit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let accepted = state.accept(vec![job("f")]).await.expect("accept");
+        let slow = RetryPolicy {
+            max_attempts: 3,
+            backoff: Duration::from_secs(3600),
+        };
+        let decision = state
+            .retry_later(accepted[0].clone(), "HTTP 503".into(), slow)
+            .await
+            .expect("retry");
+        assert!(matches!(decision, Retry::At(at) if at > Utc::now()));
+        assert!(
+            state.take_due_retries(10).await.expect("due").is_empty(),
+            "not due yet"
+        );
+        assert!(
+            state
+                .accept(vec![job("f")])
+                .await
+                .expect("accept")
+                .is_empty(),
+            "still pending"
+        );
+
+        // Same job, no back-off: due at once, claimed exactly once.
+        let pending = state.pending_after(None, 10).await.expect("pending");
+        state
+            .retry_later(pending[0].clone(), "HTTP 503".into(), RETRY)
+            .await
+            .expect("retry");
+        let due = state.take_due_retries(10).await.expect("due");
+        assert_eq!(keys(&due), ["f"]);
+        assert_eq!(due[0].failed_attempts, 2);
+        assert!(
+            state.take_due_retries(10).await.expect("due").is_empty(),
+            "claimed once"
+        );
+
+        let decision = state
+            .retry_later(due[0].clone(), "HTTP 503".into(), RETRY)
+            .await
+            .expect("retry");
+        assert_eq!(decision, Retry::GaveUp);
+        assert_eq!(state.pending_count().await.expect("count"), 0);
+        let record = state.link("f".into()).await.expect("link").expect("record");
+        assert_eq!(record.attempts, 3);
+        assert!(matches!(record.outcome, Outcome::Failed { .. }));
+    }
+
+    #[test]
+    fn retry_delay_doubles() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            backoff: Duration::from_secs(60),
+        };
+        assert_eq!(policy.delay(1), Duration::from_secs(60));
+        assert_eq!(policy.delay(3), Duration::from_secs(240));
+        assert!(policy.delay(u32::MAX) >= Duration::from_secs(60));
+    }
+
+    #[tokio::test]
+    async fn a_second_handle_on_the_same_folder_is_refused_clearly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = State::open(dir.path()).expect("open");
+        let err = State::open(dir.path()).err().expect("second open fails");
+        assert!(err.to_string().contains("in use"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn feed_state_round_trips() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        assert_eq!(state.feed_state("s".into()).await.expect("get"), None);
+        let feed = FeedState {
+            etag: Some("\"v1\"".into()),
+            ..FeedState::default()
+        };
+        state
+            .put_feed_state("s".into(), feed.clone())
+            .await
+            .expect("put");
+        assert_eq!(state.feed_state("s".into()).await.expect("get"), Some(feed));
+    }
+}

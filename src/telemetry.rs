@@ -1,0 +1,94 @@
+//! Telemetry: log set-up and the pipeline's counters.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tracing_subscriber::EnvFilter;
+
+/// How log lines are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Installs the global `tracing` subscriber, writing to stderr.
+///
+/// The level comes from `RUST_LOG` (default `info` for Thresher, `warn` for libraries).
+pub fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,thresher=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second call (tests) keeps the first subscriber; that is fine.
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Counters of what the pipeline did; shared by all stages.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Feed polls that succeeded (including 304 Not Modified).
+    pub polls_ok: AtomicU64,
+    /// Feed polls that failed.
+    pub polls_failed: AtomicU64,
+    /// New links accepted from feeds.
+    pub links_accepted: AtomicU64,
+    /// Articles delivered to the sinks.
+    pub articles_written: AtomicU64,
+    /// Pages recognised as an already delivered article.
+    pub duplicates: AtomicU64,
+    /// Pages without an article.
+    pub rejected: AtomicU64,
+    /// Article fetches or writes that failed.
+    pub failed: AtomicU64,
+}
+
+/// A point-in-time copy of [`Stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StatsSnapshot {
+    /// See [`Stats::polls_ok`].
+    pub polls_ok: u64,
+    /// See [`Stats::polls_failed`].
+    pub polls_failed: u64,
+    /// See [`Stats::links_accepted`].
+    pub links_accepted: u64,
+    /// See [`Stats::articles_written`].
+    pub articles_written: u64,
+    /// See [`Stats::duplicates`].
+    pub duplicates: u64,
+    /// See [`Stats::rejected`].
+    pub rejected: u64,
+    /// See [`Stats::failed`].
+    pub failed: u64,
+}
+
+impl Stats {
+    /// Adds one to `counter`.
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `n` to `counter`.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Reads all counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StatsSnapshot {
+            polls_ok: get(&self.polls_ok),
+            polls_failed: get(&self.polls_failed),
+            links_accepted: get(&self.links_accepted),
+            articles_written: get(&self.articles_written),
+            duplicates: get(&self.duplicates),
+            rejected: get(&self.rejected),
+            failed: get(&self.failed),
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! Whole-daemon behaviour: the real `thresher` binary against a real HTTP site on 127.0.0.1.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Format, Site, Workspace, marker_of, signal, title_of, wait_until};
+
+fn sources(site: &Site, formats: &[(&'static str, Format)]) -> Vec<(&'static str, String)> {
+    formats
+        .iter()
+        .map(|(name, f)| (*name, site.url(f.path())))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_writes_one_clean_article_per_item_from_rss_atom_and_json_feeds() {
+    let site = Site::start().await;
+    for (format, slugs) in [
+        (Format::Rss, ["rss-1", "rss-2"]),
+        (Format::Atom, ["atom-1", "atom-2"]),
+        (Format::Json, ["json-1", "json-2"]),
+    ] {
+        for slug in slugs {
+            site.publish(format, slug);
+        }
+    }
+    let ws = Workspace::new();
+    let feeds = [
+        ("rss", Format::Rss),
+        ("atom", Format::Atom),
+        ("json", Format::Json),
+    ];
+    ws.write_config(&sources(&site, &feeds), "10m", "");
+
+    ws.once().await;
+
+    let files = ws.articles();
+    assert_eq!(files.len(), 6, "one file per feed item: {files:?}");
+    for (path, article) in files.iter().zip(ws.article_values()) {
+        let source = article["source"].as_str().expect("source");
+        let id = article["id"].as_str().expect("id");
+        assert_eq!(id.len(), 32);
+        assert_eq!(
+            path.file_stem().and_then(|s| s.to_str()),
+            Some(id),
+            "file named by id"
+        );
+        assert_eq!(
+            path.parent()
+                .and_then(|p| p.file_name())
+                .and_then(|s| s.to_str()),
+            Some(source),
+            "file in its source's folder"
+        );
+        let url = article["url"].as_str().expect("url");
+        let slug = url.rsplit('/').next().expect("slug");
+        assert!(slug.starts_with(source), "{url} belongs to source {source}");
+        assert_eq!(
+            url,
+            site.url(&format!("/articles/{slug}")),
+            "relative links resolved"
+        );
+        let (_, format) = feeds
+            .iter()
+            .find(|(n, _)| *n == source)
+            .expect("known source");
+        assert_eq!(
+            article["feed_url"].as_str(),
+            Some(site.url(format.path()).as_str())
+        );
+        assert_eq!(article["title"].as_str(), Some(title_of(slug).as_str()));
+        let text = article["text"].as_str().expect("text");
+        assert!(text.contains(&marker_of(slug)), "body kept: {text}");
+        assert!(
+            !text.contains(&title_of(slug)),
+            "headline not repeated in text: {text}"
+        );
+        assert!(
+            !text.contains("\n\n\n"),
+            "paragraphs separated by one blank line"
+        );
+        assert!(article["html"].as_str().expect("html").contains("<p>"));
+        let fetched_at = article["fetched_at"].as_str().expect("fetched_at");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(fetched_at).is_ok(),
+            "{fetched_at}"
+        );
+        assert!(
+            article["published_at"].as_str().is_some(),
+            "published_at known"
+        );
+    }
+    for slug in ["rss-1", "rss-2", "atom-1", "atom-2", "json-1", "json-2"] {
+        assert_eq!(
+            site.hits(&format!("/articles/{slug}")),
+            1,
+            "{slug} fetched once"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn articles_carry_no_junk_from_the_page_template() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "junk-1");
+    let ws = Workspace::new();
+    ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
+    ws.once().await;
+    let articles = ws.article_values();
+    assert_eq!(articles.len(), 1);
+    let text = articles[0]["text"].as_str().expect("text");
+    for junk in [
+        "clear: both",
+        "Please enter your comment",
+        "Please enter your name",
+        "Share on Facebook",
+        "All rights reserved",
+        "Related stories",
+        "window.dataLayer",
+        "font-family",
+        "Weather",
+    ] {
+        assert!(
+            !text.contains(junk),
+            "junk {junk:?} leaked into text: {text}"
+        );
+    }
+    let standfirst = "Councillors backed the harbour plan after a long debate.";
+    assert!(
+        text.matches(standfirst).count() <= 1,
+        "standfirst at most once: {text}"
+    );
+    let html = articles[0]["html"].as_str().expect("html");
+    assert!(
+        !html.contains("<script") && !html.contains("<style") && !html.contains("class="),
+        "{html}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_once_writes_nothing_new_and_polls_conditionally() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "again-1");
+    site.publish(Format::Rss, "again-2");
+    let ws = Workspace::new();
+    ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
+    ws.once().await;
+    let first: Vec<_> = ws
+        .articles()
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect();
+    assert_eq!(first.len(), 2);
+
+    ws.once().await;
+
+    let second: Vec<_> = ws
+        .articles()
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect();
+    assert_eq!(first, second, "no file added or rewritten");
+    assert_eq!(
+        site.hits("/articles/again-1"),
+        1,
+        "article not fetched again"
+    );
+    assert_eq!(site.hits(Format::Rss.path()), 2);
+    assert_eq!(
+        site.not_modified(),
+        1,
+        "second poll was a conditional GET answered 304"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_that_gains_an_item_yields_exactly_one_new_file() {
+    let site = Site::start().await;
+    site.publish(Format::Atom, "gain-1");
+    let ws = Workspace::new();
+    ws.write_config(&sources(&site, &[("atom", Format::Atom)]), "10m", "");
+    ws.once().await;
+    let before = ws.articles();
+    assert_eq!(before.len(), 1);
+
+    site.publish(Format::Atom, "gain-2");
+    ws.once().await;
+
+    let after = ws.articles();
+    assert_eq!(after.len(), 2);
+    let new: Vec<_> = after.iter().filter(|p| !before.contains(p)).collect();
+    assert_eq!(new.len(), 1);
+    let article: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(new[0]).expect("read")).expect("json");
+    assert_eq!(article["title"].as_str(), Some(title_of("gain-2").as_str()));
+    assert_eq!(site.hits("/articles/gain-1"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_run_does_not_duplicate_and_keeps_polling() {
+    let site = Site::start().await;
+    site.publish(Format::Json, "restart-1");
+    site.publish(Format::Json, "restart-2");
+    let ws = Workspace::new();
+    ws.write_config(&sources(&site, &[("json", Format::Json)]), "1s", "");
+
+    let mut daemon = ws.command("run").spawn().expect("start run");
+    wait_until(Duration::from_secs(20), "two articles", || {
+        ws.articles().len() == 2
+    })
+    .await;
+    signal(&daemon, "TERM");
+    let status = daemon.wait().await.expect("wait");
+    assert!(status.success(), "run exits 0 on SIGTERM: {status}");
+
+    let mut daemon = ws.command("run").spawn().expect("restart run");
+    site.publish(Format::Json, "restart-3");
+    wait_until(Duration::from_secs(20), "the new article", || {
+        ws.articles().len() == 3
+    })
+    .await;
+    // Let the 1 s interval poll the feed a few more times.
+    let polls = site.hits(Format::Json.path());
+    wait_until(Duration::from_secs(20), "three more polls", || {
+        site.hits(Format::Json.path()) >= polls + 3
+    })
+    .await;
+    signal(&daemon, "TERM");
+    assert!(daemon.wait().await.expect("wait").success());
+
+    assert_eq!(
+        ws.articles().len(),
+        3,
+        "nothing duplicated across the restart"
+    );
+    for slug in ["restart-1", "restart-2", "restart-3"] {
+        assert_eq!(
+            site.hits(&format!("/articles/{slug}")),
+            1,
+            "{slug} fetched once"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_zero_promptly_and_abandoned_work_is_done_after_restart() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "slow-1");
+    let ws = Workspace::new();
+    ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
+
+    let mut daemon = ws.command("run").spawn().expect("start run");
+    // The article request hangs until the gate opens: a fetch is in flight.
+    wait_until(Duration::from_secs(20), "the article request", || {
+        site.hits("/slow/slow-1") == 1
+    })
+    .await;
+    let asked = Instant::now();
+    signal(&daemon, "TERM");
+    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
+        .await
+        .expect("daemon exits within 15 s of SIGTERM")
+        .expect("wait");
+    assert!(status.success(), "exit 0: {status}");
+    // shutdown_grace is 1 s in the test config; allow generous scheduling slack.
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert!(ws.articles().is_empty());
+
+    site.open_gate();
+    ws.once().await;
+    let articles = ws.article_values();
+    assert_eq!(
+        articles.len(),
+        1,
+        "the abandoned article is written after restart"
+    );
+    assert_eq!(
+        articles[0]["title"].as_str(),
+        Some(title_of("slow-1").as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_article_accepted_before_a_crash_is_written_after_it() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "slow-crash");
+    let ws = Workspace::new();
+    ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
+
+    let mut daemon = ws.command("run").spawn().expect("start run");
+    wait_until(Duration::from_secs(20), "the article request", || {
+        site.hits("/slow/slow-crash") == 1
+    })
+    .await;
+    signal(&daemon, "KILL");
+    let _ = daemon.wait().await;
+    assert!(ws.articles().is_empty());
+
+    // The feed no longer lists it: only the state store remembers the article.
+    site.open_gate();
+    let empty_site = Site::start().await;
+    ws.write_config(&sources(&empty_site, &[("rss", Format::Rss)]), "10m", "");
+    ws.once().await;
+    let articles = ws.article_values();
+    assert_eq!(
+        articles.len(),
+        1,
+        "accepted article written after the crash"
+    );
+    assert_eq!(
+        articles[0]["title"].as_str(),
+        Some(title_of("slow-crash").as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_article_failure_is_retried_without_the_feed_relisting_it() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "flaky-1");
+    let ws = Workspace::new();
+    // A 10-minute interval: the feed is polled once, so only the retry sweep can recover.
+    ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
+    let mut daemon = ws.command("run").spawn().expect("start run");
+    wait_until(Duration::from_secs(20), "the retried article", || {
+        ws.articles().len() == 1
+    })
+    .await;
+    signal(&daemon, "TERM");
+    assert!(daemon.wait().await.expect("wait").success());
+    assert_eq!(site.hits("/flaky/flaky-1"), 2, "one failure, one success");
+    assert_eq!(site.hits(Format::Rss.path()), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_feed_is_logged_and_healthy_sources_still_deliver() {
+    let site = Site::start().await;
+    site.set_raw(
+        "broken.xml",
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>cut",
+    );
+    site.publish(Format::Rss, "healthy-1");
+    let ws = Workspace::new();
+    ws.write_config(
+        &[
+            ("broken", site.url("/raw/broken.xml")),
+            ("healthy", site.url(Format::Rss.path())),
+        ],
+        "10m",
+        "",
+    );
+    let output = ws.once().await;
+    assert_eq!(ws.articles().len(), 1);
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("source \"broken\"") && log.contains("not a valid RSS, Atom or JSON feed"),
+        "clear log line: {log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environment_overrides_the_output_dir() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "env-1");
+    let ws = Workspace::new();
+    ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
+    let elsewhere = ws.dir.path().join("elsewhere");
+    let status = ws
+        .command("once")
+        .env("THRESHER__OUTPUT__DIR", &elsewhere)
+        .status()
+        .await
+        .expect("run");
+    assert!(status.success());
+    assert!(ws.articles().is_empty());
+    assert_eq!(common::json_files(&elsewhere).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_config_fails_with_a_message_naming_file_and_key() {
+    let ws = Workspace::new();
+    let cases = [
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/f\"\n[[sources]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/g\"\n",
+            "sources[1].name",
+        ),
+        ("[output]\ndirectory = \"x\"\n", "directory"),
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/f\"\ninterval = \"often\"\n",
+            "sources[0].interval",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"127.0.0.1/feed\"\n",
+            "sources[0].url",
+        ),
+    ];
+    for (text, key) in cases {
+        std::fs::write(ws.config_path(), text).expect("write config");
+        for verb in ["once", "check-config", "run"] {
+            let output = ws.command(verb).output().await.expect("run");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{verb}: {stderr}");
+            assert!(
+                stderr.contains(key),
+                "{verb}: message names key {key}: {stderr}"
+            );
+            assert!(
+                stderr.contains(&ws.config_path().display().to_string()),
+                "{verb}: message names the file: {stderr}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_lists_the_sources() {
+    let ws = Workspace::new();
+    ws.write_config(
+        &[
+            ("alpha", "http://127.0.0.1:9/a.xml".into()),
+            ("beta", "http://127.0.0.1:9/b.xml".into()),
+        ],
+        "5m",
+        "",
+    );
+    let output = ws.command("check-config").output().await.expect("run");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("2 source(s)"), "{stdout}");
+    assert!(
+        stdout.contains("alpha") && stdout.contains("http://127.0.0.1:9/b.xml"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_prints_one_article_and_writes_many_with_out() {
+    let ws = Workspace::new();
+    let page_a = ws.dir.path().join("page-a.html");
+    let page_b = ws.dir.path().join("page-b.html");
+    std::fs::write(&page_a, common::article_html("cli-a")).expect("write");
+    std::fs::write(&page_b, common::article_html("cli-b")).expect("write");
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+        .args(["clean", "--url", "http://127.0.0.1/news/cli-a"])
+        .arg(&page_a)
+        .output()
+        .await
+        .expect("run clean");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let article: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(article["title"].as_str(), Some(title_of("cli-a").as_str()));
+    assert!(
+        article["text"]
+            .as_str()
+            .expect("text")
+            .contains(&marker_of("cli-a"))
+    );
+    assert_eq!(article["id"].as_str().map(str::len), Some(32));
+
+    let out = ws.dir.path().join("out");
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+        .arg("clean")
+        .arg("--out")
+        .arg(&out)
+        .args([&page_a, &page_b])
+        .status()
+        .await
+        .expect("run clean --out");
+    assert!(status.success());
+    for stem in ["page-a", "page-b"] {
+        let bytes = std::fs::read(out.join(format!("{stem}.json"))).expect("written");
+        let article: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert!(article["text"].as_str().is_some_and(|t| !t.is_empty()));
+    }
+}
