@@ -223,12 +223,21 @@ impl Fetcher {
     }
 }
 
-/// Decodes an HTML document to UTF-8 in the WHATWG order: byte-order mark,
-/// HTTP `charset`, `<meta charset>` in the first 1024 bytes, then detection.
+/// Decodes an HTML document to UTF-8: byte-order mark; then UTF-8 if the
+/// bytes are valid UTF-8 with some non-ASCII in them; then the HTTP `charset`;
+/// then `<meta charset>` in the first 1024 bytes; then detection (chardetng).
 /// Never fails: undecodable bytes become U+FFFD.
+///
+/// The UTF-8 check comes before the labels (unlike the WHATWG order) because
+/// labels are often stale (servers saying iso-8859-1, pages converted to UTF-8
+/// but still declaring gb2312), while text in a legacy encoding that happens
+/// to form valid multi-byte UTF-8 sequences practically never occurs.
 pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
     let encoding = encoding_rs::Encoding::for_bom(bytes)
         .map(|(encoding, _)| encoding)
+        .or_else(|| {
+            (!bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()).then_some(encoding_rs::UTF_8)
+        })
         .or_else(|| content_type.and_then(charset_param).and_then(label))
         .or_else(|| meta_charset(bytes))
         .unwrap_or_else(|| detect(bytes));
@@ -317,6 +326,15 @@ mod tests {
         let bytes =
             b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\">\x93\xfa\x96\x7b";
         assert!(decode_html(bytes, None).contains("日本"));
+    }
+
+    #[test]
+    fn valid_utf8_wins_over_a_stale_label() {
+        let bytes = "<meta charset=\"gb2312\"><p>腾讯新闻 café</p>".as_bytes();
+        assert_eq!(
+            decode_html(bytes, Some("text/html; charset=iso-8859-1")),
+            String::from_utf8_lossy(bytes)
+        );
     }
 
     #[test]
