@@ -22,9 +22,10 @@ pub struct ArticleJob {
     /// What the feed said about the entry; used where the page says nothing.
     #[serde(default)]
     pub entry: EntryHints,
-    /// When the state store last handed it out for processing (set by the store).
+    /// Number of the daemon run that last handed it out for processing (set by
+    /// the state store; see [`crate::state::State::run`]).
     #[serde(default)]
-    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_run: u64,
     /// Processing attempts that failed so far.
     #[serde(default)]
     pub failed_attempts: u32,

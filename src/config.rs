@@ -202,8 +202,8 @@ impl Default for PipelineConfig {
             clean_workers: 0,
             queue_capacity: 64,
             shutdown_grace: Duration::from_secs(5),
-            max_article_attempts: 3,
-            retry_backoff: Duration::from_secs(60),
+            max_article_attempts: 6,
+            retry_backoff: Duration::from_secs(120),
         }
     }
 }
@@ -231,6 +231,9 @@ pub struct SourceConfig {
     #[serde(with = "humantime_serde", default = "default_interval")]
     pub interval: Duration,
 }
+
+/// Longest allowed poll interval (keeps due-time arithmetic far from overflow).
+const MAX_INTERVAL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 fn default_interval() -> Duration {
     Duration::from_secs(15 * 60)
@@ -275,8 +278,7 @@ impl Config {
             .add_source(
                 config::Environment::with_prefix("THRESHER")
                     .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
+                    .separator("__"),
             )
             .build()
             .map_err(load_error)?
@@ -288,10 +290,19 @@ impl Config {
 
     /// Checks what serde cannot: unique and path-safe names, http(s) URLs, sane numbers.
     pub fn validate(&self, origin: &ConfigOrigin) -> Result<(), ConfigError> {
-        let invalid = |key: String, message: String| ConfigError::Invalid {
-            origin: origin.clone(),
-            key,
-            message,
+        let invalid = |key: String, message: String| {
+            // A value set through the environment is not in the file: say so.
+            let variable = format!("THRESHER__{}", key.replace('.', "__").to_ascii_uppercase());
+            let message = if std::env::var_os(&variable).is_some() {
+                format!("{message} (value from environment variable {variable})")
+            } else {
+                message
+            };
+            ConfigError::Invalid {
+                origin: origin.clone(),
+                key,
+                message,
+            }
         };
         let mut first_index: HashMap<&str, usize> = HashMap::new();
         for (i, source) in self.sources.iter().enumerate() {
@@ -317,10 +328,13 @@ impl Config {
                     ),
                 ));
             }
-            if source.interval < Duration::from_secs(1) {
+            if source.interval < Duration::from_secs(1) || source.interval > MAX_INTERVAL {
                 return Err(invalid(
                     key("interval"),
-                    format!("interval must be at least 1s (source {:?})", source.name),
+                    format!(
+                        "interval must be between 1s and 1year (source {:?})",
+                        source.name
+                    ),
                 ));
             }
         }
@@ -342,11 +356,51 @@ impl Config {
                 return Err(invalid(key.to_string(), "must be at least 1".to_string()));
             }
         }
-        if self.fetch.timeout.is_zero() {
-            return Err(invalid(
-                "fetch.timeout".into(),
-                "must be longer than 0s".into(),
-            ));
+        let day = Duration::from_secs(24 * 3600);
+        let bounded = [
+            (
+                "fetch.timeout",
+                self.fetch.timeout,
+                Duration::from_millis(1),
+                day,
+            ),
+            (
+                "fetch.connect_timeout",
+                self.fetch.connect_timeout,
+                Duration::from_millis(1),
+                day,
+            ),
+            (
+                "fetch.read_timeout",
+                self.fetch.read_timeout,
+                Duration::from_millis(1),
+                day,
+            ),
+            (
+                "pipeline.retry_backoff",
+                self.pipeline.retry_backoff,
+                Duration::from_secs(1),
+                day,
+            ),
+            (
+                "pipeline.shutdown_grace",
+                self.pipeline.shutdown_grace,
+                Duration::ZERO,
+                Duration::from_secs(3600),
+            ),
+        ];
+        for (key, value, min, max) in bounded {
+            if value < min || value > max {
+                return Err(invalid(
+                    key.to_string(),
+                    format!(
+                        "{} is out of range ({} to {})",
+                        humantime::format_duration(value),
+                        humantime::format_duration(min),
+                        humantime::format_duration(max)
+                    ),
+                ));
+            }
         }
         if self.fetch.user_agent.trim().is_empty() {
             return Err(invalid(

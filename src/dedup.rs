@@ -60,16 +60,27 @@ pub fn same_site(a: &Url, b: &Url) -> bool {
 }
 
 /// The URL an article is identified by: the page's own canonical URL when it is
-/// on the same site as the fetched URL, else the fetched URL.
+/// on the same site as the fetched URL and names a page rather than a section,
+/// else the fetched URL.
 pub fn identity_url(fetched: &Url, declared_canonical: Option<&Url>) -> Url {
     match declared_canonical {
         Some(declared)
-            if same_site(fetched, declared) && matches!(declared.scheme(), "http" | "https") =>
+            if same_site(fetched, declared)
+                && matches!(declared.scheme(), "http" | "https")
+                && !is_section_of(declared, fetched) =>
         {
             canonical_url(declared)
         }
         _ => canonical_url(fetched),
     }
+}
+
+/// Whether `declared` is the home page or a folder above `fetched` (`/`,
+/// `/news/` for `/news/story-1`): a CMS template bug or a paywall page, and
+/// trusting it would file every article of the site under one id.
+fn is_section_of(declared: &Url, fetched: &Url) -> bool {
+    let (declared, fetched) = (declared.path(), fetched.path());
+    declared.len() < fetched.len() && declared.ends_with('/') && fetched.starts_with(declared)
 }
 
 #[cfg(test)]
@@ -124,5 +135,19 @@ mod tests {
             identity_url(&fetched, None).as_str(),
             "https://www.paper.example/2024/story"
         );
+    }
+
+    #[test]
+    fn a_canonical_pointing_at_the_home_page_or_a_section_is_ignored() {
+        let fetched = url("https://paper.example/news/2024/story-1");
+        for section in ["https://paper.example/", "https://paper.example/news/"] {
+            assert_eq!(
+                identity_url(&fetched, Some(&url(section))),
+                fetched,
+                "{section}"
+            );
+        }
+        let moved = url("https://paper.example/news/2024/story-1-updated");
+        assert_eq!(identity_url(&fetched, Some(&moved)), moved);
     }
 }

@@ -69,6 +69,9 @@ struct CleanArgs {
 /// Exit code for an invalid configuration or command line.
 const EXIT_USAGE: u8 = 2;
 
+/// Exit code of `once` when it completed but some feed polls failed.
+const EXIT_SOME_SOURCES_FAILED: u8 = 3;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init_logging(cli.log_format);
@@ -134,12 +137,22 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
         if config.sources.is_empty() {
             warn!("no [[sources]] configured: nothing to poll");
         }
+        // Handlers first: a SIGTERM while the state store opens must still end in a clean exit.
+        let signals = Signals::install();
+        tokio::spawn(stop_on_signal(signals, shutdown.clone()));
         let pipeline =
             Pipeline::new(config, shutdown.clone()).context("cannot start the pipeline")?;
-        tokio::spawn(stop_on_signal(shutdown));
         let stats = pipeline.run(mode).await?;
         print_summary(&stats);
         info!("thresher stopped");
+        if mode == Mode::Once && stats.polls_failed > 0 && !shutdown.is_cancelled() {
+            eprintln!(
+                "thresher: {} of {} feed polls failed (see the log above)",
+                stats.polls_failed,
+                stats.polls_failed + stats.polls_ok
+            );
+            return Ok(ExitCode::from(EXIT_SOME_SOURCES_FAILED));
+        }
         Ok(ExitCode::SUCCESS)
     });
     // A cleaner thread still busy with an abandoned page must not hold up the exit.
@@ -147,26 +160,49 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
     result
 }
 
-/// Cancels `shutdown` on the first SIGINT or SIGTERM; a second one exits at once.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        warn!("cannot install signal handlers; stop Thresher with SIGKILL");
-        return;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
+/// SIGINT and SIGTERM listeners, registered as soon as they are created.
+struct Signals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        if let Err(e) = interrupt.as_ref().and(terminate.as_ref()) {
+            warn!("cannot install signal handlers ({e}); stop Thresher with SIGKILL");
+        }
+        Self {
+            interrupt: interrupt.ok(),
+            terminate: terminate.ok(),
+        }
     }
+
+    /// Waits for the next SIGINT or SIGTERM (forever if neither could be installed).
+    async fn recv(&mut self) {
+        async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = next(&mut self.interrupt) => {}
+            _ = next(&mut self.terminate) => {}
+        }
+    }
+}
+
+/// Cancels `shutdown` on the first SIGINT or SIGTERM; a second one exits at once.
+async fn stop_on_signal(mut signals: Signals, shutdown: CancellationToken) {
+    signals.recv().await;
     info!("shutting down: no new polls; finishing in-flight work (a second signal exits at once)");
     shutdown.cancel();
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
+    signals.recv().await;
     warn!("second signal: exiting now; unfinished articles stay pending for the next start");
     std::process::exit(130);
 }

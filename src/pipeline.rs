@@ -38,7 +38,7 @@ use crate::feed;
 use crate::fetch::{self, FetchError, Fetcher, Validators};
 use crate::schedule::{Mode, PollDone, PollRequest, Scheduler};
 use crate::sink::{self, Sink};
-use crate::state::{FeedState, Outcome, Retry, RetryPolicy, State, StateError};
+use crate::state::{FeedState, Outcome, Retry, RetryPolicy, Setback, State, StateError};
 use crate::telemetry::{Stats, StatsSnapshot};
 
 /// Pending jobs are replayed in batches of this size to keep start-up memory flat.
@@ -61,11 +61,13 @@ pub enum PipelineError {
     StageCrashed(String),
 }
 
-/// A fetched article page on its way to the cleaner.
+/// A fetched article page on its way to the cleaner (still bytes: decoding
+/// a large body is CPU work, done on the cleaner's blocking thread).
 struct Page {
     job: ArticleJob,
     final_url: Url,
-    html: String,
+    content_type: Option<String>,
+    body: Vec<u8>,
     fetched_at: DateTime<Utc>,
 }
 
@@ -77,7 +79,6 @@ struct Context {
     sinks: Vec<Box<dyn Sink>>,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
-    started_at: DateTime<Utc>,
 }
 
 /// The assembled daemon, ready to run.
@@ -99,7 +100,6 @@ impl Pipeline {
                 sinks,
                 stats: Arc::new(Stats::default()),
                 shutdown,
-                started_at: Utc::now(),
             }),
         })
     }
@@ -212,7 +212,7 @@ async fn replay_pending(ctx: Arc<Context>, jobs: mpsc::Sender<ArticleJob>, mode:
         for job in batch {
             // Jobs accepted by this run are already on their way; jobs waiting
             // for a retry are handed out by the sweep below when due.
-            let this_run = job.accepted_at.is_some_and(|t| t >= ctx.started_at);
+            let this_run = job.accepted_run == ctx.state.run();
             if this_run || job.retry_at.is_some() {
                 continue;
             }
@@ -399,7 +399,7 @@ async fn fetch_and_accept(
                 published_at: entry.published_at,
                 authors: entry.authors,
             },
-            accepted_at: None,
+            accepted_run: 0,
             failed_attempts: 0,
             retry_at: None,
         })
@@ -423,17 +423,23 @@ async fn fetch_stage(
         let span = info_span!("article", source = %job.source, url = %job.url);
         async move {
             match fetch_page(&ctx, &job).await {
-                Ok((final_url, html)) => {
+                Ok(fetched) => {
                     let page = Page {
                         job,
-                        final_url,
-                        html,
+                        final_url: fetched.final_url,
+                        content_type: fetched.content_type,
+                        body: fetched.body,
                         fetched_at: Utc::now(),
                     };
                     // Only fails when the cleaner is gone (abandoned shutdown); the job stays pending.
                     let _ = pages.send(page).await;
                 }
-                Err(e) if e.is_transient() => retry_later(&ctx, job, e.to_string()).await,
+                Err(e) if e.is_transient() => {
+                    let setback = Setback::Attempt {
+                        retry_after: e.retry_after(),
+                    };
+                    retry_later(&ctx, job, e.to_string(), setback).await;
+                }
                 Err(e) => {
                     Stats::inc(&ctx.stats.failed);
                     warn!(
@@ -469,9 +475,16 @@ impl PageError {
             Self::NotModified => true,
         }
     }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Fetch(FetchError::Status { retry_after, .. }) => *retry_after,
+            _ => None,
+        }
+    }
 }
 
-async fn fetch_page(ctx: &Context, job: &ArticleJob) -> Result<(Url, String), PageError> {
+async fn fetch_page(ctx: &Context, job: &ArticleJob) -> Result<fetch::Fetched, PageError> {
     let fetched = match ctx.fetcher.get(&job.url, None).await? {
         fetch::Response::Ok(fetched) => fetched,
         fetch::Response::NotModified => return Err(PageError::NotModified),
@@ -491,8 +504,7 @@ async fn fetch_page(ctx: &Context, job: &ArticleJob) -> Result<(Url, String), Pa
             return Err(PageError::NotHtml(content_type.clone()));
         }
     }
-    let html = fetch::decode_html(&fetched.body, fetched.content_type.as_deref());
-    Ok((fetched.final_url, html))
+    Ok(fetched)
 }
 
 async fn clean_stage(
@@ -526,19 +538,24 @@ async fn clean_stage(
     .await;
 }
 
-/// Cleans a page on the blocking pool (parsing is CPU-bound) and assembles the article.
+/// Decodes and cleans a page on the blocking pool (both are CPU-bound) and
+/// assembles the article.
 async fn clean_page(page: Page) -> Result<Article, String> {
     let Page {
         job,
         final_url,
-        html,
+        content_type,
+        body,
         fetched_at,
     } = page;
     let base = final_url.clone();
-    let cleaned = tokio::task::spawn_blocking(move || clean::clean(&html, Some(&base)))
-        .await
-        .map_err(|e| format!("cleaner crashed on this page: {e}"))?
-        .map_err(|e| e.to_string())?;
+    let cleaned = tokio::task::spawn_blocking(move || {
+        let html = fetch::decode_html(&body, content_type.as_deref());
+        clean::clean(&html, Some(&base))
+    })
+    .await
+    .map_err(|e| format!("cleaner crashed on this page: {e}"))?
+    .map_err(|e| e.to_string())?;
     Ok(assemble(job, final_url, fetched_at, cleaned))
 }
 
@@ -601,8 +618,9 @@ async fn deliver(ctx: &Context, job: ArticleJob, article: Article) {
     }
     for sink in &ctx.sinks {
         if let Err(e) = sink.write(&article).await {
+            // Our failure, not the site's: retry without using up an attempt.
             let reason = format!("{} sink: {e}", sink.name());
-            retry_later(ctx, job, reason).await;
+            retry_later(ctx, job, reason, Setback::Postpone).await;
             return;
         }
     }
@@ -615,21 +633,34 @@ async fn deliver(ctx: &Context, job: ArticleJob, article: Article) {
 }
 
 /// Schedules a failed job for another attempt, or gives it up at the limit.
-async fn retry_later(ctx: &Context, job: ArticleJob, reason: String) {
+async fn retry_later(ctx: &Context, job: ArticleJob, reason: String, setback: Setback) {
     Stats::inc(&ctx.stats.failed);
     let policy = RetryPolicy {
         max_attempts: ctx.config.pipeline.max_article_attempts,
         backoff: ctx.config.pipeline.retry_backoff,
     };
-    let (source, url, attempt) = (job.source.clone(), job.url.clone(), job.failed_attempts + 1);
-    match ctx.state.retry_later(job, reason.clone(), policy).await {
+    let (source, url) = (job.source.clone(), job.url.clone());
+    let attempt = match setback {
+        Setback::Attempt { .. } => job.failed_attempts + 1,
+        Setback::Postpone => job.failed_attempts,
+    };
+    match ctx
+        .state
+        .retry_later(job, reason.clone(), policy, setback)
+        .await
+    {
         Ok(Retry::At(at)) => warn!(
-            "source {source:?}: article {url}: {reason}; attempt {attempt} of {}, retry at {}",
+            "source {source:?}: article {url}: {reason}; {attempt} of {} attempts failed, retry at {}",
             policy.max_attempts,
             at.format("%H:%M:%S UTC")
         ),
         Ok(Retry::GaveUp) => {
             warn!("source {source:?}: article {url}: {reason}; giving up after {attempt} attempts")
+        }
+        Ok(Retry::AlreadyFinished) => {
+            debug!(
+                "source {source:?}: article {url}: {reason}; already finished by another attempt"
+            )
         }
         Err(e) => error!(
             "source {source:?}: article {url}: {reason}; cannot record the failure \

@@ -9,7 +9,9 @@
 //! Tables (keys are article ids or source names, values JSON so records can grow):
 //! - `links`: final outcome per link id (written, duplicate, rejected, failed);
 //! - `pending`: accepted links not yet finished, including those waiting for a retry;
-//! - `feeds`: per-source poll state (HTTP validators, last success, last error).
+//! - `feeds`: per-source poll state (HTTP validators, last success, last error);
+//! - `quarantine`: pending records that could not be decoded, kept for inspection;
+//! - `meta`: the run counter (see [`State::run`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +27,11 @@ use crate::article::ArticleJob;
 const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
 const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
 const FEEDS: TableDefinition<&str, &[u8]> = TableDefinition::new("feeds");
+const QUARANTINE: TableDefinition<&str, &[u8]> = TableDefinition::new("quarantine");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// Longest wait before a retry, whatever the back-off or `Retry-After` say.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(6 * 3600);
 
 /// File name of the database inside `state.dir`.
 pub const DB_FILE: &str = "thresher.redb";
@@ -100,6 +107,13 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// Whether the link's article is in the sinks (written now or earlier).
+    pub fn is_delivered(&self) -> bool {
+        matches!(self, Self::Written { .. } | Self::Duplicate { .. })
+    }
+}
+
 /// The stored record of a finished link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkRecord {
@@ -146,6 +160,21 @@ impl RetryPolicy {
     }
 }
 
+/// What kind of failure a job met, for [`State::retry_later`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Setback {
+    /// The attempt itself failed (timeout, 5xx, 429…): counts against
+    /// `max_attempts`; waits at least `retry_after` if the server asked.
+    Attempt {
+        /// The server's `Retry-After`, if any.
+        retry_after: Option<Duration>,
+    },
+    /// Our side failed (a sink could not take the article): retried after the
+    /// base back-off without using up an attempt, so an outage of ours never
+    /// turns into a lost article.
+    Postpone,
+}
+
 /// What [`State::retry_later`] decided.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Retry {
@@ -153,12 +182,15 @@ pub enum Retry {
     At(DateTime<Utc>),
     /// No attempts left: the link is finished as [`Outcome::Failed`].
     GaveUp,
+    /// The link was no longer pending (another copy of the job finished it).
+    AlreadyFinished,
 }
 
 /// Handle to the state store; cheap to clone, safe to share between tasks.
 #[derive(Clone)]
 pub struct State {
     db: Arc<Database>,
+    run: u64,
 }
 
 impl State {
@@ -176,13 +208,36 @@ impl State {
                 source,
             },
         })?;
-        // Create the tables once so readers never meet a missing table.
+        // Create the tables once so readers never meet a missing table, and
+        // count this run.
         let txn = db.begin_write().map_err(redb::Error::from)?;
-        for table in [LINKS, PENDING, FEEDS] {
+        for table in [LINKS, PENDING, FEEDS, QUARANTINE] {
             txn.open_table(table).map_err(redb::Error::from)?;
         }
+        let run = {
+            let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
+            let previous = meta
+                .get("runs")
+                .map_err(redb::Error::from)?
+                .map_or(0, |v| v.value());
+            let run = previous.saturating_add(1);
+            meta.insert("runs", run).map_err(redb::Error::from)?;
+            run
+        };
         txn.commit().map_err(redb::Error::from)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            run,
+        })
+    }
+
+    /// This run's number: one more than the last process that opened the store.
+    ///
+    /// Jobs carry the run that handed them out, so start-up replay can tell
+    /// "left over by an earlier run" from "already on its way in this one"
+    /// without trusting the wall clock.
+    pub fn run(&self) -> u64 {
+        self.run
     }
 
     /// Runs `op` on the blocking pool: redb calls block on disk I/O.
@@ -198,12 +253,12 @@ impl State {
     }
 
     /// Stores the jobs whose links are neither pending nor finished, in one
-    /// transaction, and returns them stamped with `accepted_at`.
+    /// transaction, and returns them stamped with this run's number.
     ///
     /// Once this returns, the accepted jobs are on disk: a crash cannot lose them.
     pub async fn accept(&self, jobs: Vec<ArticleJob>) -> Result<Vec<ArticleJob>, StateError> {
+        let run = self.run;
         self.blocking(move |db| {
-            let now = Utc::now();
             let txn = db.begin_write().map_err(redb::Error::from)?;
             let mut accepted = Vec::new();
             {
@@ -217,7 +272,7 @@ impl State {
                         continue;
                     }
                     let job = ArticleJob {
-                        accepted_at: Some(now),
+                        accepted_run: run,
                         ..job
                     };
                     let bytes = encode(&job);
@@ -253,7 +308,12 @@ impl State {
             let mut jobs = Vec::new();
             for entry in range.take(limit) {
                 let (key, value) = entry.map_err(redb::Error::from)?;
-                jobs.push(decode("pending", key.value(), value.value())?);
+                // An unreadable record must not block the others; the retry
+                // sweep moves it to quarantine.
+                match decode("pending", key.value(), value.value()) {
+                    Ok(job) => jobs.push(job),
+                    Err(e) => tracing::error!("{e}; skipped"),
+                }
             }
             Ok(jobs)
         })
@@ -282,12 +342,19 @@ impl State {
                 let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
                 let failed_attempts =
                     match pending.remove(key.as_str()).map_err(redb::Error::from)? {
-                        Some(bytes) => {
-                            decode::<ArticleJob>("pending", &key, bytes.value())?.failed_attempts
-                        }
+                        Some(bytes) => decode::<ArticleJob>("pending", &key, bytes.value())
+                            .map_or(0, |job| job.failed_attempts),
                         None => 0,
                     };
-                finish(&mut links, &key, outcome, failed_attempts.saturating_add(1))?;
+                // Never downgrade a delivered link (a second copy of the job may finish later).
+                let delivered = match links.get(key.as_str()).map_err(redb::Error::from)? {
+                    Some(bytes) => decode::<LinkRecord>("links", &key, bytes.value())
+                        .is_ok_and(|r| r.outcome.is_delivered()),
+                    None => false,
+                };
+                if !delivered || outcome.is_delivered() {
+                    finish(&mut links, &key, outcome, failed_attempts.saturating_add(1))?;
+                }
             }
             txn.commit().map_err(redb::Error::from)?;
             Ok(())
@@ -295,23 +362,36 @@ impl State {
         .await
     }
 
-    /// Records a failed attempt. With attempts left, the job stays pending and
-    /// becomes due again after the policy's back-off (see [`State::take_due_retries`]);
-    /// otherwise the link is finished as [`Outcome::Failed`].
+    /// Records a failure. The job stays pending and becomes due again after a
+    /// back-off (see [`State::take_due_retries`]), unless it has no attempts
+    /// left, in which case the link is finished as [`Outcome::Failed`].
     pub async fn retry_later(
         &self,
         job: ArticleJob,
         reason: String,
         policy: RetryPolicy,
+        setback: Setback,
     ) -> Result<Retry, StateError> {
         self.blocking(move |db| {
             let now = Utc::now();
-            let failed_attempts = job.failed_attempts.saturating_add(1);
             let txn = db.begin_write().map_err(redb::Error::from)?;
             let decision = {
                 let mut links = txn.open_table(LINKS).map_err(redb::Error::from)?;
                 let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                if failed_attempts >= policy.max_attempts {
+                let (failed_attempts, min_delay) = match setback {
+                    Setback::Attempt { retry_after } => (
+                        job.failed_attempts.saturating_add(1),
+                        retry_after.unwrap_or_default(),
+                    ),
+                    Setback::Postpone => (job.failed_attempts, Duration::ZERO),
+                };
+                if pending
+                    .get(job.key.as_str())
+                    .map_err(redb::Error::from)?
+                    .is_none()
+                {
+                    Retry::AlreadyFinished
+                } else if failed_attempts >= policy.max_attempts {
                     pending
                         .remove(job.key.as_str())
                         .map_err(redb::Error::from)?;
@@ -319,11 +399,12 @@ impl State {
                     finish(&mut links, &job.key, outcome, failed_attempts)?;
                     Retry::GaveUp
                 } else {
-                    let delay = chrono::Duration::from_std(policy.delay(failed_attempts))
-                        .unwrap_or(chrono::Duration::MAX);
-                    let at = now
-                        .checked_add_signed(delay)
-                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                    let delay = policy
+                        .delay(failed_attempts.max(1))
+                        .max(min_delay)
+                        .min(MAX_RETRY_DELAY);
+                    let at =
+                        now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero());
                     let job = ArticleJob {
                         failed_attempts,
                         retry_at: Some(at),
@@ -343,32 +424,75 @@ impl State {
     }
 
     /// Claims up to `limit` pending jobs whose retry time has come: clears
-    /// their `retry_at` and stamps `accepted_at` so no one else hands them out.
+    /// their `retry_at` and stamps this run so no one else hands them out.
+    /// Undecodable pending records met on the way are moved to `quarantine`.
     pub async fn take_due_retries(&self, limit: usize) -> Result<Vec<ArticleJob>, StateError> {
+        let run = self.run;
         self.blocking(move |db| {
             let now = Utc::now();
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            // Look first with a read transaction: usually nothing is due, and
+            // a write transaction would block accepts and commit for nothing.
             let mut due = Vec::new();
+            let mut unreadable = Vec::new();
             {
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                let txn = db.begin_read().map_err(redb::Error::from)?;
+                let pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
                 for entry in pending.iter().map_err(redb::Error::from)? {
-                    if due.len() >= limit {
-                        break;
-                    }
                     let (key, value) = entry.map_err(redb::Error::from)?;
-                    let job: ArticleJob = decode("pending", key.value(), value.value())?;
-                    if job.retry_at.is_some_and(|at| at <= now) {
-                        due.push(job);
+                    match decode::<ArticleJob>("pending", key.value(), value.value()) {
+                        Ok(job) if job.retry_at.is_some_and(|at| at <= now) => {
+                            if due.len() < limit {
+                                due.push(job);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!("{e}; moved to the quarantine table");
+                            unreadable.push(key.value().to_string());
+                        }
                     }
                 }
-                for job in &mut due {
+            }
+            if due.is_empty() && unreadable.is_empty() {
+                return Ok(due);
+            }
+            let txn = db.begin_write().map_err(redb::Error::from)?;
+            {
+                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                let mut quarantine = txn.open_table(QUARANTINE).map_err(redb::Error::from)?;
+                for key in &unreadable {
+                    if let Some(bytes) = pending.remove(key.as_str()).map_err(redb::Error::from)? {
+                        let bytes = bytes.value().to_vec();
+                        quarantine
+                            .insert(key.as_str(), bytes.as_slice())
+                            .map_err(redb::Error::from)?;
+                    }
+                }
+                // Claim only what is still pending and due now, inside the write transaction.
+                let mut claimed = Vec::with_capacity(due.len());
+                for candidate in due {
+                    let current = match pending
+                        .get(candidate.key.as_str())
+                        .map_err(redb::Error::from)?
+                    {
+                        Some(bytes) => {
+                            decode::<ArticleJob>("pending", &candidate.key, bytes.value()).ok()
+                        }
+                        None => None,
+                    };
+                    let Some(mut job) = current.filter(|j| j.retry_at.is_some_and(|at| at <= now))
+                    else {
+                        continue;
+                    };
                     job.retry_at = None;
-                    job.accepted_at = Some(now);
-                    let bytes = encode(&*job);
+                    job.accepted_run = run;
+                    let bytes = encode(&job);
                     pending
                         .insert(job.key.as_str(), bytes.as_slice())
                         .map_err(redb::Error::from)?;
+                    claimed.push(job);
                 }
+                due = claimed;
             }
             txn.commit().map_err(redb::Error::from)?;
             Ok(due)
@@ -384,10 +508,7 @@ impl State {
             match links.get(article_id.as_str()).map_err(redb::Error::from)? {
                 Some(bytes) => {
                     let record: LinkRecord = decode("links", &article_id, bytes.value())?;
-                    Ok(matches!(
-                        record.outcome,
-                        Outcome::Written { .. } | Outcome::Duplicate { .. }
-                    ))
+                    Ok(record.outcome.is_delivered())
                 }
                 None => Ok(false),
             }
@@ -497,7 +618,7 @@ mod tests {
             source: "s".into(),
             feed_url: Url::parse("https://n.example/feed").expect("url"),
             entry: EntryHints::default(),
-            accepted_at: None,
+            accepted_run: 0,
             failed_attempts: 0,
             retry_at: None,
         }
@@ -506,6 +627,8 @@ mod tests {
     fn keys(jobs: &[ArticleJob]) -> Vec<&str> {
         jobs.iter().map(|j| j.key.as_str()).collect()
     }
+
+    const ATTEMPT: Setback = Setback::Attempt { retry_after: None };
 
     const RETRY: RetryPolicy = RetryPolicy {
         max_attempts: 3,
@@ -529,9 +652,13 @@ mod tests {
             assert_eq!(keys(&again), ["c"]);
         }
         let state = State::open(dir.path()).expect("reopen");
+        assert_eq!(state.run(), 2, "runs are counted");
         let pending = state.pending_after(None, 10).await.expect("pending");
         assert_eq!(keys(&pending), ["a", "b", "c"]);
-        assert!(pending.iter().all(|j| j.accepted_at.is_some()));
+        assert!(
+            pending.iter().all(|j| j.accepted_run == 1),
+            "stamped by the first run"
+        );
         let rest = state
             .pending_after(Some("a".into()), 1)
             .await
@@ -582,7 +709,7 @@ mod tests {
             backoff: Duration::from_secs(3600),
         };
         let decision = state
-            .retry_later(accepted[0].clone(), "HTTP 503".into(), slow)
+            .retry_later(accepted[0].clone(), "HTTP 503".into(), slow, ATTEMPT)
             .await
             .expect("retry");
         assert!(matches!(decision, Retry::At(at) if at > Utc::now()));
@@ -602,7 +729,7 @@ mod tests {
         // Same job, no back-off: due at once, claimed exactly once.
         let pending = state.pending_after(None, 10).await.expect("pending");
         state
-            .retry_later(pending[0].clone(), "HTTP 503".into(), RETRY)
+            .retry_later(pending[0].clone(), "HTTP 503".into(), RETRY, ATTEMPT)
             .await
             .expect("retry");
         let due = state.take_due_retries(10).await.expect("due");
@@ -614,7 +741,7 @@ mod tests {
         );
 
         let decision = state
-            .retry_later(due[0].clone(), "HTTP 503".into(), RETRY)
+            .retry_later(due[0].clone(), "HTTP 503".into(), RETRY, ATTEMPT)
             .await
             .expect("retry");
         assert_eq!(decision, Retry::GaveUp);
@@ -622,6 +749,112 @@ mod tests {
         let record = state.link("f".into()).await.expect("link").expect("record");
         assert_eq!(record.attempts, 3);
         assert!(matches!(record.outcome, Outcome::Failed { .. }));
+    }
+
+    #[tokio::test]
+    async fn postponed_jobs_never_run_out_of_attempts_and_retry_after_is_honoured() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let mut job = state
+            .accept(vec![job("p")])
+            .await
+            .expect("accept")
+            .remove(0);
+        let policy = RetryPolicy {
+            max_attempts: 1,
+            backoff: Duration::ZERO,
+        };
+        for _ in 0..5 {
+            let decision = state
+                .retry_later(job.clone(), "disk full".into(), policy, Setback::Postpone)
+                .await
+                .expect("postpone");
+            assert!(matches!(decision, Retry::At(_)), "{decision:?}");
+            job = state.take_due_retries(10).await.expect("due").remove(0);
+            assert_eq!(job.failed_attempts, 0);
+        }
+        let patient = RetryPolicy {
+            max_attempts: 5,
+            backoff: Duration::ZERO,
+        };
+        let asked = Setback::Attempt {
+            retry_after: Some(Duration::from_secs(120)),
+        };
+        let Retry::At(at) = state
+            .retry_later(job, "HTTP 429".into(), patient, asked)
+            .await
+            .expect("retry")
+        else {
+            panic!("expected a retry time");
+        };
+        assert!(at >= Utc::now() + chrono::Duration::seconds(110), "{at}");
+    }
+
+    #[tokio::test]
+    async fn a_finished_link_is_neither_retried_nor_downgraded_by_a_late_copy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let job = state
+            .accept(vec![job("d")])
+            .await
+            .expect("accept")
+            .remove(0);
+        let written = Outcome::Written {
+            article_id: "d".into(),
+        };
+        state
+            .complete("d".into(), written.clone())
+            .await
+            .expect("complete");
+        let late = state
+            .retry_later(job, "timeout".into(), RETRY, ATTEMPT)
+            .await
+            .expect("retry");
+        assert_eq!(late, Retry::AlreadyFinished);
+        let rejected = Outcome::Rejected {
+            reason: "late copy".into(),
+        };
+        state
+            .complete("d".into(), rejected)
+            .await
+            .expect("complete");
+        let record = state.link("d".into()).await.expect("link").expect("record");
+        assert_eq!(record.outcome, written);
+        assert_eq!(state.pending_count().await.expect("count"), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_pending_record_is_quarantined_without_blocking_the_rest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let good = state
+            .accept(vec![job("b")])
+            .await
+            .expect("accept")
+            .remove(0);
+        {
+            let txn = state.db.begin_write().expect("txn");
+            {
+                let mut pending = txn.open_table(PENDING).expect("table");
+                pending
+                    .insert("a", b"{not json".as_slice())
+                    .expect("insert");
+            }
+            txn.commit().expect("commit");
+        }
+        let replay = state.pending_after(None, 10).await.expect("replay goes on");
+        assert_eq!(keys(&replay), ["b"]);
+        state
+            .retry_later(good, "HTTP 500".into(), RETRY, ATTEMPT)
+            .await
+            .expect("retry");
+        let due = state.take_due_retries(10).await.expect("sweep goes on");
+        assert_eq!(keys(&due), ["b"]);
+        assert_eq!(
+            state.pending_count().await.expect("count"),
+            1,
+            "bad record moved out"
+        );
     }
 
     #[test]

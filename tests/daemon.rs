@@ -213,6 +213,11 @@ async fn a_restarted_run_does_not_duplicate_and_keeps_polling() {
     signal(&daemon, "TERM");
     let status = daemon.wait().await.expect("wait");
     assert!(status.success(), "run exits 0 on SIGTERM: {status}");
+    let first_run: Vec<_> = ws
+        .articles()
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect();
 
     let mut daemon = ws.command("run").spawn().expect("restart run");
     site.publish(Format::Json, "restart-3");
@@ -233,6 +238,16 @@ async fn a_restarted_run_does_not_duplicate_and_keeps_polling() {
         ws.articles().len(),
         3,
         "nothing duplicated across the restart"
+    );
+    let files: Vec<_> = ws
+        .articles()
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect();
+    let rewritten = first_run.iter().filter(|f| !files.contains(f)).count();
+    assert_eq!(
+        rewritten, 0,
+        "articles of the first run were not written again"
     );
     for slug in ["restart-1", "restart-2", "restart-3"] {
         assert_eq!(
@@ -263,15 +278,18 @@ async fn sigterm_exits_zero_promptly_and_abandoned_work_is_done_after_restart() 
         .expect("daemon exits within 15 s of SIGTERM")
         .expect("wait");
     assert!(status.success(), "exit 0: {status}");
-    // shutdown_grace is 1 s in the test config; allow generous scheduling slack.
+    // shutdown_grace is 3 s in the test config; allow generous scheduling slack.
     assert!(
-        asked.elapsed() < Duration::from_secs(10),
+        asked.elapsed() < Duration::from_secs(12),
         "took {:?}",
         asked.elapsed()
     );
     assert!(ws.articles().is_empty());
 
+    // Restart against an empty feed: only the state store remembers the article.
     site.open_gate();
+    let empty_site = Site::start().await;
+    ws.write_config(&sources(&empty_site, &[("rss", Format::Rss)]), "10m", "");
     ws.once().await;
     let articles = ws.article_values();
     assert_eq!(
@@ -337,6 +355,36 @@ async fn a_transient_article_failure_is_retried_without_the_feed_relisting_it() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_sink_is_retried_without_using_up_attempts() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "sink-1");
+    let ws = Workspace::new();
+    ws.write_config(
+        &sources(&site, &[("rss", Format::Rss)]),
+        "10m",
+        "max_article_attempts = 2",
+    );
+    // A file where the source's output folder should be: every write fails.
+    std::fs::create_dir_all(ws.output()).expect("mkdir");
+    let blocker = ws.output().join("rss");
+    std::fs::write(&blocker, b"not a folder").expect("write blocker");
+
+    let mut daemon = ws.command("run").spawn().expect("start run");
+    // Each retry fetches the page again; wait for more failures than attempts allowed.
+    wait_until(Duration::from_secs(30), "three failed writes", || {
+        site.hits("/articles/sink-1") >= 3
+    })
+    .await;
+    std::fs::remove_file(&blocker).expect("remove blocker");
+    wait_until(Duration::from_secs(20), "the article", || {
+        ws.articles().len() == 1
+    })
+    .await;
+    signal(&daemon, "TERM");
+    assert!(daemon.wait().await.expect("wait").success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_feed_is_logged_and_healthy_sources_still_deliver() {
     let site = Site::start().await;
     site.set_raw(
@@ -353,7 +401,12 @@ async fn a_broken_feed_is_logged_and_healthy_sources_still_deliver() {
         "10m",
         "",
     );
-    let output = ws.once().await;
+    let output = ws.command("once").output().await.expect("run once");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "once reports that some sources failed"
+    );
     assert_eq!(ws.articles().len(), 1);
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -378,6 +431,40 @@ async fn environment_overrides_the_output_dir() {
     assert!(status.success());
     assert!(ws.articles().is_empty());
     assert_eq!(common::json_files(&elsewhere).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environment_overrides_keep_strings_as_written_and_name_the_variable_on_error() {
+    let ws = Workspace::new();
+    ws.write_config(&[("a", "http://127.0.0.1:9/a.xml".into())], "5m", "");
+    let output = ws
+        .command("check-config")
+        .env("THRESHER__OUTPUT__DIR", "007")
+        .env("THRESHER__PIPELINE__FETCH_CONCURRENCY", "3")
+        .env("THRESHER__FETCH__TIMEOUT", "5s")
+        .output()
+        .await
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("output dir: 007\n"), "{stdout}");
+
+    let output = ws
+        .command("check-config")
+        .env("THRESHER__PIPELINE__QUEUE_CAPACITY", "0")
+        .output()
+        .await
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("THRESHER__PIPELINE__QUEUE_CAPACITY"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,10 +13,16 @@ pub struct DirectorySink {
     dir: PathBuf,
 }
 
+/// Folder under the output dir holding files being written (same filesystem,
+/// so the final rename is atomic; one place to sweep after a crash).
+const TEMP_DIR: &str = ".tmp";
+
 impl DirectorySink {
-    /// A sink writing under `dir` (created on first write).
+    /// A sink writing under `dir`. Temp files left by a crashed run are removed.
     pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+        let sink = Self { dir };
+        sink.sweep_temp_files();
+        sink
     }
 
     /// Where an article's file goes.
@@ -24,6 +30,17 @@ impl DirectorySink {
         self.dir
             .join(&article.source)
             .join(format!("{}.json", article.id))
+    }
+
+    fn sweep_temp_files(&self) {
+        let Ok(entries) = std::fs::read_dir(self.dir.join(TEMP_DIR)) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!("cannot remove temp file {}: {e}", entry.path().display());
+            }
+        }
     }
 }
 
@@ -34,13 +51,17 @@ impl Sink for DirectorySink {
 
     fn write<'a>(&'a self, article: &'a Article) -> BoxFuture<'a, Result<(), SinkError>> {
         let path = self.path_for(article);
+        let temp =
+            self.dir
+                .join(TEMP_DIR)
+                .join(format!("{}.{}.tmp", article.id, std::process::id()));
         let json = serde_json::to_vec_pretty(article);
         Box::pin(async move {
             let json = json.map_err(|e| SinkError::Io {
                 path: path.clone(),
                 source: std::io::Error::other(e),
             })?;
-            tokio::task::spawn_blocking(move || write_atomically(&path, &json))
+            tokio::task::spawn_blocking(move || write_atomically(&temp, &path, &json))
                 .await
                 .map_err(|e| SinkError::Task(e.to_string()))?
         })
@@ -48,32 +69,29 @@ impl Sink for DirectorySink {
 }
 
 /// Writes `bytes` to `path` so that readers see the old file or the whole new
-/// one, never a part: write a hidden temp file beside it, fsync, rename over,
-/// fsync the folder so the rename itself survives a power cut.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
+/// one, never a part: write `temp`, fsync, rename over `path`, fsync the folder
+/// so the rename itself survives a power cut.
+fn write_atomically(temp: &Path, path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| SinkError::Io { path, source }
     };
     let folder = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(folder).map_err(io(folder))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Hidden and not ending in `.json`, so `*.json` readers never pick it up.
-    let temp = folder.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    if let Some(temp_folder) = temp.parent() {
+        std::fs::create_dir_all(temp_folder).map_err(io(temp_folder))?;
+    }
     let result = (|| {
-        let mut file = std::fs::File::create(&temp).map_err(io(&temp))?;
-        file.write_all(bytes).map_err(io(&temp))?;
-        file.sync_all().map_err(io(&temp))?;
-        std::fs::rename(&temp, path).map_err(io(path))?;
+        let mut file = std::fs::File::create(temp).map_err(io(temp))?;
+        file.write_all(bytes).map_err(io(temp))?;
+        file.sync_all().map_err(io(temp))?;
+        std::fs::rename(temp, path).map_err(io(path))?;
         std::fs::File::open(folder)
             .and_then(|dir| dir.sync_all())
             .map_err(io(folder))
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+        let _ = std::fs::remove_file(temp);
     }
     result
 }
@@ -119,7 +137,19 @@ mod tests {
             .expect("list")
             .map(|e| e.expect("entry").file_name())
             .collect();
-        assert_eq!(names.len(), 1, "no temp files left: {names:?}");
+        assert_eq!(names.len(), 1, "{names:?}");
+        let temp = std::fs::read_dir(dir.path().join("out/.tmp")).expect("temp folder");
+        assert_eq!(temp.count(), 0, "no temp files left");
+    }
+
+    #[test]
+    fn temp_files_of_a_crashed_run_are_swept_at_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let temp = dir.path().join(".tmp");
+        std::fs::create_dir_all(&temp).expect("mkdir");
+        std::fs::write(temp.join("abc.123.tmp"), b"half an artic").expect("write");
+        let _sink = DirectorySink::new(dir.path().to_path_buf());
+        assert_eq!(std::fs::read_dir(&temp).expect("list").count(), 0);
     }
 
     #[tokio::test]

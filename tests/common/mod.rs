@@ -377,10 +377,12 @@ impl Workspace {
         self.dir.path().join("articles")
     }
 
-    /// Writes a config with these `(name, url)` sources polled every `interval`, plus `extra` TOML.
-    pub fn write_config(&self, sources: &[(&str, String)], interval: &str, extra: &str) {
+    /// Writes a config with these `(name, url)` sources polled every
+    /// `interval`; `pipeline` holds extra `key = value` lines for `[pipeline]`.
+    pub fn write_config(&self, sources: &[(&str, String)], interval: &str, pipeline: &str) {
         let mut text = format!(
-            "{extra}\n[state]\ndir = {:?}\n\n[output]\ndir = {:?}\n\n[pipeline]\nshutdown_grace = \"1s\"\nretry_backoff = \"1s\"\n",
+            "[state]\ndir = {:?}\n\n[output]\ndir = {:?}\n\n\
+             [pipeline]\nshutdown_grace = \"3s\"\nretry_backoff = \"1s\"\n{pipeline}\n",
             self.dir.path().join("state"),
             self.output()
         );
