@@ -258,19 +258,42 @@ async fn a_restarted_run_does_not_duplicate_and_keeps_polling() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_exits_zero_promptly_and_abandoned_work_is_done_after_restart() {
+/// Starts `run` against a feed listing one article whose request hangs, and
+/// returns once that request is in flight.
+async fn run_with_article_in_flight(slug: &str) -> (Site, Workspace, tokio::process::Child) {
     let site = Site::start().await;
-    site.publish(Format::Rss, "slow-1");
+    site.publish(Format::Rss, slug);
     let ws = Workspace::new();
     ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
-
-    let mut daemon = ws.command("run").spawn().expect("start run");
-    // The article request hangs until the gate opens: a fetch is in flight.
+    let daemon = ws.command("run").spawn().expect("start run");
+    let path = format!("/slow/{slug}");
     wait_until(Duration::from_secs(20), "the article request", || {
-        site.hits("/slow/slow-1") == 1
+        site.hits(&path) == 1
     })
     .await;
+    (site, ws, daemon)
+}
+
+/// Lets the hanging article through and runs `once` against an empty feed, so
+/// only the state store can remember the article; asserts it is written.
+async fn assert_written_after_restart(site: &Site, ws: &Workspace, slug: &str) {
+    assert!(ws.articles().is_empty());
+    site.open_gate();
+    let empty_site = Site::start().await;
+    ws.write_config(&sources(&empty_site, &[("rss", Format::Rss)]), "10m", "");
+    ws.once().await;
+    let articles = ws.article_values();
+    assert_eq!(
+        articles.len(),
+        1,
+        "the accepted article is written after restart"
+    );
+    assert_eq!(articles[0]["title"].as_str(), Some(title_of(slug).as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_zero_promptly_and_abandoned_work_is_done_after_restart() {
+    let (site, ws, mut daemon) = run_with_article_in_flight("slow-term").await;
     let asked = Instant::now();
     signal(&daemon, "TERM");
     let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
@@ -284,56 +307,15 @@ async fn sigterm_exits_zero_promptly_and_abandoned_work_is_done_after_restart() 
         "took {:?}",
         asked.elapsed()
     );
-    assert!(ws.articles().is_empty());
-
-    // Restart against an empty feed: only the state store remembers the article.
-    site.open_gate();
-    let empty_site = Site::start().await;
-    ws.write_config(&sources(&empty_site, &[("rss", Format::Rss)]), "10m", "");
-    ws.once().await;
-    let articles = ws.article_values();
-    assert_eq!(
-        articles.len(),
-        1,
-        "the abandoned article is written after restart"
-    );
-    assert_eq!(
-        articles[0]["title"].as_str(),
-        Some(title_of("slow-1").as_str())
-    );
+    assert_written_after_restart(&site, &ws, "slow-term").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_article_accepted_before_a_crash_is_written_after_it() {
-    let site = Site::start().await;
-    site.publish(Format::Rss, "slow-crash");
-    let ws = Workspace::new();
-    ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
-
-    let mut daemon = ws.command("run").spawn().expect("start run");
-    wait_until(Duration::from_secs(20), "the article request", || {
-        site.hits("/slow/slow-crash") == 1
-    })
-    .await;
+    let (site, ws, mut daemon) = run_with_article_in_flight("slow-crash").await;
     signal(&daemon, "KILL");
     let _ = daemon.wait().await;
-    assert!(ws.articles().is_empty());
-
-    // The feed no longer lists it: only the state store remembers the article.
-    site.open_gate();
-    let empty_site = Site::start().await;
-    ws.write_config(&sources(&empty_site, &[("rss", Format::Rss)]), "10m", "");
-    ws.once().await;
-    let articles = ws.article_values();
-    assert_eq!(
-        articles.len(),
-        1,
-        "accepted article written after the crash"
-    );
-    assert_eq!(
-        articles[0]["title"].as_str(),
-        Some(title_of("slow-crash").as_str())
-    );
+    assert_written_after_restart(&site, &ws, "slow-crash").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
