@@ -500,46 +500,41 @@ impl State {
         .await
     }
 
-    /// Whether an article with this id has already been delivered.
-    pub async fn is_delivered(&self, article_id: String) -> Result<bool, StateError> {
+    /// Reads and decodes one record of `table` (named `label` in errors).
+    async fn get<T>(
+        &self,
+        table: TableDefinition<'static, &'static str, &'static [u8]>,
+        label: &'static str,
+        key: String,
+    ) -> Result<Option<T>, StateError>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(redb::Error::from)?;
-            let links = txn.open_table(LINKS).map_err(redb::Error::from)?;
-            match links.get(article_id.as_str()).map_err(redb::Error::from)? {
-                Some(bytes) => {
-                    let record: LinkRecord = decode("links", &article_id, bytes.value())?;
-                    Ok(record.outcome.is_delivered())
-                }
-                None => Ok(false),
+            let records = txn.open_table(table).map_err(redb::Error::from)?;
+            match records.get(key.as_str()).map_err(redb::Error::from)? {
+                Some(bytes) => Ok(Some(decode(label, &key, bytes.value())?)),
+                None => Ok(None),
             }
         })
         .await
+    }
+
+    /// Whether an article with this id has already been delivered.
+    pub async fn is_delivered(&self, article_id: String) -> Result<bool, StateError> {
+        let record = self.link(article_id).await?;
+        Ok(record.is_some_and(|r| r.outcome.is_delivered()))
     }
 
     /// The stored outcome of a link, if it has finished.
     pub async fn link(&self, key: String) -> Result<Option<LinkRecord>, StateError> {
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let links = txn.open_table(LINKS).map_err(redb::Error::from)?;
-            match links.get(key.as_str()).map_err(redb::Error::from)? {
-                Some(bytes) => Ok(Some(decode("links", &key, bytes.value())?)),
-                None => Ok(None),
-            }
-        })
-        .await
+        self.get(LINKS, "links", key).await
     }
 
     /// The remembered poll state of a source.
     pub async fn feed_state(&self, source: String) -> Result<Option<FeedState>, StateError> {
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let feeds = txn.open_table(FEEDS).map_err(redb::Error::from)?;
-            match feeds.get(source.as_str()).map_err(redb::Error::from)? {
-                Some(bytes) => Ok(Some(decode("feeds", &source, bytes.value())?)),
-                None => Ok(None),
-            }
-        })
-        .await
+        self.get(FEEDS, "feeds", source).await
     }
 
     /// Stores the poll state of a source.
