@@ -230,6 +230,50 @@ pub struct SourceConfig {
     /// Time between two polls of this feed.
     #[serde(with = "humantime_serde", default = "default_interval")]
     pub interval: Duration,
+    /// CSS rules for this source's pages, where the general cleaner fails.
+    #[serde(default)]
+    pub rules: Option<RulesConfig>,
+}
+
+/// `[sources.rules]`: CSS selectors that override the cleaner for one source.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// The element(s) holding the article body.
+    pub content: Option<String>,
+    /// Elements to drop before extraction (ads, promos, comment blocks…).
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// The headline element.
+    pub title: Option<String>,
+}
+
+impl RulesConfig {
+    /// Parses the selectors; an error names the field (`content`, `remove[1]`, `title`).
+    pub fn compile(&self) -> Result<crate::clean::Rules, (String, String)> {
+        fn parse(field: String, css: &str) -> Result<scraper::Selector, (String, String)> {
+            scraper::Selector::parse(css)
+                .map_err(|e| (field, format!("invalid CSS selector {css:?}: {e}")))
+        }
+        Ok(crate::clean::Rules {
+            content: self
+                .content
+                .as_deref()
+                .map(|css| parse("content".into(), css))
+                .transpose()?,
+            remove: self
+                .remove
+                .iter()
+                .enumerate()
+                .map(|(i, css)| parse(format!("remove[{i}]"), css))
+                .collect::<Result<_, _>>()?,
+            title: self
+                .title
+                .as_deref()
+                .map(|css| parse("title".into(), css))
+                .transpose()?,
+        })
+    }
 }
 
 /// Longest allowed poll interval (keeps due-time arithmetic far from overflow).
@@ -327,6 +371,9 @@ impl Config {
                         source.url, source.name
                     ),
                 ));
+            }
+            if let Some(Err((field, message))) = source.rules.as_ref().map(RulesConfig::compile) {
+                return Err(invalid(key(&format!("rules.{field}")), message));
             }
             if source.interval < Duration::from_secs(1) || source.interval > MAX_INTERVAL {
                 return Err(invalid(
@@ -521,6 +568,36 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("interval"), "{err}");
+    }
+
+    #[test]
+    fn source_rules_are_parsed_and_bad_selectors_named() {
+        let config = parse(
+            r#"
+            [[sources]]
+            name = "a"
+            url = "https://a.example/feed"
+            [sources.rules]
+            content = "div.story-body"
+            remove = [".promo", "aside.related"]
+            title = "h1.headline"
+            "#,
+        )
+        .expect("valid");
+        let rules = config.sources[0]
+            .rules
+            .as_ref()
+            .expect("rules")
+            .compile()
+            .expect("compiles");
+        assert!(rules.content.is_some() && rules.title.is_some());
+        assert_eq!(rules.remove.len(), 2);
+        let err = parse(
+            "[[sources]]\nname = \"a\"\nurl = \"https://a.example/\"\n[sources.rules]\nremove = [\"p\", \"div[\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("sources[0].rules.remove[1]"), "{err}");
+        assert!(err.contains("div["), "{err}");
     }
 
     #[test]

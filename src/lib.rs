@@ -3,9 +3,13 @@
 //! The modules follow the pipeline, in order:
 //! [`config`] → [`schedule`] → [`fetch`] → [`feed`] → [`clean`] → [`dedup`] → [`sink`],
 //! wired together by [`pipeline`], with persistent [`state`] and [`telemetry`]
-//! beside them. [`article`] holds the records passed between stages.
+//! beside them. [`article`] holds the records passed between stages;
+//! [`boilerplate`] is what the daemon learns about each site's template;
+//! [`bench`] measures the cleaner.
 
 pub mod article;
+pub mod bench;
+pub mod boilerplate;
 pub mod clean;
 pub mod config;
 pub mod dedup;

@@ -44,6 +44,18 @@ enum Command {
     Clean(CleanArgs),
     /// Validate the configuration and list the sources.
     CheckConfig(ConfigArgs),
+    /// Measure the cleaner against scraper's parser alone on a folder of HTML pages.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Folder of `*.html` pages (for example ../shared/corpus/zyte).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Rounds over all pages; the best round counts.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 #[derive(Args)]
@@ -61,6 +73,15 @@ struct CleanArgs {
     /// Write `<DIR>/<file stem>.json` for each input instead of printing.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Print which blocks were kept or removed and why, instead of the JSON (one FILE).
+    #[arg(long)]
+    explain: bool,
+    /// Apply the `[sources.rules]` of this source from the configuration.
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
+    /// Configuration file for `--source` [default: as for `run`].
+    #[arg(long, env = "THRESHER_CONFIG")]
+    config: Option<PathBuf>,
     /// HTML files to clean; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -85,6 +106,7 @@ fn main() -> ExitCode {
             load_config(&args).map(|(config, origin)| check_config(&config, &origin))
         }
         Command::Clean(args) => clean_files(&args),
+        Command::Bench(args) => bench(&args),
     };
     match result {
         Ok(code) => code,
@@ -264,11 +286,15 @@ struct CleanOutput {
     html: String,
 }
 
-fn clean_one(bytes: &[u8], url: Option<&Url>) -> Result<CleanOutput, clean::CleanError> {
+fn clean_one(
+    bytes: &[u8],
+    url: Option<&Url>,
+    options: &clean::Options<'_>,
+) -> Result<(CleanOutput, Vec<clean::Decision>), clean::CleanError> {
     let html = fetch::decode_html(bytes, None);
-    let cleaned = clean::clean(&html, url)?;
+    let cleaned = clean::clean_with(&html, url, options)?;
     let canonical = url.map(|u| dedup::identity_url(u, cleaned.canonical_url.as_ref()));
-    Ok(CleanOutput {
+    let output = CleanOutput {
         id: canonical.as_ref().map(dedup::article_id),
         url: url.cloned(),
         canonical_url: canonical.or(cleaned.canonical_url),
@@ -279,7 +305,69 @@ fn clean_one(bytes: &[u8], url: Option<&Url>) -> Result<CleanOutput, clean::Clea
         language: cleaned.language,
         text: cleaned.text,
         html: cleaned.html,
-    })
+    };
+    Ok((output, cleaned.explanation))
+}
+
+/// The `[sources.rules]` of `--source`, if given.
+fn source_rules(args: &CleanArgs) -> anyhow::Result<Option<clean::Rules>> {
+    let Some(name) = &args.source else {
+        return Ok(None);
+    };
+    let origin = ConfigOrigin::resolve(args.config.as_deref());
+    let config = Config::load(&origin)?;
+    let Some(source) = config.sources.iter().find(|s| &s.name == name) else {
+        let names: Vec<_> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        bail!(
+            "config {origin}: no source named {name:?} (sources: {})",
+            names.join(", ")
+        );
+    };
+    let rules = match &source.rules {
+        // Validated when the config was loaded.
+        Some(rules) => rules
+            .compile()
+            .map_err(|(field, message)| anyhow::anyhow!("{field}: {message}"))?,
+        None => {
+            warn!("source {name:?} has no [sources.rules]; cleaning with the general method");
+            clean::Rules::default()
+        }
+    };
+    Ok(Some(rules))
+}
+
+fn print_explanation(output: &CleanOutput, decisions: &[clean::Decision]) {
+    println!(
+        "{:<4} {:>7}  {:<40}  {:<34}  text",
+        "kept", "score", "element", "reason"
+    );
+    for d in decisions {
+        let score = d
+            .score
+            .map_or_else(|| "-".to_string(), |s| format!("{s:.1}"));
+        let element: String = d.element.chars().take(40).collect();
+        let reason: String = d.reason.chars().take(34).collect();
+        println!(
+            "{:<4} {score:>7}  {element:<40}  {reason:<34}  {}",
+            if d.kept { "yes" } else { "no" },
+            d.text
+        );
+    }
+    println!();
+    println!("title:    {}", output.title);
+    if let Some(subtitle) = &output.subtitle {
+        println!("subtitle: {subtitle}");
+    }
+    let paragraphs = output.text.split("\n\n").count();
+    let words = output.text.split_whitespace().count();
+    println!("text:     {paragraphs} paragraph(s), {words} word(s)");
+}
+
+fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let report = thresher::bench::run(&args.dir, args.rounds)
+        .with_context(|| format!("cannot benchmark {}", args.dir.display()))?;
+    println!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -295,16 +383,29 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
+    let rules = source_rules(args)?;
+    let options = clean::Options {
+        rules: rules.as_ref(),
+        is_boilerplate: None,
+        explain: args.explain,
+    };
     let Some(out) = &args.out else {
         if args.files.len() != 1 {
             bail!("without --out, `clean` takes exactly one FILE (use --out DIR for several)");
         }
         let bytes = read_input(&args.files[0])?;
-        let output = clean_one(&bytes, args.url.as_ref())
+        let (output, decisions) = clean_one(&bytes, args.url.as_ref(), &options)
             .with_context(|| format!("{}", args.files[0].display()))?;
-        println!("{}", serde_json::to_string_pretty(&output)?);
+        if args.explain {
+            print_explanation(&output, &decisions);
+        } else {
+            println!("{}", serde_json::to_string_pretty(&output)?);
+        }
         return Ok(ExitCode::SUCCESS);
     };
+    if args.explain {
+        bail!("--explain prints a table for one FILE; it cannot be combined with --out");
+    }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut failed = 0usize;
     for path in &args.files {
@@ -312,7 +413,7 @@ fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
             .file_stem()
             .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
         let result = read_input(path).and_then(|bytes| {
-            let output = clean_one(&bytes, args.url.as_ref())?;
+            let (output, _) = clean_one(&bytes, args.url.as_ref(), &options)?;
             let target = out.join(format!("{stem}.json"));
             std::fs::write(&target, serde_json::to_vec_pretty(&output)?)
                 .with_context(|| format!("cannot write {}", target.display()))

@@ -18,8 +18,9 @@
 //! is still running after `pipeline.shutdown_grace` is abandoned: it is still
 //! pending in the state store and is processed after the next start.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -31,6 +32,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use url::Url;
 
 use crate::article::{Article, ArticleJob, EntryHints};
+use crate::boilerplate;
 use crate::clean;
 use crate::config::Config;
 use crate::dedup;
@@ -61,6 +63,15 @@ pub enum PipelineError {
     StageCrashed(String),
 }
 
+/// A clean article on its way to the sinks.
+struct CleanPage {
+    job: ArticleJob,
+    article: Article,
+    /// Fingerprints of the page's blocks dropped as learned template; they are
+    /// counted again when the article is delivered, to keep what was learned fresh.
+    template_hits: HashSet<u64>,
+}
+
 /// A fetched article page on its way to the cleaner (still bytes: decoding
 /// a large body is CPU work, done on the cleaner's blocking thread).
 struct Page {
@@ -74,6 +85,8 @@ struct Page {
 /// Everything the stages share.
 struct Context {
     config: Config,
+    /// Compiled `[sources.rules]`, by source name.
+    rules: HashMap<String, Arc<clean::Rules>>,
     state: State,
     fetcher: Fetcher,
     sinks: Vec<Box<dyn Sink>>,
@@ -92,9 +105,19 @@ impl Pipeline {
         let state = State::open(&config.state.dir)?;
         let fetcher = Fetcher::new(&config.fetch)?;
         let sinks = sink::build(&config);
+        let rules = config
+            .sources
+            .iter()
+            .filter_map(|source| {
+                // Validated when the config was loaded, so compiling cannot fail here.
+                let rules = source.rules.as_ref()?.compile().ok()?;
+                Some((source.name.clone(), Arc::new(rules)))
+            })
+            .collect();
         Ok(Self {
             ctx: Arc::new(Context {
                 config,
+                rules,
                 state,
                 fetcher,
                 sinks,
@@ -118,7 +141,7 @@ impl Pipeline {
         // Pages and articles can be megabytes each: queue only a few per cleaner.
         let heavy_capacity = capacity.min(2 * ctx.config.pipeline.clean_workers());
         let (page_tx, page_rx) = mpsc::channel(heavy_capacity);
-        let (article_tx, article_rx) = mpsc::channel::<(ArticleJob, Article)>(heavy_capacity);
+        let (article_tx, article_rx) = mpsc::channel::<CleanPage>(heavy_capacity);
 
         let sources = ctx.config.sources.iter().cloned().map(Arc::new).collect();
         let scheduler = Scheduler::new(sources, poll_tx, done_rx, ctx.shutdown.clone());
@@ -510,7 +533,7 @@ async fn fetch_page(ctx: &Context, job: &ArticleJob) -> Result<fetch::Fetched, P
 async fn clean_stage(
     ctx: Arc<Context>,
     pages: mpsc::Receiver<Page>,
-    articles: mpsc::Sender<(ArticleJob, Article)>,
+    articles: mpsc::Sender<CleanPage>,
 ) {
     let workers = ctx.config.pipeline.clean_workers();
     // No stop token: cleaning is local and quick, so on shutdown the queue drains.
@@ -519,9 +542,9 @@ async fn clean_stage(
         let span = info_span!("clean", source = %page.job.source, url = %page.final_url);
         async move {
             let job = page.job.clone();
-            match clean_page(page).await {
-                Ok(article) => {
-                    let _ = articles.send((job, article)).await;
+            match clean_page(&ctx, page).await {
+                Ok(clean) => {
+                    let _ = articles.send(clean).await;
                 }
                 Err(reason) => {
                     Stats::inc(&ctx.stats.rejected);
@@ -538,9 +561,9 @@ async fn clean_stage(
     .await;
 }
 
-/// Decodes and cleans a page on the blocking pool (both are CPU-bound) and
-/// assembles the article.
-async fn clean_page(page: Page) -> Result<Article, String> {
+/// Decodes and cleans a page on the blocking pool (both are CPU-bound), with
+/// the source's rules and the host's learned template, and assembles the article.
+async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
     let Page {
         job,
         final_url,
@@ -548,15 +571,44 @@ async fn clean_page(page: Page) -> Result<Article, String> {
         body,
         fetched_at,
     } = page;
+    let host = final_url.host_str().unwrap_or_default().to_string();
+    let template = match ctx.state.host_blocks(host).await {
+        Ok(learned) => learned.template(),
+        Err(e) => {
+            warn!("cannot read learned template, cleaning without it: {e}");
+            HashSet::new()
+        }
+    };
+    let rules = ctx.rules.get(&job.source).cloned();
     let base = final_url.clone();
-    let cleaned = tokio::task::spawn_blocking(move || {
+    let (cleaned, template_hits) = tokio::task::spawn_blocking(move || {
         let html = fetch::decode_html(&body, content_type.as_deref());
-        clean::clean(&html, Some(&base))
+        let hits = Mutex::new(HashSet::new());
+        let is_template = |block: &str| {
+            let hash = boilerplate::fingerprint(block);
+            let known = template.contains(&hash);
+            if known && let Ok(mut hits) = hits.lock() {
+                hits.insert(hash);
+            }
+            known
+        };
+        let options = clean::Options {
+            rules: rules.as_deref(),
+            is_boilerplate: (!template.is_empty())
+                .then_some(&is_template as clean::BoilerplateTest<'_>),
+            explain: false,
+        };
+        let cleaned = clean::clean_with(&html, Some(&base), &options);
+        (cleaned, hits.into_inner().unwrap_or_default())
     })
     .await
-    .map_err(|e| format!("cleaner crashed on this page: {e}"))?
-    .map_err(|e| e.to_string())?;
-    Ok(assemble(job, final_url, fetched_at, cleaned))
+    .map_err(|e| format!("cleaner crashed on this page: {e}"))?;
+    let cleaned = cleaned.map_err(|e| e.to_string())?;
+    Ok(CleanPage {
+        article: assemble(job.clone(), final_url, fetched_at, cleaned),
+        job,
+        template_hits,
+    })
 }
 
 /// Combines what the page says with what the feed said into the output record.
@@ -592,14 +644,19 @@ fn assemble(
 /// Drops articles already delivered, writes the rest to every sink, and marks
 /// each link done only after the sinks have it. Sequential on purpose: the
 /// "already delivered?" check and the write must not race for one id.
-async fn deliver_stage(ctx: Arc<Context>, mut articles: mpsc::Receiver<(ArticleJob, Article)>) {
-    while let Some((job, article)) = articles.recv().await {
-        let span = info_span!("deliver", source = %article.source, url = %article.url);
-        deliver(&ctx, job, article).instrument(span).await;
+async fn deliver_stage(ctx: Arc<Context>, mut articles: mpsc::Receiver<CleanPage>) {
+    while let Some(clean) = articles.recv().await {
+        let span = info_span!("deliver", source = %clean.article.source, url = %clean.article.url);
+        deliver(&ctx, clean).instrument(span).await;
     }
 }
 
-async fn deliver(ctx: &Context, job: ArticleJob, article: Article) {
+async fn deliver(ctx: &Context, clean: CleanPage) {
+    let CleanPage {
+        job,
+        article,
+        template_hits,
+    } = clean;
     match ctx.state.is_delivered(article.id.clone()).await {
         Ok(true) => {
             Stats::inc(&ctx.stats.duplicates);
@@ -626,10 +683,25 @@ async fn deliver(ctx: &Context, job: ArticleJob, article: Article) {
     }
     Stats::inc(&ctx.stats.articles_written);
     info!(id = %article.id, title = %article.title, "article written");
+    learn_template(ctx, &article, template_hits).await;
     let outcome = Outcome::Written {
         article_id: article.id,
     };
     finish(ctx, job.key, outcome).await;
+}
+
+/// Counts the blocks of a delivered article for its host's learned template.
+/// Only delivered articles count: a page fetched again under another URL must
+/// not make its own paragraphs look like template.
+async fn learn_template(ctx: &Context, article: &Article, template_hits: HashSet<u64>) {
+    let Some(host) = article.url.host_str() else {
+        return;
+    };
+    let mut blocks = template_hits;
+    blocks.extend(article.text.split("\n\n").map(boilerplate::fingerprint));
+    if let Err(e) = ctx.state.record_host_blocks(host.to_string(), blocks).await {
+        warn!("cannot record learned template for {host}: {e}");
+    }
 }
 
 /// Schedules a failed job for another attempt, or gives it up at the limit.

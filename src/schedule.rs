@@ -148,6 +148,7 @@ mod tests {
             name: name.into(),
             url: Url::parse("https://n.example/feed").expect("url"),
             interval,
+            rules: None,
         })
     }
 

@@ -11,6 +11,7 @@
 //! - `pending`: accepted links not yet finished, including those waiting for a retry;
 //! - `feeds`: per-source poll state (HTTP validators, last success, last error);
 //! - `quarantine`: pending records that could not be decoded, kept for inspection;
+//! - `learned`: per-host template blocks (see [`crate::boilerplate`]);
 //! - `meta`: the run counter (see [`State::run`]).
 
 use std::path::{Path, PathBuf};
@@ -23,12 +24,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::article::ArticleJob;
+use crate::boilerplate::HostBlocks;
 
 const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
 const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
 const FEEDS: TableDefinition<&str, &[u8]> = TableDefinition::new("feeds");
 const QUARANTINE: TableDefinition<&str, &[u8]> = TableDefinition::new("quarantine");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const LEARNED: TableDefinition<&str, &[u8]> = TableDefinition::new("learned");
 
 /// Longest wait before a retry, whatever the back-off or `Retry-After` say.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(6 * 3600);
@@ -211,7 +214,7 @@ impl State {
         // Create the tables once so readers never meet a missing table, and
         // count this run.
         let txn = db.begin_write().map_err(redb::Error::from)?;
-        for table in [LINKS, PENDING, FEEDS, QUARANTINE] {
+        for table in [LINKS, PENDING, FEEDS, QUARANTINE, LEARNED] {
             txn.open_table(table).map_err(redb::Error::from)?;
         }
         let run = {
@@ -535,6 +538,52 @@ impl State {
     /// The remembered poll state of a source.
     pub async fn feed_state(&self, source: String) -> Result<Option<FeedState>, StateError> {
         self.get(FEEDS, "feeds", source).await
+    }
+
+    /// What has been learned about `host`'s template blocks.
+    pub async fn host_blocks(&self, host: String) -> Result<HostBlocks, StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let learned = txn.open_table(LEARNED).map_err(redb::Error::from)?;
+            let bytes = learned.get(host.as_str()).map_err(redb::Error::from)?;
+            Ok(bytes
+                .map(|b| HostBlocks::from_bytes(b.value()))
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    /// Records one article's block fingerprints for `host`.
+    ///
+    /// Committed without fsync: learned template is a hint, and losing the
+    /// last few updates in a power cut costs nothing but a little relearning;
+    /// the next durable commit makes them permanent.
+    pub async fn record_host_blocks(
+        &self,
+        host: String,
+        blocks: std::collections::HashSet<u64>,
+    ) -> Result<(), StateError> {
+        self.blocking(move |db| {
+            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            // Falls back to a durable commit where redb refuses (never in our mode).
+            let _ = txn.set_durability(redb::Durability::None);
+            {
+                let mut learned = txn.open_table(LEARNED).map_err(redb::Error::from)?;
+                let mut host_blocks = learned
+                    .get(host.as_str())
+                    .map_err(redb::Error::from)?
+                    .map(|b| HostBlocks::from_bytes(b.value()))
+                    .unwrap_or_default();
+                host_blocks.record(&blocks);
+                let bytes = host_blocks.to_bytes();
+                learned
+                    .insert(host.as_str(), bytes.as_slice())
+                    .map_err(redb::Error::from)?;
+            }
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Stores the poll state of a source.
@@ -869,6 +918,27 @@ mod tests {
         let _first = State::open(dir.path()).expect("open");
         let err = State::open(dir.path()).err().expect("second open fails");
         assert!(err.to_string().contains("in use"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn learned_blocks_accumulate_per_host_and_survive_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let promo = crate::boilerplate::fingerprint("Become a member");
+        {
+            let state = State::open(dir.path()).expect("open");
+            for story in 0..3u64 {
+                let blocks = [promo, story].into_iter().collect();
+                state
+                    .record_host_blocks("a.example".into(), blocks)
+                    .await
+                    .expect("record");
+            }
+            let other = state.host_blocks("b.example".into()).await.expect("read");
+            assert!(other.template().is_empty(), "hosts are separate");
+        }
+        let state = State::open(dir.path()).expect("reopen");
+        let learned = state.host_blocks("a.example".into()).await.expect("read");
+        assert_eq!(learned.template(), [promo].into_iter().collect());
     }
 
     #[tokio::test]

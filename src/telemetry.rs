@@ -16,10 +16,11 @@ pub enum LogFormat {
 
 /// Installs the global `tracing` subscriber, writing to stderr.
 ///
-/// The level comes from `RUST_LOG` (default `info` for Thresher, `warn` for libraries).
+/// The level comes from `RUST_LOG` (default `info` for Thresher, `warn` for
+/// libraries, nothing from html5ever, whose parse-error notes are noise here).
 pub fn init_logging(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,thresher=info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,thresher=info,html5ever=off"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -4,7 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Format, Site, Workspace, marker_of, signal, title_of, wait_until};
+use common::{
+    Format, PROMO, SPONSOR_NOTE, Site, Workspace, marker_of, signal, title_of, wait_until,
+};
 
 fn sources(site: &Site, formats: &[(&'static str, Format)]) -> Vec<(&'static str, String)> {
     formats
@@ -551,4 +553,151 @@ async fn clean_prints_one_article_and_writes_many_with_out() {
         let article: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         assert!(article["text"].as_str().is_some_and(|t| !t.is_empty()));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boilerplate_learned_from_three_pages_of_a_host_is_dropped_from_the_next() {
+    let site = Site::start().await;
+    for slug in ["promo-1", "promo-2", "promo-3"] {
+        site.publish(Format::Rss, slug);
+    }
+    let ws = Workspace::new();
+    ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
+    ws.once().await;
+    let first = ws.article_values();
+    assert_eq!(first.len(), 3);
+    // Nothing to learn from yet: the general method keeps the appeal.
+    for article in &first {
+        assert!(
+            article["text"].as_str().is_some_and(|t| t.contains(PROMO)),
+            "{article}"
+        );
+    }
+
+    site.publish(Format::Rss, "promo-4");
+    ws.once().await;
+    let fourth = ws
+        .article_values()
+        .into_iter()
+        .find(|a| a["url"].as_str().is_some_and(|u| u.ends_with("promo-4")))
+        .expect("fourth article written");
+    let text = fourth["text"].as_str().expect("text");
+    assert!(!text.contains(PROMO), "learned template dropped: {text}");
+    assert!(
+        !fourth["html"]
+            .as_str()
+            .expect("html")
+            .contains("become a member")
+    );
+    assert!(
+        text.contains(&marker_of("promo-4")),
+        "article text kept: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_rule_removes_what_the_general_method_keeps() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "sponsored-1");
+    site.publish(Format::Atom, "sponsored-2");
+    let ws = Workspace::new();
+    ws.write_config(
+        &sources(&site, &[("plain", Format::Rss), ("ruled", Format::Atom)]),
+        "10m",
+        "",
+    );
+    let config = std::fs::read_to_string(ws.config_path()).expect("read config");
+    let ruled = config.replacen(
+        "name = \"ruled\"",
+        "name = \"ruled\"\nrules = { remove = [\".x-note\"], content = \"div.article-body\" }",
+        1,
+    );
+    std::fs::write(ws.config_path(), ruled).expect("write config");
+    ws.once().await;
+    let articles = ws.article_values();
+    assert_eq!(articles.len(), 2);
+    for article in &articles {
+        let text = article["text"].as_str().expect("text");
+        let slug = article["url"]
+            .as_str()
+            .and_then(|u| u.rsplit('/').next())
+            .expect("slug");
+        assert!(text.contains(&marker_of(slug)), "{text}");
+        match article["source"].as_str() {
+            Some("plain") => assert!(
+                text.contains(SPONSOR_NOTE),
+                "general method keeps it: {text}"
+            ),
+            Some("ruled") => assert!(!text.contains(SPONSOR_NOTE), "rule removes it: {text}"),
+            other => panic!("unexpected source {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_explain_shows_why_blocks_were_kept_or_removed_including_source_rules() {
+    let ws = Workspace::new();
+    let page = ws.dir.path().join("page.html");
+    std::fs::write(&page, common::article_html("sponsored-x")).expect("write");
+    ws.write_config(
+        &[("ruled", "http://127.0.0.1:9/feed.xml".into())],
+        "10m",
+        "",
+    );
+    let config = std::fs::read_to_string(ws.config_path()).expect("read config");
+    let ruled = config.replacen(
+        "name = \"ruled\"",
+        "name = \"ruled\"\nrules = { remove = [\".x-note\"] }",
+        1,
+    );
+    std::fs::write(ws.config_path(), ruled).expect("write config");
+
+    let explain = |with_rules: bool| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"));
+        command.args(["clean", "--explain"]);
+        if with_rules {
+            command
+                .args(["--source", "ruled", "--config"])
+                .arg(ws.config_path());
+        }
+        command.arg(&page).output()
+    };
+    let line_with = |stdout: &str, needle: &str| -> String {
+        stdout
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{stdout}"))
+            .to_string()
+    };
+
+    let output = explain(false).await.expect("run clean --explain");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{stdout}");
+    let body = line_with(&stdout, "The harbour council voted");
+    assert!(body.starts_with("yes"), "{body}");
+    assert!(
+        line_with(&stdout, "Leave a Reply").starts_with("no"),
+        "{stdout}"
+    );
+    assert!(
+        line_with(&stdout, "Share on Facebook").starts_with("no"),
+        "{stdout}"
+    );
+    // The general method keeps the sponsor note...
+    assert!(
+        line_with(&stdout, "Harbour Trust").starts_with("yes"),
+        "{stdout}"
+    );
+
+    // ...and the source's rule removes it, saying so.
+    let output = explain(true).await.expect("run clean --explain --source");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let note = line_with(&stdout, "Harbour Trust");
+    assert!(note.starts_with("no") && note.contains("rule"), "{note}");
+    assert!(line_with(&stdout, "The harbour council voted").starts_with("yes"));
 }

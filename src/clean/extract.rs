@@ -91,8 +91,9 @@ pub(crate) struct Analysis<'d, 'a> {
 const WRAPPER_SHARE: f64 = 0.5;
 
 impl<'d, 'a> Analysis<'d, 'a> {
-    /// Computes hints and the hard-removal mask.
-    pub fn new(dom: &'d Dom<'a>) -> Self {
+    /// Computes hints and the hard-removal mask; `forced[i]` (when present)
+    /// removes node `i` and its subtree, as a source's `remove` rules do.
+    pub fn new(dom: &'d Dom<'a>, forced: &[bool]) -> Self {
         let n = dom.len();
         let mut hints = vec![Hint::default(); n];
         let mut hard = vec![false; n];
@@ -104,7 +105,9 @@ impl<'d, 'a> Analysis<'d, 'a> {
             }
             if let Some(e) = dom.elem(i) {
                 hints[i] = hint(e);
-                hard[i] = is_never_content(e.name()) || is_hidden(e);
+                hard[i] = is_never_content(e.name())
+                    || is_hidden(e)
+                    || forced.get(i).copied().unwrap_or(false);
             }
         }
         let body = dom.find_tag("body").unwrap_or(0);
@@ -230,8 +233,9 @@ impl<'d, 'a> Analysis<'d, 'a> {
         st
     }
 
-    /// Readability-style candidate scoring; returns the container nodes in document order.
-    pub fn containers(&self, st: &Stats, removed: &[bool]) -> Vec<usize> {
+    /// Readability-style candidate scoring; returns the container nodes in
+    /// document order and the winning container's score.
+    pub fn containers(&self, st: &Stats, removed: &[bool]) -> (Vec<usize>, f64) {
         let dom = self.dom;
         let n = dom.len();
         let mut score = vec![0f64; n];
@@ -290,7 +294,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
         }
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
         let Some(&(top_score, first)) = cands.first() else {
-            return Vec::new();
+            return (Vec::new(), 0.0);
         };
         let mut top = first;
         let inside = |anc: usize, j: usize| j > anc && j < dom.end[anc];
@@ -352,10 +356,10 @@ impl<'d, 'a> Analysis<'d, 'a> {
 
         // Siblings that look like more of the same article are merged in.
         let p = dom.parent[top];
-        if p == NONE || dom.elem(p).is_none() {
-            return vec![top];
-        }
         let top_score = score[top];
+        if p == NONE || dom.elem(p).is_none() {
+            return (vec![top], top_score);
+        }
         let min_score = (top_score * 0.2).max(10.0);
         let top_class = dom.elem(top).and_then(|e| e.attr("class")).unwrap_or("");
         let mut out = Vec::new();
@@ -390,7 +394,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 }
             }
         }
-        out
+        (out, top_score)
     }
 
     /// Non-removed element children of `p`.
@@ -415,7 +419,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
     }
 
     /// True when an element inside the container is page furniture rather than text.
-    fn skip_inside(&self, i: usize, st: &Stats, strict: bool) -> bool {
+    pub fn skip_inside(&self, i: usize, st: &Stats, strict: bool) -> bool {
         let tag = self.dom.tag(i);
         if matches!(
             tag,

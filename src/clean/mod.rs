@@ -9,17 +9,19 @@
 //! `articleBody` when the DOM yields much less than the page's own metadata.
 
 mod dom;
+mod explain;
 mod extract;
 mod guard;
 mod hints;
 mod metadata;
 mod sanitize;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use scraper::Html;
 
 use self::dom::{Dom, NONE};
+use self::explain::Log;
 use self::extract::{Analysis, Block, Kind, Stats};
 use self::metadata::Meta;
 
@@ -42,6 +44,8 @@ pub struct Cleaned {
     pub text: String,
     /// Sanitised structural HTML of the body.
     pub html: String,
+    /// Block decisions, filled only when [`Options::explain`] is set.
+    pub explanation: Vec<Decision>,
 }
 
 /// Why a page yielded no article.
@@ -63,35 +67,154 @@ const LABEL_MAX_WORDS: usize = 4;
 /// JSON-LD body must have at least this many tokens to be trusted.
 const LD_MIN_TOKENS: usize = 50;
 
+/// Per-source CSS rules for the sites where the general method fails.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// The article body: when it matches, only the matched elements are used.
+    pub content: Option<scraper::Selector>,
+    /// Elements dropped before anything else looks at the page.
+    pub remove: Vec<scraper::Selector>,
+    /// The headline element: its text becomes the title.
+    pub title: Option<scraper::Selector>,
+}
+
+/// Signature of the learned-boilerplate test: is this block text site template?
+pub type BoilerplateTest<'a> = &'a (dyn Fn(&str) -> bool + Sync);
+
+/// Options for [`clean_with`].
+#[derive(Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Per-source rules, if the source has any.
+    pub rules: Option<&'a Rules>,
+    /// Block texts learned to be this host's template; matching blocks are dropped.
+    pub is_boilerplate: Option<BoilerplateTest<'a>>,
+    /// Record every block decision in [`Cleaned::explanation`].
+    pub explain: bool,
+}
+
+/// One decision of the cleaner about one block, for `thresher clean --explain`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Decision {
+    /// Whether the block is in the output.
+    pub kept: bool,
+    /// Short CSS-like path of the element, e.g. `body > div.main > p`.
+    pub element: String,
+    /// Why it was kept or removed: the rule, hint or score that decided.
+    pub reason: String,
+    /// The score involved, when a score decided.
+    pub score: Option<f64>,
+    /// The block's text, shortened.
+    pub text: String,
+}
+
 /// Extracts the main article of one HTML document. `base_url` resolves relative links.
 pub fn clean(html: &str, base_url: Option<&url::Url>) -> Result<Cleaned, CleanError> {
+    clean_with(html, base_url, &Options::default())
+}
+
+/// Like [`clean`], with per-source rules, learned boilerplate and explanations.
+pub fn clean_with(
+    html: &str,
+    base_url: Option<&url::Url>,
+    options: &Options<'_>,
+) -> Result<Cleaned, CleanError> {
     if html.trim().is_empty() {
         return Err(CleanError::NoArticle("the document is empty".into()));
     }
     let input = guard::limit_nesting(html, guard::MAX_DEPTH);
     let doc = Html::parse_document(&input);
     let dom = Dom::build(&doc);
+    let rules = options.rules;
+    let forced = rules.map_or_else(Vec::new, |r| rule_mask(&doc, &dom, &r.remove));
     let meta = metadata::extract(&dom, base_url);
-    let title = choose_title(&meta);
-    let an = Analysis::new(&dom);
+    let ruled_title = rules
+        .and_then(|r| r.title.as_ref())
+        .and_then(|sel| doc.select(sel).next())
+        .map(|e| dom::collapse_ws(&e.text().collect::<String>()))
+        .filter(|t| !t.is_empty());
+    let title = ruled_title.or_else(|| choose_title(&meta));
+    let an = Analysis::new(&dom, &forced);
     let st_hard = an.stats(&an.hard);
+    let mut log = Log::new(options.explain);
 
-    // Pass 1 drops unlikely candidates; a short result is retried without that filter.
-    let mask1 = an.unlikely_mask(&st_hard);
-    let st1 = an.stats(&mask1);
-    let mut blocks = run_pass(&an, &st1, &mask1, true, title.as_deref());
-    if text_chars(&blocks) < RETRY_CHARS {
-        let mask2 = an.comment_mask();
-        let st2 = an.stats(&mask2);
-        let alt = run_pass(&an, &st2, &mask2, false, title.as_deref());
-        if text_chars(&alt) > text_chars(&blocks) {
-            tracing::debug!("clean: retry without the unlikely-candidate filter won");
-            blocks = alt;
+    let content_roots = rules
+        .and_then(|r| r.content.as_ref())
+        .map(|sel| matched_roots(&doc, &dom, sel))
+        .filter(|roots| !roots.is_empty());
+    let mask1;
+    let mut pass = if let Some(roots) = content_roots {
+        // The source's own content selector replaces container scoring.
+        mask1 = an.hard.clone();
+        let mut pass = Pass::collect(
+            &an,
+            &st_hard,
+            &mask1,
+            roots,
+            false,
+            title.as_deref(),
+            options.explain,
+        );
+        pass.reason = RULED;
+        pass.log.removed_subtrees(&an, &mask1, &forced, false);
+        pass
+    } else {
+        // Pass 1 drops unlikely candidates; a short result is retried without that filter.
+        mask1 = an.unlikely_mask(&st_hard);
+        let st1 = an.stats(&mask1);
+        let mut pass = Pass::run(&an, &st1, &mask1, true, title.as_deref(), options.explain);
+        pass.log.removed_subtrees(&an, &mask1, &forced, false);
+        if text_chars(&pass.blocks) < RETRY_CHARS {
+            let mask2 = an.comment_mask();
+            let st2 = an.stats(&mask2);
+            let mut alt = Pass::run(&an, &st2, &mask2, false, title.as_deref(), options.explain);
+            if text_chars(&alt.blocks) > text_chars(&pass.blocks) {
+                tracing::debug!("clean: retry without the unlikely-candidate filter won");
+                alt.log.removed_subtrees(&an, &mask2, &forced, true);
+                pass = alt;
+            }
         }
+        pass
+    };
+    if options.explain {
+        for b in pass.outside_blocks(&an, &mask1) {
+            log.push(
+                &dom,
+                b.node,
+                false,
+                "outside the article container",
+                None,
+                &b.text,
+            );
+        }
+        log.append(std::mem::take(&mut pass.log));
+    }
+    let mut blocks = std::mem::take(&mut pass.blocks);
+    if let Some(is_template) = options.is_boilerplate {
+        blocks.retain(|b| {
+            let template = is_template(&b.text);
+            if template {
+                log.push(&dom, b.node, false, "learned site template", None, &b.text);
+            }
+            !template
+        });
     }
 
-    let subtitle = find_subtitle(&an, &st_hard, &mask1, &blocks, &meta, title.as_deref());
-    strip_leading(&mut blocks, title.as_deref(), subtitle.as_deref());
+    let subtitle = find_subtitle(
+        &an,
+        &st_hard,
+        &mask1,
+        &pass.roots,
+        &blocks,
+        &meta,
+        title.as_deref(),
+    );
+    strip_leading(
+        &mut blocks,
+        title.as_deref(),
+        subtitle.as_deref(),
+        &mut log,
+        &dom,
+    );
 
     let dom_tokens: usize = blocks.iter().map(|b| tokens(&b.text)).sum();
     let mut ld_paras = meta
@@ -105,14 +228,30 @@ pub fn clean(html: &str, base_url: Option<&url::Url>) -> Result<Cleaned, CleanEr
         .take_while(|p| keys.contains(&norm_key(p)))
         .count();
     ld_paras.drain(..skip);
+    if let Some(is_template) = options.is_boilerplate {
+        ld_paras.retain(|p| !is_template(p));
+    }
     let ld_tokens: usize = ld_paras.iter().map(|p| tokens(p)).sum();
 
     // Use JSON-LD when the DOM gave much less than the page's own metadata
-    // says the article is, or too little to be an article at all.
-    let ld_wins = (ld_tokens >= LD_MIN_TOKENS && dom_tokens * 10 < ld_tokens * 6)
-        || (dom_tokens < MIN_TOKENS && ld_tokens >= MIN_TOKENS);
+    // says the article is, or too little to be an article at all. A source's
+    // content selector is trusted over both.
+    let ld_wins = pass.reason != RULED
+        && ((ld_tokens >= LD_MIN_TOKENS && dom_tokens * 10 < ld_tokens * 6)
+            || (dom_tokens < MIN_TOKENS && ld_tokens >= MIN_TOKENS));
     let (text, html_out) = if ld_wins {
         tracing::debug!(dom_tokens, ld_tokens, "clean: using JSON-LD articleBody");
+        if log.is_on() {
+            let reason = format!(
+                "JSON-LD articleBody used instead ({ld_tokens} words; the page gave {dom_tokens})"
+            );
+            for b in &blocks {
+                log.push(&dom, b.node, false, reason.as_str(), None, &b.text);
+            }
+            for p in &ld_paras {
+                log.push_named(0, "JSON-LD".into(), true, "articleBody", None, p);
+            }
+        }
         (
             ld_paras.join("\n\n"),
             sanitize::paragraphs_html(&ld_paras, base_url),
@@ -127,6 +266,9 @@ pub fn clean(html: &str, base_url: Option<&url::Url>) -> Result<Cleaned, CleanEr
         };
         return Err(CleanError::NoArticle(reason));
     } else {
+        for b in &blocks {
+            log.push(&dom, b.node, true, pass.reason, pass.score, &b.text);
+        }
         let text = blocks
             .iter()
             .map(|b| b.text.as_str())
@@ -144,7 +286,137 @@ pub fn clean(html: &str, base_url: Option<&url::Url>) -> Result<Cleaned, CleanEr
         canonical_url: meta.canonical_url,
         text,
         html: html_out,
+        explanation: log.finish(),
     })
+}
+
+/// Why blocks were kept when container scoring chose them.
+const SCORED: &str = "in the best-scoring container";
+/// Why blocks were kept when a source's content selector chose them.
+const RULED: &str = "rule: the `content` selector matched";
+
+/// One extraction pass: the chosen containers, their blocks and what was dropped.
+struct Pass {
+    /// Container nodes in document order.
+    roots: Vec<usize>,
+    /// The kept blocks.
+    blocks: Vec<Block>,
+    /// Score of the winning container (none for a content rule).
+    score: Option<f64>,
+    /// Why the blocks were chosen, for explanations.
+    reason: &'static str,
+    /// Decisions made while filtering (recorded only when explaining).
+    log: Log,
+    /// Whether unlikely candidates were skipped inside the containers.
+    strict: bool,
+}
+
+impl Pass {
+    /// Scores containers, then collects and filters their blocks.
+    fn run(
+        an: &Analysis<'_, '_>,
+        st: &Stats,
+        mask: &[bool],
+        strict: bool,
+        title: Option<&str>,
+        explain: bool,
+    ) -> Self {
+        let (roots, score) = an.containers(st, mask);
+        let mut pass = Self::collect(an, st, mask, roots, strict, title, explain);
+        pass.score = Some(score);
+        pass
+    }
+
+    /// Collects and filters the blocks under the given containers.
+    fn collect(
+        an: &Analysis<'_, '_>,
+        st: &Stats,
+        mask: &[bool],
+        roots: Vec<usize>,
+        strict: bool,
+        title: Option<&str>,
+        explain: bool,
+    ) -> Self {
+        let mut log = Log::new(explain);
+        let blocks = if roots.is_empty() {
+            Vec::new()
+        } else {
+            let raw = an.blocks(&roots, st, mask, strict);
+            log.furniture(an, &roots, st, mask, strict);
+            filter_blocks(raw, title, &mut log, an.dom)
+        };
+        Self {
+            roots,
+            blocks,
+            score: None,
+            reason: SCORED,
+            log,
+            strict,
+        }
+    }
+
+    /// Blocks of the page outside this pass's containers (explanations only).
+    fn outside_blocks(&self, an: &Analysis<'_, '_>, mask: &[bool]) -> Vec<Block> {
+        let st = an.stats(mask);
+        let dom = an.dom;
+        an.blocks(&[an.body], &st, mask, self.strict)
+            .into_iter()
+            .filter(|b| {
+                !self
+                    .roots
+                    .iter()
+                    .any(|&r| b.node >= r && b.node < dom.end[r])
+            })
+            .collect()
+    }
+}
+
+/// Marks the elements `selectors` match, for [`Analysis::new`].
+fn rule_mask(doc: &Html, dom: &Dom<'_>, selectors: &[scraper::Selector]) -> Vec<bool> {
+    let mut mask = vec![false; dom.len()];
+    if selectors.is_empty() {
+        return mask;
+    }
+    let index = element_index(dom);
+    for sel in selectors {
+        for e in doc.select(sel) {
+            if let Some(&i) = index.get(&element_key(e.value())) {
+                mask[i] = true;
+            }
+        }
+    }
+    mask
+}
+
+/// Flat positions of the topmost elements `selector` matches, in document order.
+fn matched_roots(doc: &Html, dom: &Dom<'_>, selector: &scraper::Selector) -> Vec<usize> {
+    let index = element_index(dom);
+    let mut nodes: Vec<usize> = doc
+        .select(selector)
+        .filter_map(|e| index.get(&element_key(e.value())).copied())
+        .collect();
+    nodes.sort_unstable();
+    let mut roots: Vec<usize> = Vec::with_capacity(nodes.len());
+    for i in nodes {
+        // Selected descendants of a selected element are already inside it.
+        if roots.last().is_some_and(|&r| i < dom.end[r]) {
+            continue;
+        }
+        roots.push(i);
+    }
+    roots
+}
+
+/// Maps each element (by address: `scraper` and [`Dom`] share the nodes) to its flat position.
+fn element_index(dom: &Dom<'_>) -> HashMap<usize, usize> {
+    (0..dom.len())
+        .filter_map(|i| dom.elem(i).map(|e| (element_key(e), i)))
+        .collect()
+}
+
+/// Identity of an element within one parsed document.
+fn element_key(e: &scraper::node::Element) -> usize {
+    std::ptr::from_ref(e) as usize
 }
 
 /// Splits a JSON-LD `articleBody` into paragraphs; some sites put HTML in it.
@@ -160,7 +432,7 @@ fn ld_paragraphs(body: &str) -> Vec<String> {
     let input = guard::limit_nesting(body, guard::MAX_DEPTH);
     let frag = Html::parse_fragment(&input);
     let fdom = Dom::build(&frag);
-    let an = Analysis::new(&fdom);
+    let an = Analysis::new(&fdom, &[]);
     let st = an.stats(&an.hard);
     an.blocks(&[0], &st, &an.hard, false)
         .into_iter()
@@ -168,24 +440,8 @@ fn ld_paragraphs(body: &str) -> Vec<String> {
         .collect()
 }
 
-/// One extraction pass: pick containers, collect and filter their blocks.
-fn run_pass(
-    an: &Analysis<'_, '_>,
-    st: &Stats,
-    removed: &[bool],
-    strict: bool,
-    title: Option<&str>,
-) -> Vec<Block> {
-    let roots = an.containers(st, removed);
-    if roots.is_empty() {
-        return Vec::new();
-    }
-    let raw = an.blocks(&roots, st, removed, strict);
-    filter_blocks(raw, title)
-}
-
 /// Drops link lists, boilerplate labels, duplicates, the title and trailing headings.
-fn filter_blocks(raw: Vec<Block>, title: Option<&str>) -> Vec<Block> {
+fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<'_>) -> Vec<Block> {
     let title_key = title.map(norm_key).unwrap_or_default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut prev_key = String::new();
@@ -194,13 +450,24 @@ fn filter_blocks(raw: Vec<Block>, title: Option<&str>) -> Vec<Block> {
         let chars = b.text.chars().count().max(1);
         let ld = b.link_len as f64 / chars as f64;
         if ld > 0.5 {
+            log.push(dom, b.node, false, "mostly links", Some(ld), &b.text);
             continue;
         }
         let key = norm_key(&b.text);
-        if key.is_empty() || is_boilerplate(&key) || is_promo(&b.text) {
+        if key.is_empty() {
             continue;
         }
-        if matches!(b.kind, Kind::H(_)) && key == title_key {
+        let dropped = if is_boilerplate(&key) {
+            Some("boilerplate label")
+        } else if is_promo(&b.text) {
+            Some("promotion or sign-up phrase")
+        } else if matches!(b.kind, Kind::H(_)) && key == title_key {
+            Some("repeats the headline")
+        } else {
+            None
+        };
+        if let Some(reason) = dropped {
+            log.push(dom, b.node, false, reason, None, &b.text);
             continue;
         }
         // The same paragraph twice (mobile/desktop copies, teasers) is kept
@@ -211,28 +478,43 @@ fn filter_blocks(raw: Vec<Block>, title: Option<&str>) -> Vec<Block> {
             .nth(DEDUPE_MIN_WORDS - 1)
             .is_some();
         if prev_key == key || (long && !seen.insert(key.clone())) {
+            log.push(dom, b.node, false, "repeated paragraph", None, &b.text);
             continue;
         }
         prev_key = key;
         out.push(b);
     }
     // Trailing headings and stray labels ("Editorial", "Share") are page furniture.
-    while out
-        .last()
-        .is_some_and(|b| matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && is_label(&b.text)))
+    while let Some(b) =
+        out.pop_if(|b| matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && is_label(&b.text)))
     {
-        out.pop();
+        log.push(
+            dom,
+            b.node,
+            false,
+            "trailing heading or label",
+            None,
+            &b.text,
+        );
     }
     let lead = out
         .iter()
         .take_while(|b| b.kind == Kind::P && is_label(&b.text))
         .count();
-    out.drain(..lead);
+    for b in out.drain(..lead) {
+        log.push(dom, b.node, false, "leading label", None, &b.text);
+    }
     out
 }
 
 /// Removes leading blocks that repeat the title or subtitle.
-fn strip_leading(blocks: &mut Vec<Block>, title: Option<&str>, subtitle: Option<&str>) {
+fn strip_leading(
+    blocks: &mut Vec<Block>,
+    title: Option<&str>,
+    subtitle: Option<&str>,
+    log: &mut Log,
+    dom: &Dom<'_>,
+) {
     let keys = heading_keys(title, subtitle);
     if keys.is_empty() {
         return;
@@ -241,7 +523,15 @@ fn strip_leading(blocks: &mut Vec<Block>, title: Option<&str>, subtitle: Option<
     let mut checked = 0;
     while idx < blocks.len() && checked < 4 {
         if keys.contains(&norm_key(&blocks[idx].text)) {
-            blocks.remove(idx);
+            let b = blocks.remove(idx);
+            log.push(
+                dom,
+                b.node,
+                false,
+                "repeats the headline or standfirst",
+                None,
+                &b.text,
+            );
         } else {
             idx += 1;
         }
@@ -394,6 +684,7 @@ fn find_subtitle(
     an: &Analysis<'_, '_>,
     st: &Stats,
     mask: &[bool],
+    roots: &[usize],
     blocks: &[Block],
     meta: &Meta,
     title: Option<&str>,
@@ -446,9 +737,13 @@ fn find_subtitle(
         return None;
     }
     let dlen = desc.chars().count() as u32;
+    // A first block that is a container of its own (a teaser merged in beside
+    // the article) may be the standfirst; a first paragraph inside the
+    // article body that the site copied into its description is not.
+    let lone_root = roots.contains(&first);
     let mut j = an.body;
     let mut compared = 0;
-    while j < first && compared < 200 {
+    while j <= first && compared < 200 {
         if mask[j] {
             j = dom.end[j].max(j + 1);
             continue;
@@ -458,7 +753,7 @@ fn find_subtitle(
             && !st.has_block[j]
             && len + 8 >= dlen
             && len <= dlen + 8
-            && dom.end[j] <= first
+            && (dom.end[j] <= first || (j == first && lone_root))
         {
             compared += 1;
             let t = dom.collapsed_text(j, mask);
@@ -538,6 +833,115 @@ mod tests {
         assert!(c.published_at.is_some());
         assert!(c.html.starts_with("<p>Vladimir Putin"), "{}", c.html);
         assert!(!c.html.contains("class="));
+    }
+
+    /// A page whose promo box sits inside the body and whose real headline
+    /// is not the `<h1>` (the site uses it for the section name).
+    const RULED: &str = r#"<html><head><title>Local News</title></head><body>
+<h1>Local News</h1>
+<div class="story">
+<h2 class="headline">Library opens late on Thursdays</h2>
+<p>The town library will stay open until nine on Thursday evenings from next month, the council said on Monday.</p>
+<div class="member-box"><p>Members get early access to every story we publish, and fewer adverts, for just a few pounds a month.</p></div>
+<p>Staff said the change followed a survey in which most readers asked for later hours, especially students and shift workers.</p>
+</div>
+<div class="sidebar-extra"><p>Weather for the week ahead: mild, with showers on Tuesday and a chance of sun, later.</p></div>
+</body></html>"#;
+
+    fn rules(content: Option<&str>, remove: &[&str], title: Option<&str>) -> Rules {
+        let sel = |s: &str| scraper::Selector::parse(s).expect("test selector");
+        Rules {
+            content: content.map(sel),
+            remove: remove.iter().map(|s| sel(s)).collect(),
+            title: title.map(sel),
+        }
+    }
+
+    #[test]
+    fn remove_and_title_rules_override_the_general_method() {
+        let plain = clean(RULED, None).expect("article");
+        assert!(
+            plain.text.contains("Members get early access"),
+            "{}",
+            plain.text
+        );
+        let rules = rules(None, &[".member-box"], Some("h2.headline"));
+        let options = Options {
+            rules: Some(&rules),
+            ..Options::default()
+        };
+        let c = clean_with(RULED, None, &options).expect("article");
+        assert!(!c.text.contains("Members get early access"), "{}", c.text);
+        assert_eq!(c.title.as_deref(), Some("Library opens late on Thursdays"));
+        assert!(!c.text.contains("Library opens late"), "{}", c.text);
+        assert!(c.text.starts_with("The town library"), "{}", c.text);
+    }
+
+    #[test]
+    fn content_rule_selects_the_body_and_falls_back_when_it_matches_nothing() {
+        let rules_hit = rules(Some(".sidebar-extra"), &[], None);
+        let options = Options {
+            rules: Some(&rules_hit),
+            ..Options::default()
+        };
+        let c = clean_with(RULED, None, &options);
+        // One short paragraph is below the article minimum even when a rule chose it.
+        assert!(matches!(c, Err(CleanError::NoArticle(_))), "{c:?}");
+        let rules_story = rules(Some("div.story > p"), &[], None);
+        let options = Options {
+            rules: Some(&rules_story),
+            ..Options::default()
+        };
+        let c = clean_with(RULED, None, &options).expect("article");
+        assert_eq!(c.text.split("\n\n").count(), 2, "{}", c.text);
+        assert!(!c.text.contains("Members"), "{}", c.text);
+        let rules_miss = rules(Some(".no-such-class"), &[], None);
+        let options = Options {
+            rules: Some(&rules_miss),
+            ..Options::default()
+        };
+        let c = clean_with(RULED, None, &options).expect("general method");
+        assert_eq!(c.text, clean(RULED, None).expect("article").text);
+    }
+
+    #[test]
+    fn learned_template_blocks_are_dropped() {
+        let promo = "Members get early access to every story we publish, and fewer adverts, for just a few pounds a month.";
+        let is_template = |block: &str| block == promo;
+        let options = Options {
+            is_boilerplate: Some(&is_template),
+            ..Options::default()
+        };
+        let c = clean_with(RULED, None, &options).expect("article");
+        assert!(!c.text.contains("Members get"), "{}", c.text);
+        assert!(c.text.contains("The town library"));
+        assert!(c.text.contains("Staff said"));
+    }
+
+    #[test]
+    fn explanation_lists_kept_body_and_removed_junk_with_reasons() {
+        let options = Options {
+            explain: true,
+            ..Options::default()
+        };
+        let c = clean_with(SEED, None, &options).expect("article");
+        let d = &c.explanation;
+        let find = |needle: &str| {
+            d.iter()
+                .find(|d| d.text.contains(needle))
+                .unwrap_or_else(|| panic!("no decision about {needle:?}: {d:#?}"))
+        };
+        let body = find("Vladimir Putin and Kim");
+        assert!(body.kept && body.score.is_some_and(|s| s > 0.0), "{body:?}");
+        assert!(body.element.ends_with('p'), "{body:?}");
+        let comments = find("Please enter your comment");
+        assert!(!comments.kept, "{comments:?}");
+        let nav = find("Sport");
+        assert!(!nav.kept, "{nav:?}");
+        let kept = d.iter().filter(|d| d.kept).count();
+        assert_eq!(kept, c.text.split("\n\n").count(), "{d:#?}");
+        // Without the flag nothing is recorded.
+        assert!(clean(SEED, None).expect("article").explanation.is_empty());
     }
 
     #[test]

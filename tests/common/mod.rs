@@ -315,6 +315,14 @@ pub fn marker_of(slug: &str) -> String {
     format!("The unique finding of report {slug} surprised the committee members.")
 }
 
+/// A membership appeal that the site puts inside every article body whose
+/// slug starts with `promo-`: only learning across pages can tell it is template.
+pub const PROMO: &str = "Independent journalism needs your support: become a member of the Test Gazette today and read without limits.";
+
+/// A sponsor note inside the body of articles whose slug starts with `sponsored-`;
+/// it reads like article text, so only a per-source rule can remove it.
+pub const SPONSOR_NOTE: &str = "This report was produced with the support of the Harbour Trust Foundation, which had no say over its content.";
+
 /// A realistic article page with the junk of the seed example: headline in
 /// `<title>`, `og:title` and `<h1>`; a teaser repeating the standfirst; an
 /// ad slot's inline `<style>` mid-body; navigation, share bar, publisher
@@ -322,6 +330,13 @@ pub fn marker_of(slug: &str) -> String {
 pub fn article_html(slug: &str) -> String {
     let title = title_of(slug);
     let marker = marker_of(slug);
+    let extra = if slug.starts_with("promo-") {
+        format!("<p>{PROMO}</p>")
+    } else if slug.starts_with("sponsored-") {
+        format!("<p class=\"x-note\">{SPONSOR_NOTE}</p>")
+    } else {
+        String::new()
+    };
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -345,6 +360,7 @@ pub fn article_html(slug: &str) -> String {
 <div class="ad-slot"><style>#ad-inarticle-1 {{ clear: both; margin: 0 0 15px; }}</style><div id="ad-inarticle-1">Advertisement</div></div>
 <p>Opponents, who had gathered more than two thousand signatures, said they would consider an appeal, arguing that the environmental survey was incomplete and rushed.</p>
 <p>The council leader, speaking after the vote, said the decision balanced the needs of the town's economy with the concerns of those living closest to the water.</p>
+{extra}
 </div>
 </article>
 <aside class="related"><h3>Related stories</h3><ul><li><a href="/a">Bridge closed for repairs</a></li><li><a href="/b">Ferry fares to rise</a></li></ul></aside>

@@ -1,0 +1,234 @@
+//! The record behind `thresher clean --explain`: every block the cleaner
+//! kept or removed, with the rule, hint or score that decided.
+//!
+//! Recording costs nothing when explanations are off: every method returns
+//! at once, so the cleaner calls them unconditionally.
+
+use super::Decision;
+use super::dom::{Dom, NONE, is_hidden, is_never_content};
+use super::extract::{Analysis, Stats};
+
+/// Longest block text shown in a decision, in characters.
+const TEXT_CHARS: usize = 70;
+/// Ancestors shown in an element path.
+const PATH_DEPTH: usize = 3;
+
+/// Decisions collected during one clean, each with the node it is about
+/// (document order is restored at the end).
+#[derive(Default)]
+pub(crate) struct Log {
+    on: bool,
+    entries: Vec<(usize, Decision)>,
+}
+
+impl Log {
+    /// A log that records only when `on`.
+    pub fn new(on: bool) -> Self {
+        Self {
+            on,
+            entries: Vec::new(),
+        }
+    }
+
+    /// Whether decisions are being recorded.
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// Records one decision about the element (or text run) at `node`.
+    pub fn push(
+        &mut self,
+        dom: &Dom<'_>,
+        node: usize,
+        kept: bool,
+        reason: impl Into<String>,
+        score: Option<f64>,
+        text: &str,
+    ) {
+        if !self.on {
+            return;
+        }
+        self.push_named(node, element_path(dom, node), kept, reason, score, text);
+    }
+
+    /// Records one decision about something that is not a page element
+    /// (such as the JSON-LD body), listed where `node` is.
+    pub fn push_named(
+        &mut self,
+        node: usize,
+        element: String,
+        kept: bool,
+        reason: impl Into<String>,
+        score: Option<f64>,
+        text: &str,
+    ) {
+        if !self.on {
+            return;
+        }
+        let decision = Decision {
+            kept,
+            element,
+            reason: reason.into(),
+            score,
+            text: shorten(text),
+        };
+        self.entries.push((node, decision));
+    }
+
+    /// Moves another log's entries into this one.
+    pub fn append(&mut self, other: Log) {
+        self.entries.extend(other.entries);
+    }
+
+    /// Records the topmost removed subtrees of `mask` inside `<body>` that
+    /// hold text, with the reason each was removed.
+    pub fn removed_subtrees(
+        &mut self,
+        an: &Analysis<'_, '_>,
+        mask: &[bool],
+        forced: &[bool],
+        comments_only: bool,
+    ) {
+        if !self.on {
+            return;
+        }
+        let dom = an.dom;
+        let stop = dom.end.get(an.body).copied().unwrap_or(0).min(dom.len());
+        let mut i = an.body + 1;
+        while i < stop {
+            if !mask[i] {
+                i += 1;
+                continue;
+            }
+            let next = dom.end[i].max(i + 1);
+            if dom.elem(i).is_some() {
+                // Script and style bodies are shown raw (they are the leak to
+                // look for); elsewhere only the text a reader would see.
+                let text = if an.hard[i] {
+                    dom.raw_text(i)
+                } else {
+                    dom.collapsed_text(i, &an.hard)
+                };
+                if text.trim().is_empty() {
+                    if !an.hard[i] {
+                        // Its text may sit in a never-content descendant
+                        // (a comment form inside a comment section): look inside.
+                        i += 1;
+                        continue;
+                    }
+                } else {
+                    let reason = mask_reason(an, i, forced, comments_only);
+                    self.push(dom, i, false, reason, None, &text);
+                }
+            }
+            i = next;
+        }
+    }
+
+    /// Records the furniture (figures, share bars, bylines, ...) skipped
+    /// inside the chosen containers.
+    pub fn furniture(
+        &mut self,
+        an: &Analysis<'_, '_>,
+        roots: &[usize],
+        st: &Stats,
+        mask: &[bool],
+        strict: bool,
+    ) {
+        if !self.on {
+            return;
+        }
+        let dom = an.dom;
+        for &root in roots {
+            let mut i = root + 1;
+            while i < dom.end[root] {
+                let next = dom.end[i].max(i + 1);
+                if mask[i] {
+                    i = next;
+                    continue;
+                }
+                if dom.elem(i).is_some() && an.skip_inside(i, st, strict) {
+                    let text = dom.collapsed_text(i, mask);
+                    if !text.is_empty() {
+                        let reason = format!("furniture inside the article <{}>", dom.tag(i));
+                        self.push(dom, i, false, reason, None, &text);
+                    }
+                    i = next;
+                    continue;
+                }
+                i += 1;
+            }
+        }
+    }
+
+    /// The decisions in document order.
+    pub fn finish(mut self) -> Vec<Decision> {
+        self.entries.sort_by_key(|&(node, _)| node);
+        self.entries.into_iter().map(|(_, d)| d).collect()
+    }
+}
+
+/// Why node `i` is in a removal mask.
+fn mask_reason(an: &Analysis<'_, '_>, i: usize, forced: &[bool], comments_only: bool) -> String {
+    let dom = an.dom;
+    let tag = dom.tag(i);
+    if forced.get(i).copied().unwrap_or(false) {
+        return "rule: a `remove` selector matched".into();
+    }
+    if dom.elem(i).is_some_and(is_hidden) {
+        return "hidden element".into();
+    }
+    if is_never_content(tag) {
+        return format!("never content <{tag}>");
+    }
+    if an.hard[i] {
+        return "form (comment box or sign-up)".into();
+    }
+    let hint = an.hints[i];
+    if comments_only || hint.comments {
+        return "comment thread".into();
+    }
+    if hint.negative {
+        return "unlikely: class/id/role hint".into();
+    }
+    format!("unlikely: page <{tag}>")
+}
+
+/// A short CSS-like path such as `div.article-body > p`.
+pub(crate) fn element_path(dom: &Dom<'_>, node: usize) -> String {
+    let mut parts = Vec::new();
+    let mut i = node;
+    while i != NONE && parts.len() < PATH_DEPTH {
+        if let Some(e) = dom.elem(i) {
+            let name = e.name();
+            if matches!(name, "html" | "body") {
+                break;
+            }
+            let mut part = name.to_string();
+            if let Some(id) = e.id() {
+                part.push('#');
+                part.push_str(id);
+            } else if let Some(class) = e.classes().next() {
+                part.push('.');
+                part.push_str(class);
+            }
+            parts.push(part);
+        }
+        i = dom.parent.get(i).copied().unwrap_or(NONE);
+    }
+    if parts.is_empty() {
+        return "(text)".into();
+    }
+    parts.reverse();
+    parts.join(" > ")
+}
+
+/// The first characters of a block, on one line.
+fn shorten(text: &str) -> String {
+    let collapsed = super::dom::collapse_ws(text);
+    let mut out: String = collapsed.chars().take(TEXT_CHARS).collect();
+    if collapsed.chars().nth(TEXT_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}

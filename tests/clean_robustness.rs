@@ -1,0 +1,104 @@
+//! Property tests: any input gives an article or a clear "no article found",
+//! never a panic, whatever the options.
+
+use proptest::prelude::*;
+use thresher::clean::{self, CleanError, Options, Rules};
+use thresher::fetch::decode_html;
+
+/// Pieces of HTML that stress the parser and the extractor when glued together
+/// at random: unclosed and misnested tags, tables, forms, hidden blocks,
+/// scripts, entities, JSON-LD, hint-laden classes.
+const FRAGMENTS: &[&str] = &[
+    "<div>",
+    "</div>",
+    "<p>",
+    "</p>",
+    "<article>",
+    "</article>",
+    "<table><tr><td>",
+    "</td></tr></table>",
+    "<b><i>",
+    "</b>",
+    "<ul><li>",
+    "</li>",
+    "<form>",
+    "</form>",
+    "<script>var x = '</div>';",
+    "</script>",
+    "<style>p { clear: both }",
+    "</style>",
+    "<div hidden>",
+    "<div class=\"comment share related\">",
+    "<div class=\"article-body content\">",
+    "<h1>",
+    "</h1>",
+    "<title>Headline</title>",
+    "<meta property=\"og:title\" content=\"Headline\">",
+    "<script type=\"application/ld+json\">{\"@type\":\"NewsArticle\",\"articleBody\":\"",
+    "\"}</script>",
+    "<!-- comment -->",
+    "<![CDATA[",
+    "&amp;&lt;&#0;&#x110000;&bogus;",
+    "<a href=\"javascript:alert(1)\">",
+    "<a href=\"/relative\">",
+    "</a>",
+    "<svg><text>",
+    "</svg>",
+    "<noscript>",
+    "<template>",
+    "<br>",
+    "\u{0}\u{feff}\u{202e}",
+    "The council voted on Tuesday, after a long and heated debate, to approve the plan. ",
+    "Headline ",
+    "日本語の文章です。",
+];
+
+fn html_soup() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(FRAGMENTS), 0..200).prop_map(|parts| parts.concat())
+}
+
+fn rules() -> Rules {
+    let parse = |css| scraper::Selector::parse(css).ok();
+    Rules {
+        content: parse("div.article-body"),
+        remove: [".comment", "table"]
+            .into_iter()
+            .filter_map(parse)
+            .collect(),
+        title: parse("h1"),
+    }
+}
+
+/// A `NoArticle` must say why.
+fn check(result: Result<clean::Cleaned, CleanError>) {
+    match result {
+        Ok(cleaned) => {
+            assert!(
+                !cleaned.text.contains("\n\n\n"),
+                "paragraphs separated by one blank line"
+            );
+            assert!(!cleaned.html.contains("<script"), "{}", cleaned.html);
+        }
+        Err(CleanError::NoArticle(reason)) => assert!(!reason.is_empty()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let html = decode_html(&bytes, None);
+        check(clean::clean(&html, None));
+    }
+
+    #[test]
+    fn tag_soup_never_panics_with_or_without_options(soup in html_soup(), explain in any::<bool>()) {
+        let base = url::Url::parse("https://news.example/a/b").ok();
+        check(clean::clean(&soup, base.as_ref()));
+        let rules = rules();
+        let is_template = |block: &str| block.starts_with("Headline");
+        let options = Options { rules: Some(&rules), is_boilerplate: Some(&is_template), explain };
+        check(clean::clean_with(&soup, base.as_ref(), &options));
+    }
+}
