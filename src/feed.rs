@@ -52,6 +52,43 @@ pub fn parse(body: &[u8], feed_url: &Url) -> Result<Vec<FeedEntry>, FeedError> {
         .collect())
 }
 
+/// Feed URLs an HTML page advertises with `<link rel="alternate"
+/// type="application/rss+xml|atom+xml|feed+json" href="…">`, in page order.
+pub fn discover(html: &[u8], page_url: &Url) -> Vec<Url> {
+    let text = String::from_utf8_lossy(html);
+    let doc = scraper::Html::parse_document(&text);
+    let Ok(links) = scraper::Selector::parse("link[rel][href][type]") else {
+        return Vec::new();
+    };
+    let mut found: Vec<Url> = Vec::new();
+    for link in doc.select(&links) {
+        let e = link.value();
+        let rel = e.attr("rel").unwrap_or_default().to_ascii_lowercase();
+        let kind = e
+            .attr("type")
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let is_feed = matches!(
+            kind.as_str(),
+            "application/rss+xml"
+                | "application/atom+xml"
+                | "application/feed+json"
+                | "application/json"
+        );
+        if !rel.split_whitespace().any(|r| r == "alternate") || !is_feed {
+            continue;
+        }
+        let Some(url) = e.attr("href").and_then(|h| page_url.join(h.trim()).ok()) else {
+            continue;
+        };
+        if matches!(url.scheme(), "http" | "https") && !found.contains(&url) {
+            found.push(url);
+        }
+    }
+    found
+}
+
 fn reduce(entry: feed_rs::model::Entry, feed_url: &Url) -> Option<FeedEntry> {
     let link = article_link(&entry, feed_url)?;
     let title = entry
@@ -106,6 +143,23 @@ fn looks_like_html(body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feeds_advertised_by_an_html_page_are_discovered() {
+        let page = br#"<html><head>
+<link rel="stylesheet" type="text/css" href="/s.css">
+<link rel="alternate" type="application/rss+xml" title="News" href="/rss.xml">
+<link rel="alternate" type="application/atom+xml" href="https://example.org/atom">
+<link rel="alternate" hreflang="fr" href="/fr/">
+</head><body></body></html>"#;
+        let base = Url::parse("https://example.org/news/").expect("url");
+        let found: Vec<String> = discover(page, &base).iter().map(Url::to_string).collect();
+        assert_eq!(
+            found,
+            vec!["https://example.org/rss.xml", "https://example.org/atom"]
+        );
+        assert!(discover(b"<html></html>", &base).is_empty());
+    }
 
     fn feed_url() -> Url {
         Url::parse("https://news.example/feeds/main.xml").expect("url")

@@ -49,6 +49,11 @@ const REPLAY_BATCH: usize = 256;
 /// How often (at most) the continuous daemon looks for failed articles due for a retry.
 const RETRY_SWEEP: Duration = Duration::from_secs(15);
 
+/// Longest wait for a host's politeness slot in `once` mode.
+const ONCE_MAX_WAIT: Duration = Duration::from_secs(600);
+/// Longest wait for a host's politeness slot in the daemon.
+const DAEMON_MAX_WAIT: Duration = Duration::from_secs(5);
+
 /// Why the pipeline could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -103,7 +108,7 @@ impl Pipeline {
     /// Opens the state store, builds the HTTP client and the sinks.
     pub fn new(config: Config, shutdown: CancellationToken) -> Result<Self, PipelineError> {
         let state = State::open(&config.state.dir)?;
-        let fetcher = Fetcher::new(&config.fetch)?;
+        let fetcher = Fetcher::new(&config, Some(state.clone()))?;
         let sinks = sink::build(&config);
         let rules = config
             .sources
@@ -149,8 +154,21 @@ impl Pipeline {
         let mut tasks = JoinSet::new();
         tasks.spawn(scheduler.run(mode));
         tasks.spawn(replay_pending(Arc::clone(&ctx), job_tx.clone(), mode));
-        tasks.spawn(feed_stage(Arc::clone(&ctx), poll_rx, done_tx, job_tx));
-        tasks.spawn(fetch_stage(Arc::clone(&ctx), job_rx, page_tx));
+        // `once` must finish its work, so it waits for polite slots however
+        // far away; the daemon hands a far slot back to the retry queue so a
+        // worker is not held by one slow host.
+        let max_wait = match mode {
+            Mode::Once => ONCE_MAX_WAIT,
+            Mode::Continuous => DAEMON_MAX_WAIT,
+        };
+        tasks.spawn(feed_stage(
+            Arc::clone(&ctx),
+            poll_rx,
+            done_tx,
+            job_tx,
+            max_wait,
+        ));
+        tasks.spawn(fetch_stage(Arc::clone(&ctx), job_rx, page_tx, max_wait));
         tasks.spawn(clean_stage(Arc::clone(&ctx), page_rx, article_tx));
         tasks.spawn(deliver_stage(Arc::clone(&ctx), article_rx));
 
@@ -296,23 +314,33 @@ async fn feed_stage(
     polls: mpsc::Receiver<PollRequest>,
     done: mpsc::UnboundedSender<PollDone>,
     jobs: mpsc::Sender<ArticleJob>,
+    max_wait: Duration,
 ) {
     let concurrency = ctx.config.pipeline.feed_concurrency;
     for_each_concurrent(polls, concurrency, Some(ctx.shutdown.clone()), |request| {
         let (ctx, done, jobs) = (Arc::clone(&ctx), done.clone(), jobs.clone());
         let span = info_span!("poll", source = %request.source.name, feed = %request.source.url);
         async move {
-            poll_source(&ctx, &request, &jobs).await;
+            let next_in = poll_source(&ctx, &request, &jobs, max_wait).await;
             // The scheduler is gone in once mode; nothing to tell then.
-            let _ = done.send(PollDone { slot: request.slot });
+            let _ = done.send(PollDone {
+                slot: request.slot,
+                next_in,
+            });
         }
         .instrument(span)
     })
     .await;
 }
 
-/// Polls one feed, accepts its new links and passes them on.
-async fn poll_source(ctx: &Context, request: &PollRequest, jobs: &mpsc::Sender<ArticleJob>) {
+/// Polls one feed, accepts its new links and passes them on. Returns the
+/// time to the next poll when it differs from the interval (backing off).
+async fn poll_source(
+    ctx: &Context,
+    request: &PollRequest,
+    jobs: &mpsc::Sender<ArticleJob>,
+    max_wait: Duration,
+) -> Option<Duration> {
     let source = &request.source;
     let mut feed_state = match ctx.state.feed_state(source.name.clone()).await {
         Ok(state) => state.unwrap_or_default(),
@@ -327,7 +355,7 @@ async fn poll_source(ctx: &Context, request: &PollRequest, jobs: &mpsc::Sender<A
             etag: feed_state.etag.clone(),
             last_modified: feed_state.last_modified.clone(),
         });
-    let result = fetch_and_accept(ctx, request, validators.as_ref()).await;
+    let result = fetch_and_accept(ctx, request, validators.as_ref(), max_wait).await;
     let now = Utc::now();
     feed_state.last_poll_at = Some(now);
     match result {
@@ -341,39 +369,64 @@ async fn poll_source(ctx: &Context, request: &PollRequest, jobs: &mpsc::Sender<A
                 feed_state.last_modified = v.last_modified;
                 feed_state.feed_url = Some(source.url.to_string());
             }
+            if feed_state.consecutive_failures > 0 {
+                info!(
+                    "source {:?} recovered after {} failed poll(s)",
+                    source.name, feed_state.consecutive_failures
+                );
+            }
             feed_state.last_success_at = Some(now);
             feed_state.last_error = None;
+            feed_state.consecutive_failures = 0;
             info!(new_articles = accepted.len(), "feed polled");
-            if let Err(e) = ctx
-                .state
-                .put_feed_state(source.name.clone(), feed_state)
-                .await
-            {
-                warn!("cannot store feed state: {e}");
-            }
+            store_feed_state(ctx, &source.name, feed_state).await;
             for job in accepted {
                 if !send_job(ctx, jobs, job).await {
-                    return;
+                    break;
                 }
             }
+            None
         }
-        Err(message) => {
+        Err(failure) => {
             Stats::inc(&ctx.stats.polls_failed);
+            feed_state.consecutive_failures = feed_state.consecutive_failures.saturating_add(1);
+            *feed_state
+                .failures
+                .entry(failure.kind.to_string())
+                .or_default() += 1;
+            let ceiling = ctx.fetcher.max_source_backoff(&source.name);
+            let next_in = source_backoff(source.interval, feed_state.consecutive_failures, ceiling)
+                .max(failure.retry_after.unwrap_or_default());
             warn!(
-                "source {:?}: feed {}: {message}; next try in about {}",
+                "source {:?}: feed {}: {}; retry in {}",
                 source.name,
                 source.url,
-                humantime::format_duration(source.interval)
+                failure.message,
+                humantime::format_duration(Duration::from_secs(next_in.as_secs().max(1)))
             );
-            feed_state.last_error = Some(message);
-            if let Err(e) = ctx
-                .state
-                .put_feed_state(source.name.clone(), feed_state)
-                .await
-            {
-                warn!("cannot store feed state: {e}");
-            }
+            feed_state.last_error = Some(failure.message);
+            store_feed_state(ctx, &source.name, feed_state).await;
+            Some(next_in)
         }
+    }
+}
+
+/// The wait after `failures` failed polls in a row: the interval, doubled
+/// per further failure, up to `ceiling` (or the interval, if longer).
+fn source_backoff(interval: Duration, failures: u32, ceiling: Duration) -> Duration {
+    let doublings = failures.saturating_sub(1).min(20);
+    interval
+        .saturating_mul(1 << doublings)
+        .min(ceiling.max(interval))
+}
+
+async fn store_feed_state(ctx: &Context, source: &str, feed_state: FeedState) {
+    if let Err(e) = ctx
+        .state
+        .put_feed_state(source.to_string(), feed_state)
+        .await
+    {
+        warn!("cannot store feed state: {e}");
     }
 }
 
@@ -385,31 +438,80 @@ struct Polled {
     accepted: Vec<ArticleJob>,
 }
 
+/// Why a poll failed.
+struct PollFailure {
+    /// What a user reads in the log.
+    message: String,
+    /// The failure kind, for counters.
+    kind: &'static str,
+    /// The server's or politeness's wait, if any.
+    retry_after: Option<Duration>,
+}
+
+impl From<FetchError> for PollFailure {
+    fn from(e: FetchError) -> Self {
+        Self {
+            message: e.to_string(),
+            kind: e.kind(),
+            retry_after: e.retry_after(),
+        }
+    }
+}
+
+impl PollFailure {
+    fn other(kind: &'static str, message: String) -> Self {
+        Self {
+            message,
+            kind,
+            retry_after: None,
+        }
+    }
+}
+
 async fn fetch_and_accept(
     ctx: &Context,
     request: &PollRequest,
     validators: Option<&Validators>,
-) -> Result<Polled, String> {
+    max_wait: Duration,
+) -> Result<Polled, PollFailure> {
     let source = &request.source;
-    let fetched = match ctx.fetcher.get(&source.url, validators).await {
-        Ok(fetch::Response::NotModified) => {
+    let get = |url: Url, validators: Option<Validators>| async move {
+        ctx.fetcher
+            .get_feed(&source.name, &url, validators.as_ref(), max_wait)
+            .await
+    };
+    let fetched = match get(source.url.clone(), validators.cloned()).await? {
+        fetch::Response::NotModified => {
             debug!("feed not modified");
             return Ok(Polled {
                 validators: None,
                 accepted: Vec::new(),
             });
         }
-        Ok(fetch::Response::Ok(fetched)) => fetched,
-        Err(e) => return Err(e.to_string()),
+        fetch::Response::Ok(fetched) => fetched,
     };
-    let feed_url = fetched.final_url.clone();
-    let body = fetched.body;
-    // Feed parsing is CPU work on a possibly large document: keep it off the reactor.
-    let parse_url = feed_url.clone();
-    let entries = tokio::task::spawn_blocking(move || feed::parse(&body, &parse_url))
-        .await
-        .map_err(|e| format!("feed parser failed: {e}"))?
-        .map_err(|e| e.to_string())?;
+    let mut entries = parse_feed(fetched.body.clone(), fetched.final_url.clone()).await;
+    if matches!(entries, Err(feed::FeedError::Html)) {
+        // A site's home or section page given as the feed: follow the feed it advertises.
+        let advertised = feed::discover(&fetched.body, &fetched.final_url);
+        let Some(feed_url) = advertised.first().cloned() else {
+            return Err(PollFailure::other(
+                "not_a_feed",
+                "the URL serves an HTML page that advertises no feed (no <link rel=\"alternate\" type=\"application/rss+xml\">)".into(),
+            ));
+        };
+        debug!(%feed_url, "the URL serves HTML; following its advertised feed");
+        entries = match get(feed_url.clone(), None).await {
+            Ok(fetch::Response::Ok(alt)) => parse_feed(alt.body, alt.final_url).await,
+            Ok(fetch::Response::NotModified) => Ok(Vec::new()),
+            Err(e) => {
+                let mut failure = PollFailure::from(e);
+                failure.message = format!("advertised feed {feed_url}: {}", failure.message);
+                return Err(failure);
+            }
+        };
+    }
+    let entries = entries.map_err(|e| PollFailure::other("bad_feed", e.to_string()))?;
     let jobs: Vec<ArticleJob> = entries
         .into_iter()
         .map(|entry| ArticleJob {
@@ -427,7 +529,11 @@ async fn fetch_and_accept(
             retry_at: None,
         })
         .collect();
-    let accepted = ctx.state.accept(jobs).await.map_err(|e| e.to_string())?;
+    let accepted = ctx
+        .state
+        .accept(jobs)
+        .await
+        .map_err(|e| PollFailure::other("state", e.to_string()))?;
     Stats::add(&ctx.stats.links_accepted, accepted.len() as u64);
     Ok(Polled {
         validators: Some(fetched.validators),
@@ -435,17 +541,25 @@ async fn fetch_and_accept(
     })
 }
 
+/// Parses a feed off the reactor: it is CPU work on a possibly large document.
+async fn parse_feed(body: Vec<u8>, url: Url) -> Result<Vec<feed::FeedEntry>, feed::FeedError> {
+    tokio::task::spawn_blocking(move || feed::parse(&body, &url))
+        .await
+        .unwrap_or_else(|e| Err(feed::FeedError::Parse(format!("feed parser crashed: {e}"))))
+}
+
 async fn fetch_stage(
     ctx: Arc<Context>,
     jobs: mpsc::Receiver<ArticleJob>,
     pages: mpsc::Sender<Page>,
+    max_wait: Duration,
 ) {
     let concurrency = ctx.config.pipeline.fetch_concurrency;
     for_each_concurrent(jobs, concurrency, Some(ctx.shutdown.clone()), |job| {
         let (ctx, pages) = (Arc::clone(&ctx), pages.clone());
         let span = info_span!("article", source = %job.source, url = %job.url);
         async move {
-            match fetch_page(&ctx, &job).await {
+            match fetch_page(&ctx, &job, max_wait).await {
                 Ok(fetched) => {
                     let page = Page {
                         job,
@@ -456,6 +570,13 @@ async fn fetch_stage(
                     };
                     // Only fails when the cleaner is gone (abandoned shutdown); the job stays pending.
                     let _ = pages.send(page).await;
+                }
+                Err(PageError::Fetch(
+                    FetchError::HostBusy { wait } | FetchError::RobotsUnavailable { wait },
+                )) => {
+                    // Politeness, not failure: no attempt is used up.
+                    let reason = format!("host not taking requests for {wait:?}");
+                    retry_later(&ctx, job, reason, Setback::Wait(wait)).await;
                 }
                 Err(e) if e.is_transient() => {
                     let setback = Setback::Attempt {
@@ -501,14 +622,22 @@ impl PageError {
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Fetch(FetchError::Status { retry_after, .. }) => *retry_after,
+            Self::Fetch(e) => e.retry_after(),
             _ => None,
         }
     }
 }
 
-async fn fetch_page(ctx: &Context, job: &ArticleJob) -> Result<fetch::Fetched, PageError> {
-    let fetched = match ctx.fetcher.get(&job.url, None).await? {
+async fn fetch_page(
+    ctx: &Context,
+    job: &ArticleJob,
+    max_wait: Duration,
+) -> Result<fetch::Fetched, PageError> {
+    let fetched = match ctx
+        .fetcher
+        .get_page(&job.source, &job.url, max_wait)
+        .await?
+    {
         fetch::Response::Ok(fetched) => fetched,
         fetch::Response::NotModified => return Err(PageError::NotModified),
     };
@@ -706,7 +835,6 @@ async fn learn_template(ctx: &Context, article: &Article, template_hits: HashSet
 
 /// Schedules a failed job for another attempt, or gives it up at the limit.
 async fn retry_later(ctx: &Context, job: ArticleJob, reason: String, setback: Setback) {
-    Stats::inc(&ctx.stats.failed);
     let policy = RetryPolicy {
         max_attempts: ctx.config.pipeline.max_article_attempts,
         backoff: ctx.config.pipeline.retry_backoff,
@@ -715,7 +843,16 @@ async fn retry_later(ctx: &Context, job: ArticleJob, reason: String, setback: Se
     let attempt = match setback {
         Setback::Attempt { .. } => job.failed_attempts + 1,
         Setback::Postpone => job.failed_attempts,
+        Setback::Wait(_) => {
+            // Waiting for a polite slot is routine, not a failure worth a warning.
+            debug!("article {url}: {reason}; queued until the host takes requests");
+            if let Err(e) = ctx.state.retry_later(job, reason, policy, setback).await {
+                error!("source {source:?}: article {url}: cannot queue it (it stays pending): {e}");
+            }
+            return;
+        }
     };
+    Stats::inc(&ctx.stats.failed);
     match ctx
         .state
         .retry_later(job, reason.clone(), policy, setback)

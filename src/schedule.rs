@@ -34,6 +34,9 @@ pub struct PollRequest {
 pub struct PollDone {
     /// The [`PollRequest::slot`] of the finished poll.
     pub slot: usize,
+    /// Poll again after this long instead of the source's interval (a
+    /// failing source backing off).
+    pub next_in: Option<Duration>,
 }
 
 /// Whether sources are polled forever or once.
@@ -100,9 +103,10 @@ impl Scheduler {
             let next = due.peek().map(|Reverse((at, _))| *at);
             tokio::select! {
                 _ = self.shutdown.cancelled() => return,
-                Some(PollDone { slot }) = self.done.recv() => {
+                Some(PollDone { slot, next_in }) = self.done.recv() => {
                     if let Some(source) = self.sources.get(slot) {
-                        due.push(Reverse((Instant::now() + jittered(source.interval), slot)));
+                        let wait = next_in.unwrap_or(source.interval);
+                        due.push(Reverse((Instant::now() + jittered(wait), slot)));
                     }
                 }
                 _ = sleep_until(next), if next.is_some() => {
@@ -149,6 +153,7 @@ mod tests {
             url: Url::parse("https://n.example/feed").expect("url"),
             interval,
             rules: None,
+            fetch: None,
         })
     }
 
@@ -199,7 +204,12 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert!(rx.try_recv().is_err(), "no overlapping poll");
         let done_at = Instant::now();
-        done_tx.send(PollDone { slot: first.slot }).expect("done");
+        done_tx
+            .send(PollDone {
+                slot: first.slot,
+                next_in: None,
+            })
+            .expect("done");
         rx.recv().await.expect("second poll");
         let waited = Instant::now() - done_at;
         assert!(

@@ -32,6 +32,7 @@ const FEEDS: TableDefinition<&str, &[u8]> = TableDefinition::new("feeds");
 const QUARANTINE: TableDefinition<&str, &[u8]> = TableDefinition::new("quarantine");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const LEARNED: TableDefinition<&str, &[u8]> = TableDefinition::new("learned");
+const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");
 
 /// Longest wait before a retry, whatever the back-off or `Retry-After` say.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(6 * 3600);
@@ -144,6 +145,32 @@ pub struct FeedState {
     pub last_success_at: Option<DateTime<Utc>>,
     /// Error of the last poll, if it failed.
     pub last_error: Option<String>,
+    /// Polls that failed in a row (the source backs off while this grows).
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    /// Failed polls and article fetches of this source, by kind (`timeout`, `http_5xx`…).
+    #[serde(default)]
+    pub failures: std::collections::BTreeMap<String, u64>,
+}
+
+/// What is remembered about one origin across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostRecord {
+    /// The last robots.txt answer, if fetched.
+    pub robots: Option<RobotsRecord>,
+    /// No requests before this time (the server's `Retry-After`).
+    pub blocked_until: Option<DateTime<Utc>>,
+}
+
+/// A fetched robots.txt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RobotsRecord {
+    /// HTTP status of the answer; 0 when the server could not be reached.
+    pub status: u16,
+    /// The file (only for a 2xx answer).
+    pub body: String,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
 }
 
 /// How failed attempts are retried, applied by [`State::retry_later`].
@@ -176,6 +203,10 @@ pub enum Setback {
     /// base back-off without using up an attempt, so an outage of ours never
     /// turns into a lost article.
     Postpone,
+    /// The host is not taking requests for this long (its politeness
+    /// interval, `Retry-After` or robots.txt being unavailable): retried
+    /// exactly then, without using up an attempt.
+    Wait(Duration),
 }
 
 /// What [`State::retry_later`] decided.
@@ -214,7 +245,7 @@ impl State {
         // Create the tables once so readers never meet a missing table, and
         // count this run.
         let txn = db.begin_write().map_err(redb::Error::from)?;
-        for table in [LINKS, PENDING, FEEDS, QUARANTINE, LEARNED] {
+        for table in [LINKS, PENDING, FEEDS, QUARANTINE, LEARNED, HOSTS] {
             txn.open_table(table).map_err(redb::Error::from)?;
         }
         let run = {
@@ -387,6 +418,7 @@ impl State {
                         retry_after.unwrap_or_default(),
                     ),
                     Setback::Postpone => (job.failed_attempts, Duration::ZERO),
+                    Setback::Wait(wait) => (job.failed_attempts, wait),
                 };
                 if pending
                     .get(job.key.as_str())
@@ -402,10 +434,12 @@ impl State {
                     finish(&mut links, &job.key, outcome, failed_attempts)?;
                     Retry::GaveUp
                 } else {
-                    let delay = policy
-                        .delay(failed_attempts.max(1))
-                        .max(min_delay)
-                        .min(MAX_RETRY_DELAY);
+                    let delay = match setback {
+                        // Politeness, not failure: exactly as long as the host asks.
+                        Setback::Wait(wait) => wait.max(Duration::from_secs(1)),
+                        _ => policy.delay(failed_attempts.max(1)).max(min_delay),
+                    }
+                    .min(MAX_RETRY_DELAY);
                     let at =
                         now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero());
                     let job = ArticleJob {
@@ -578,6 +612,34 @@ impl State {
                 let bytes = host_blocks.to_bytes();
                 learned
                     .insert(host.as_str(), bytes.as_slice())
+                    .map_err(redb::Error::from)?;
+            }
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The remembered politeness record of an origin (robots.txt, blocks).
+    pub async fn host_record(&self, origin: String) -> Result<Option<HostRecord>, StateError> {
+        self.get(HOSTS, "hosts", origin).await
+    }
+
+    /// Stores the politeness record of an origin. Not fsynced: it is a cache
+    /// that is fetched again if lost.
+    pub async fn put_host_record(
+        &self,
+        origin: String,
+        record: HostRecord,
+    ) -> Result<(), StateError> {
+        self.blocking(move |db| {
+            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            let _ = txn.set_durability(redb::Durability::None);
+            {
+                let mut hosts = txn.open_table(HOSTS).map_err(redb::Error::from)?;
+                let bytes = encode(&record);
+                hosts
+                    .insert(origin.as_str(), bytes.as_slice())
                     .map_err(redb::Error::from)?;
             }
             txn.commit().map_err(redb::Error::from)?;

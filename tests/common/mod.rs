@@ -396,9 +396,24 @@ impl Workspace {
     /// Writes a config with these `(name, url)` sources polled every
     /// `interval`; `pipeline` holds extra `key = value` lines for `[pipeline]`.
     pub fn write_config(&self, sources: &[(&str, String)], interval: &str, pipeline: &str) {
+        self.write_config_with_fetch(sources, interval, pipeline, "");
+    }
+
+    /// Like [`Workspace::write_config`], with extra `key = value` lines for
+    /// `[fetch]`. The test servers live on 127.0.0.1, so private networks are
+    /// allowed, and one host serves everything, so its politeness interval is 0.
+    pub fn write_config_with_fetch(
+        &self,
+        sources: &[(&str, String)],
+        interval: &str,
+        pipeline: &str,
+        fetch: &str,
+    ) {
         let mut text = format!(
             "[state]\ndir = {:?}\n\n[output]\ndir = {:?}\n\n\
-             [pipeline]\nshutdown_grace = \"3s\"\nretry_backoff = \"1s\"\n{pipeline}\n",
+             [pipeline]\nshutdown_grace = \"3s\"\nretry_backoff = \"1s\"\n{pipeline}\n\n\
+             [fetch]\nallow_private_networks = true\nmin_host_interval = \"0s\"\n\
+             host_concurrency = 8\n{fetch}\n",
             self.dir.path().join("state"),
             self.output()
         );

@@ -1,0 +1,258 @@
+//! Politeness per host: how many requests may be in flight to one origin, how
+//! far apart they start, and whether the origin asked us to stay away
+//! (`Retry-After`). One record per origin, shared by feed polls and article
+//! fetches of every source, plus one global cap over all origins.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use url::Url;
+
+/// Origins remembered before idle ones are forgotten (bounds memory when
+/// feeds link to ever new hosts).
+const MAX_IDLE_ORIGINS: usize = 10_000;
+
+/// The politeness key of a URL: scheme, host and port, as robots.txt is scoped.
+pub fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// The limits a request must respect at its origin.
+#[derive(Debug, Clone, Copy)]
+pub struct HostPolicy {
+    /// Requests in flight to the origin at once (fixed by its first request).
+    pub concurrency: usize,
+    /// Least time between two request starts.
+    pub min_interval: Duration,
+}
+
+/// Why a request may not start now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy {
+    /// How long until the origin will take a request.
+    pub wait: Duration,
+}
+
+/// One origin's state.
+struct Origin {
+    /// Sized by the first request (a block or crawl delay may create the
+    /// origin before any request does).
+    slots: OnceLock<Arc<Semaphore>>,
+    timing: Mutex<Timing>,
+}
+
+#[derive(Default)]
+struct Timing {
+    /// When the next request may start.
+    next_start: Option<Instant>,
+    /// No request before this (the server's `Retry-After`).
+    blocked_until: Option<Instant>,
+    /// The origin's robots.txt `Crawl-delay`.
+    crawl_delay: Option<Duration>,
+}
+
+/// A request's right to run; dropping it frees the slots.
+pub struct HostPermit {
+    _origin: OwnedSemaphorePermit,
+    _global: OwnedSemaphorePermit,
+}
+
+/// The politeness state of every origin.
+pub struct Hosts {
+    origins: Mutex<HashMap<String, Arc<Origin>>>,
+    global: Arc<Semaphore>,
+}
+
+impl Hosts {
+    /// Politeness with at most `max_concurrency` requests in flight overall.
+    pub fn new(max_concurrency: usize) -> Self {
+        Self {
+            origins: Mutex::new(HashMap::new()),
+            global: Arc::new(Semaphore::new(max_concurrency.max(1))),
+        }
+    }
+
+    fn origins(&self) -> MutexGuard<'_, HashMap<String, Arc<Origin>>> {
+        // A panic while holding this lock cannot leave the map inconsistent.
+        self.origins.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn origin(&self, key: &str) -> Arc<Origin> {
+        let mut origins = self.origins();
+        if let Some(origin) = origins.get(key) {
+            return Arc::clone(origin);
+        }
+        if origins.len() >= MAX_IDLE_ORIGINS {
+            // Forget origins nobody is using and that have nothing to remember.
+            let now = Instant::now();
+            origins.retain(|_, o| {
+                let timing = o.timing.lock().unwrap_or_else(|e| e.into_inner());
+                Arc::strong_count(o) > 1
+                    || timing.blocked_until.is_some_and(|t| t > now)
+                    || timing.crawl_delay.is_some()
+            });
+        }
+        let origin = Arc::new(Origin {
+            slots: OnceLock::new(),
+            timing: Mutex::new(Timing::default()),
+        });
+        origins.insert(key.to_string(), Arc::clone(&origin));
+        origin
+    }
+
+    /// Waits for a slot at `key` and for its start time. Returns [`Busy`]
+    /// instead of waiting when the start time (or the end of a block) is
+    /// further away than `max_wait`, so one slow origin does not hold a
+    /// worker that others could use.
+    pub async fn acquire(
+        &self,
+        key: &str,
+        policy: HostPolicy,
+        max_wait: Duration,
+    ) -> Result<HostPermit, Busy> {
+        let origin = self.origin(key);
+        if let Some(wait) = self.blocked_for(key)
+            && wait > max_wait
+        {
+            return Err(Busy { wait });
+        }
+        let slots = origin
+            .slots
+            .get_or_init(|| Arc::new(Semaphore::new(policy.concurrency.max(1))));
+        let slot = Arc::clone(slots).acquire_owned().await.map_err(|_| Busy {
+            wait: Duration::from_secs(1),
+        })?;
+        // Reserve a start time: requests to one origin start at least the
+        // interval (or the crawl delay, if longer) apart.
+        let start = {
+            let mut timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let interval = timing
+                .crawl_delay
+                .map_or(policy.min_interval, |d| d.max(policy.min_interval));
+            let mut start = timing.next_start.unwrap_or(now).max(now);
+            if let Some(blocked) = timing.blocked_until {
+                start = start.max(blocked);
+            }
+            if start.duration_since(now) > max_wait {
+                return Err(Busy {
+                    wait: start.duration_since(now),
+                });
+            }
+            timing.next_start = Some(start + interval);
+            start
+        };
+        tokio::time::sleep_until(start).await;
+        let global = Arc::clone(&self.global)
+            .acquire_owned()
+            .await
+            .map_err(|_| Busy {
+                wait: Duration::from_secs(1),
+            })?;
+        Ok(HostPermit {
+            _origin: slot,
+            _global: global,
+        })
+    }
+
+    /// How long `key` is still blocked by a `Retry-After`, if it is.
+    pub fn blocked_for(&self, key: &str) -> Option<Duration> {
+        let origin = self.origins().get(key).cloned()?;
+        let timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        timing
+            .blocked_until
+            .filter(|&t| t > now)
+            .map(|t| t.duration_since(now))
+    }
+
+    /// Keeps every request away from `key` for `wait` (a 429/503 answer).
+    pub fn block(&self, key: &str, wait: Duration) {
+        let origin = self.origin(key);
+        let mut timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
+        let until = Instant::now() + wait;
+        timing.blocked_until = Some(timing.blocked_until.map_or(until, |t| t.max(until)));
+    }
+
+    /// Records the origin's robots.txt `Crawl-delay`.
+    pub fn set_crawl_delay(&self, key: &str, delay: Option<Duration>) {
+        let origin = self.origin(key);
+        let mut timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
+        timing.crawl_delay = delay;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FOREVER: Duration = Duration::from_secs(3600);
+
+    fn policy(concurrency: usize, ms: u64) -> HostPolicy {
+        HostPolicy {
+            concurrency,
+            min_interval: Duration::from_millis(ms),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_to_one_origin_start_an_interval_apart() {
+        let hosts = Hosts::new(8);
+        let t0 = Instant::now();
+        let a = hosts.acquire("http://a", policy(4, 1000), FOREVER).await;
+        let b = hosts.acquire("http://a", policy(4, 1000), FOREVER).await;
+        assert!(a.is_ok() && b.is_ok());
+        assert!(Instant::now() - t0 >= Duration::from_millis(1000));
+        // Another origin is not held back.
+        let t1 = Instant::now();
+        let _c = hosts.acquire("http://b", policy(4, 1000), FOREVER).await;
+        assert!(Instant::now() - t1 < Duration::from_millis(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_far_start_or_a_block_is_reported_instead_of_waited_for() {
+        let hosts = Hosts::new(8);
+        let limit = Duration::from_secs(5);
+        let _a = hosts.acquire("http://a", policy(4, 10_000), limit).await;
+        let busy = hosts.acquire("http://a", policy(4, 10_000), limit).await;
+        assert!(matches!(busy, Err(Busy { wait }) if wait > Duration::from_secs(9)));
+        hosts.block("http://b", Duration::from_secs(60));
+        let busy = hosts.acquire("http://b", policy(4, 0), limit).await;
+        assert!(matches!(busy, Err(Busy { wait }) if wait > Duration::from_secs(59)));
+        assert!(hosts.blocked_for("http://b").is_some());
+        assert!(hosts.blocked_for("http://a").is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_per_origin_is_bounded() {
+        let hosts = Arc::new(Hosts::new(8));
+        let first = hosts.acquire("http://a", policy(1, 0), FOREVER).await;
+        assert!(first.is_ok());
+        let second = {
+            let hosts = Arc::clone(&hosts);
+            tokio::spawn(async move {
+                hosts
+                    .acquire("http://a", policy(1, 0), FOREVER)
+                    .await
+                    .is_ok()
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!second.is_finished(), "a second request waits for the slot");
+        drop(first);
+        assert!(second.await.unwrap_or(false));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn crawl_delay_stretches_the_interval() {
+        let hosts = Hosts::new(8);
+        hosts.set_crawl_delay("http://a", Some(Duration::from_secs(5)));
+        let t0 = Instant::now();
+        let _a = hosts.acquire("http://a", policy(2, 100), FOREVER).await;
+        let _b = hosts.acquire("http://a", policy(2, 100), FOREVER).await;
+        assert!(Instant::now() - t0 >= Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,759 @@
+//! HTTP fetching: per-source clients with timeouts, a redirect limit and the
+//! private-network guard; politeness per origin (concurrency, interval,
+//! `Retry-After`, robots.txt with `Crawl-delay`); quick retries with
+//! exponential back-off and jitter; a body size cap that counts decompressed
+//! bytes (so a gzip bomb costs nothing); conditional GET; decoding to UTF-8.
+
+mod guard;
+mod host;
+mod robots;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{StatusCode, redirect};
+use tracing::{debug, info, warn};
+use url::Url;
+
+use self::host::{HostPolicy, Hosts, origin};
+use self::robots::{RobotsCache, Verdict, agent_token};
+use crate::config::{Config, FetchConfig};
+use crate::state::{HostRecord, RobotsRecord, State};
+
+pub use self::guard::is_public;
+
+/// At most this many redirects are followed for one request.
+pub const MAX_REDIRECTS: usize = 10;
+/// Wait imposed on an origin that answers 429/503 without `Retry-After`.
+const DEFAULT_BLOCK: Duration = Duration::from_secs(60);
+/// Longest `Retry-After` honoured as such; longer ones are clamped.
+const MAX_BLOCK: Duration = Duration::from_secs(24 * 3600);
+/// First quick-retry back-off; doubled per attempt, with ±50 % jitter.
+const RETRY_BASE: Duration = Duration::from_millis(500);
+/// Longest quick-retry back-off.
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// Why a fetch failed. The display text is what a user sees in the log.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The server answered with an error status.
+    #[error("HTTP {status}")]
+    Status {
+        /// The status code.
+        status: StatusCode,
+        /// `Retry-After`, when the server sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The body was larger than `fetch.max_body_bytes`.
+    #[error("body larger than the {limit}-byte limit (fetch.max_body_bytes)")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The request took too long.
+    #[error("timed out ({0})")]
+    Timeout(String),
+    /// Too many redirects, a loop, or a redirect to something other than http(s).
+    #[error("redirect refused: {0}")]
+    Redirect(String),
+    /// The target is on a private network and `allow_private_networks` is off.
+    #[error("refused: {0}")]
+    PrivateNetwork(String),
+    /// robots.txt disallows the URL for our agent.
+    #[error("disallowed by robots.txt")]
+    Robots,
+    /// robots.txt could not be read, so the site may not be crawled for now.
+    #[error("robots.txt unavailable, retry in {}", humantime::format_duration(*.wait))]
+    RobotsUnavailable {
+        /// Until the next attempt to read it.
+        wait: Duration,
+    },
+    /// The origin is rate-limited (its interval, or a `Retry-After`) for longer than we wait.
+    #[error("host busy (politeness limit), retry in {}", humantime::format_duration(*.wait))]
+    HostBusy {
+        /// Until the origin takes a request.
+        wait: Duration,
+    },
+    /// Connection refused, reset, DNS failure, TLS error, broken body…
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl FetchError {
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => {
+                status.is_server_error()
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::REQUEST_TIMEOUT
+            }
+            Self::Timeout(_)
+            | Self::Transport(_)
+            | Self::HostBusy { .. }
+            | Self::RobotsUnavailable { .. } => true,
+            Self::TooLarge { .. } | Self::Redirect(_) | Self::PrivateNetwork(_) | Self::Robots => {
+                false
+            }
+        }
+    }
+
+    /// The least wait before trying again, when the server or politeness says so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            Self::HostBusy { wait } | Self::RobotsUnavailable { wait } => Some(*wait),
+            _ => None,
+        }
+    }
+
+    /// A short name of the failure kind, for counters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Status { status, .. } if status.is_server_error() => "http_5xx",
+            Self::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => "http_429",
+            Self::Status { .. } => "http_4xx",
+            Self::TooLarge { .. } => "too_large",
+            Self::Timeout(_) => "timeout",
+            Self::Redirect(_) => "redirect",
+            Self::PrivateNetwork(_) => "private_network",
+            Self::Robots => "robots",
+            Self::RobotsUnavailable { .. } => "robots_unavailable",
+            Self::HostBusy { .. } => "host_busy",
+            Self::Transport(_) => "transport",
+        }
+    }
+
+    fn from_reqwest(error: reqwest::Error) -> Self {
+        // reqwest's Display hides the cause ("error sending request"); show the chain.
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        if message.contains("private-network address") {
+            Self::PrivateNetwork(message)
+        } else if error.is_timeout() {
+            Self::Timeout(message)
+        } else if error.is_redirect() {
+            Self::Redirect(message)
+        } else {
+            Self::Transport(message)
+        }
+    }
+}
+
+/// HTTP validators from an earlier response, for a conditional GET.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Validators {
+    /// `ETag` to send as `If-None-Match`.
+    pub etag: Option<String>,
+    /// `Last-Modified` to send as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+}
+
+/// A successful response with its whole body.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The URL after redirects.
+    pub final_url: Url,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body, decompressed.
+    pub body: Vec<u8>,
+    /// Validators to use for the next conditional GET.
+    pub validators: Validators,
+}
+
+/// The result of a (possibly conditional) GET.
+#[derive(Debug)]
+pub enum Response {
+    /// `304 Not Modified`: nothing new since the validators were issued.
+    NotModified,
+    /// A `2xx` response.
+    Ok(Fetched),
+}
+
+/// One HTTP client and the settings it was built from (per distinct
+/// `[fetch]` + `[sources.fetch]` combination, so sources share clients).
+struct Profile {
+    client: reqwest::Client,
+    config: FetchConfig,
+}
+
+impl Profile {
+    fn new(config: FetchConfig) -> Result<Self, FetchError> {
+        let allow_private = config.allow_private_networks;
+        let redirects = redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+            } else if !matches!(attempt.url().scheme(), "http" | "https") {
+                let message = format!("redirect to non-http URL {}", attempt.url());
+                attempt.error(message)
+            } else if attempt.previous().contains(attempt.url()) {
+                let message = format!("redirect loop at {}", attempt.url());
+                attempt.error(message)
+            } else if let Some(refusal) = (!allow_private)
+                .then(|| guard::check_literal(attempt.url()).err())
+                .flatten()
+            {
+                attempt.error(refusal)
+            } else {
+                attempt.follow()
+            }
+        });
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            // Validated with the config.
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        if !config.cookies.is_empty() {
+            let cookie = config
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                headers.insert(header::COOKIE, value);
+            }
+        }
+        let mut builder = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .redirect(redirects);
+        if !allow_private {
+            builder = builder.dns_resolver(Arc::new(guard::PublicOnlyResolver));
+        }
+        if let Some(proxy) = &config.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(FetchError::from_reqwest)?;
+            builder = builder.proxy(proxy);
+        }
+        let client = builder.build().map_err(FetchError::from_reqwest)?;
+        Ok(Self { client, config })
+    }
+
+    fn host_policy(&self) -> HostPolicy {
+        HostPolicy {
+            concurrency: self.config.host_concurrency,
+            min_interval: self.config.min_host_interval,
+        }
+    }
+}
+
+/// Everything that fetches: per-source clients and the politeness state
+/// they share.
+pub struct Fetcher {
+    default: Arc<Profile>,
+    by_source: HashMap<String, Arc<Profile>>,
+    hosts: Hosts,
+    robots: RobotsCache,
+    /// Origins whose stored record (robots.txt, block) was already loaded.
+    restored: Mutex<HashSet<String>>,
+    state: Option<State>,
+}
+
+impl Fetcher {
+    /// Builds the clients from `[fetch]` and each `[sources.fetch]`;
+    /// `state` keeps politeness records across restarts.
+    pub fn new(config: &Config, state: Option<State>) -> Result<Self, FetchError> {
+        let default = Arc::new(Profile::new(config.fetch.clone())?);
+        let mut shared: Vec<Arc<Profile>> = vec![Arc::clone(&default)];
+        let mut by_source = HashMap::new();
+        for source in &config.sources {
+            let Some(overrides) = &source.fetch else {
+                continue;
+            };
+            let effective = config.fetch.overridden(overrides);
+            let profile = match shared.iter().find(|p| p.config == effective) {
+                Some(p) => Arc::clone(p),
+                None => {
+                    let p = Arc::new(Profile::new(effective)?);
+                    shared.push(Arc::clone(&p));
+                    p
+                }
+            };
+            by_source.insert(source.name.clone(), profile);
+        }
+        Ok(Self {
+            default,
+            by_source,
+            hosts: Hosts::new(config.fetch.max_concurrency),
+            robots: RobotsCache::default(),
+            restored: Mutex::new(HashSet::new()),
+            state,
+        })
+    }
+
+    fn profile(&self, source: &str) -> &Profile {
+        self.by_source.get(source).unwrap_or(&self.default)
+    }
+
+    /// The `max_source_backoff` of `source`.
+    pub fn max_source_backoff(&self, source: &str) -> Duration {
+        self.profile(source).config.max_source_backoff
+    }
+
+    /// GETs a feed for `source`, conditionally when `validators` are given.
+    /// Waits at most `max_wait` for the origin's politeness slot.
+    pub async fn get_feed(
+        &self,
+        source: &str,
+        url: &Url,
+        validators: Option<&Validators>,
+        max_wait: Duration,
+    ) -> Result<Response, FetchError> {
+        self.request(self.profile(source), url, validators, max_wait)
+            .await
+    }
+
+    /// GETs an article page for `source`, if robots.txt allows it.
+    pub async fn get_page(
+        &self,
+        source: &str,
+        url: &Url,
+        max_wait: Duration,
+    ) -> Result<Response, FetchError> {
+        let profile = self.profile(source);
+        self.restore(url).await;
+        if profile.config.respect_robots_txt {
+            match self.robots_verdict(profile, url, max_wait).await? {
+                Verdict::Allowed => {}
+                Verdict::Disallowed => return Err(FetchError::Robots),
+                Verdict::Unavailable(wait) => return Err(FetchError::RobotsUnavailable { wait }),
+            }
+        }
+        self.request(profile, url, None, max_wait).await
+    }
+
+    /// One request with politeness and quick retries of transient failures.
+    async fn request(
+        &self,
+        profile: &Profile,
+        url: &Url,
+        validators: Option<&Validators>,
+        max_wait: Duration,
+    ) -> Result<Response, FetchError> {
+        if !profile.config.allow_private_networks {
+            guard::check_literal(url).map_err(FetchError::PrivateNetwork)?;
+        }
+        self.restore(url).await;
+        let key = origin(url);
+        let mut attempt = 0;
+        loop {
+            let permit = self
+                .hosts
+                .acquire(&key, profile.host_policy(), max_wait)
+                .await
+                .map_err(|busy| FetchError::HostBusy { wait: busy.wait })?;
+            let limit = profile.config.max_body_bytes;
+            let result = send(&profile.client, url, validators, limit).await;
+            drop(permit);
+            match result {
+                Err(FetchError::Status {
+                    status,
+                    retry_after,
+                }) if status == StatusCode::TOO_MANY_REQUESTS
+                    || status == StatusCode::SERVICE_UNAVAILABLE =>
+                {
+                    let wait = retry_after.unwrap_or(DEFAULT_BLOCK).min(MAX_BLOCK);
+                    self.block(&key, wait).await;
+                    return Err(FetchError::Status {
+                        status,
+                        retry_after: Some(wait),
+                    });
+                }
+                Err(e) if e.is_transient() && attempt < profile.config.retries => {
+                    attempt += 1;
+                    let backoff = jittered_backoff(attempt);
+                    debug!(%url, attempt, "transient failure ({e}); retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Keeps requests away from `key` for `wait`, also after a restart.
+    async fn block(&self, key: &str, wait: Duration) {
+        self.hosts.block(key, wait);
+        info!(
+            origin = key,
+            "host asked us to wait {}",
+            humantime::format_duration(wait)
+        );
+        let Some(state) = &self.state else { return };
+        let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+        let mut record = state
+            .host_record(key.to_string())
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        record.blocked_until = Some(until);
+        if let Err(e) = state.put_host_record(key.to_string(), record).await {
+            warn!("cannot store the block of {key}: {e}");
+        }
+    }
+
+    /// Loads an origin's stored record once per process: a `Retry-After`
+    /// still running and a fresh robots.txt.
+    async fn restore(&self, url: &Url) {
+        let key = origin(url);
+        let first = self
+            .restored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone());
+        let Some(state) = self.state.as_ref().filter(|_| first) else {
+            return;
+        };
+        let record = match state.host_record(key.clone()).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return,
+            Err(e) => {
+                warn!("cannot read the stored politeness record of {key}: {e}");
+                return;
+            }
+        };
+        if let Some(wait) = record
+            .blocked_until
+            .and_then(|until| (until - Utc::now()).to_std().ok())
+        {
+            self.hosts.block(&key, wait);
+        }
+        if let Some(robots) = record.robots.filter(RobotsCache::is_fresh) {
+            let agent = agent_token(&self.default.config.user_agent);
+            let delay = self.robots.insert(&key, &robots, agent);
+            self.hosts.set_crawl_delay(&key, delay);
+        }
+    }
+
+    /// What the origin's robots.txt says about `url`, fetching it if needed.
+    async fn robots_verdict(
+        &self,
+        profile: &Profile,
+        url: &Url,
+        max_wait: Duration,
+    ) -> Result<Verdict, FetchError> {
+        let key = origin(url);
+        if let Some(verdict) = self.robots.verdict(&key, url.as_str()) {
+            return Ok(verdict);
+        }
+        let lock = self.robots.fetch_lock(&key);
+        let _fetching = lock.lock().await;
+        if let Some(verdict) = self.robots.verdict(&key, url.as_str()) {
+            return Ok(verdict);
+        }
+        let mut robots_url = url.clone();
+        robots_url.set_path("/robots.txt");
+        robots_url.set_query(None);
+        robots_url.set_fragment(None);
+        let permit = self
+            .hosts
+            .acquire(&key, profile.host_policy(), max_wait)
+            .await
+            .map_err(|busy| FetchError::HostBusy { wait: busy.wait })?;
+        let answer = send(&profile.client, &robots_url, None, robots::MAX_ROBOTS_BYTES).await;
+        drop(permit);
+        let (status, body) = match answer {
+            Ok(Response::Ok(fetched)) => (200, String::from_utf8_lossy(&fetched.body).into_owned()),
+            Ok(Response::NotModified) => (404, String::new()),
+            Err(FetchError::Status { status, .. }) => (status.as_u16(), String::new()),
+            // A file too large to read whole is treated as absent (no rules).
+            Err(FetchError::TooLarge { .. }) => (404, String::new()),
+            Err(FetchError::PrivateNetwork(reason)) => {
+                return Err(FetchError::PrivateNetwork(reason));
+            }
+            Err(e) => {
+                debug!(%robots_url, "robots.txt unreachable: {e}");
+                (0, String::new())
+            }
+        };
+        let record = RobotsRecord {
+            status,
+            body,
+            fetched_at: Utc::now(),
+        };
+        let delay = self
+            .robots
+            .insert(&key, &record, agent_token(&profile.config.user_agent));
+        self.hosts.set_crawl_delay(&key, delay);
+        if let Some(state) = &self.state {
+            let mut stored = state
+                .host_record(key.clone())
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_else(HostRecord::default);
+            stored.robots = Some(record);
+            if let Err(e) = state.put_host_record(key.clone(), stored).await {
+                warn!("cannot store robots.txt of {key}: {e}");
+            }
+        }
+        Ok(self
+            .robots
+            .verdict(&key, url.as_str())
+            .unwrap_or(Verdict::Allowed))
+    }
+}
+
+/// `RETRY_BASE` doubled per earlier attempt, capped, with ±50 % jitter so
+/// that many clients failing together do not retry together.
+fn jittered_backoff(attempt: u32) -> Duration {
+    let base = RETRY_BASE
+        .saturating_mul(1 << attempt.saturating_sub(1).min(8))
+        .min(RETRY_MAX);
+    base.mul_f64(0.5 + rand::random::<f64>())
+}
+
+/// One GET, conditional when `validators` are given; reads the body up to `limit` bytes.
+async fn send(
+    client: &reqwest::Client,
+    url: &Url,
+    validators: Option<&Validators>,
+    limit: u64,
+) -> Result<Response, FetchError> {
+    let mut headers = HeaderMap::new();
+    if let Some(v) = validators {
+        if let Some(value) = v
+            .etag
+            .as_deref()
+            .and_then(|s| HeaderValue::from_str(s).ok())
+        {
+            headers.insert(header::IF_NONE_MATCH, value);
+        }
+        if let Some(value) = v
+            .last_modified
+            .as_deref()
+            .and_then(|s| HeaderValue::from_str(s).ok())
+        {
+            headers.insert(header::IF_MODIFIED_SINCE, value);
+        }
+    }
+    let mut response = client
+        .get(url.clone())
+        .headers(headers)
+        .send()
+        .await
+        .map_err(FetchError::from_reqwest)?;
+    let status = response.status();
+    if status == StatusCode::NOT_MODIFIED {
+        return Ok(Response::NotModified);
+    }
+    if !status.is_success() {
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        return Err(FetchError::Status {
+            status,
+            retry_after,
+        });
+    }
+    let header_text = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header_text(header::CONTENT_TYPE);
+    let validators = Validators {
+        etag: header_text(header::ETAG),
+        last_modified: header_text(header::LAST_MODIFIED),
+    };
+    let final_url = response.url().clone();
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(FetchError::TooLarge { limit });
+    }
+    // Read chunk by chunk: the limit applies to decompressed bytes as they arrive.
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(FetchError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Response::Ok(Fetched {
+        final_url,
+        content_type,
+        body,
+        validators,
+    }))
+}
+
+/// Parses `Retry-After`: delay seconds, or an HTTP date (a date in the past means now).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Decodes an HTML document to UTF-8: byte-order mark; then UTF-8 if the
+/// bytes are valid UTF-8 with some non-ASCII in them; then the HTTP `charset`;
+/// then `<meta charset>` in the first 1024 bytes; then detection (chardetng).
+/// Never fails: undecodable bytes become U+FFFD.
+///
+/// The UTF-8 check comes before the labels (unlike the WHATWG order) because
+/// labels are often stale (servers saying iso-8859-1, pages converted to UTF-8
+/// but still declaring gb2312), while text in a legacy encoding that happens
+/// to form valid multi-byte UTF-8 sequences practically never occurs.
+pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
+    let encoding = encoding_rs::Encoding::for_bom(bytes)
+        .map(|(encoding, _)| encoding)
+        .or_else(|| {
+            (!bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()).then_some(encoding_rs::UTF_8)
+        })
+        .or_else(|| content_type.and_then(charset_param).and_then(label))
+        .or_else(|| meta_charset(bytes))
+        .unwrap_or_else(|| detect(bytes));
+    // `decode` strips a BOM and replaces malformed sequences.
+    let (text, _, _) = encoding.decode(bytes);
+    text.into_owned()
+}
+
+fn label(name: &str) -> Option<&'static encoding_rs::Encoding> {
+    let encoding = encoding_rs::Encoding::for_label(name.trim().as_bytes())?;
+    // A page cannot really be UTF-16 if its meta tag is readable as ASCII; WHATWG maps it to UTF-8.
+    if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+        Some(encoding_rs::UTF_8)
+    } else {
+        Some(encoding)
+    }
+}
+
+/// The `charset` parameter of a `Content-Type` value.
+fn charset_param(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches(['"', '\'']))
+    })
+}
+
+/// A `<meta charset=…>` or `<meta http-equiv content="…; charset=…">` in the first 1024 bytes.
+fn meta_charset(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = &bytes[..bytes.len().min(1024)];
+    let lower: Vec<u8> = head.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(offset) = find(&lower[from..], b"<meta") {
+        let start = from + offset;
+        let end = find(&lower[start..], b">").map_or(lower.len(), |e| start + e);
+        let tag = &lower[start..end];
+        if let Some(pos) = find(tag, b"charset=") {
+            let value = &tag[pos + b"charset=".len()..];
+            let value: Vec<u8> = value
+                .iter()
+                .copied()
+                .skip_while(|b| *b == b'"' || *b == b'\'' || b.is_ascii_whitespace())
+                .take_while(|b| {
+                    !matches!(b, b'"' | b'\'' | b';' | b'/' | b'>') && !b.is_ascii_whitespace()
+                })
+                .collect();
+            if let Some(encoding) = std::str::from_utf8(&value).ok().and_then(label) {
+                return Some(encoding);
+            }
+        }
+        from = start + 5;
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// UTF-8 when the bytes are valid UTF-8, else chardetng's guess.
+fn detect(bytes: &[u8]) -> &'static encoding_rs::Encoding {
+    if std::str::from_utf8(bytes).is_ok() {
+        return encoding_rs::UTF_8;
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(bytes, true);
+    detector.guess(None, chardetng::Utf8Detection::Allow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(90))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let wait = parse_retry_after(&later).expect("HTTP date");
+        assert!(
+            wait > Duration::from_secs(80) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn http_charset_decodes_windows_1252() {
+        let bytes = b"<p>caf\xe9 \x93quoted\x94</p>";
+        let text = decode_html(bytes, Some("text/html; charset=windows-1252"));
+        assert_eq!(text, "<p>café “quoted”</p>");
+    }
+
+    #[test]
+    fn meta_charset_is_honoured_without_http_charset() {
+        let bytes = b"<html><head><meta charset=\"iso-8859-15\"></head><body>\xa4</body>";
+        assert!(decode_html(bytes, Some("text/html")).contains('€'));
+        let bytes =
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\">\x93\xfa\x96\x7b";
+        assert!(decode_html(bytes, None).contains("日本"));
+    }
+
+    #[test]
+    fn valid_utf8_wins_over_a_stale_label() {
+        let bytes = "<meta charset=\"gb2312\"><p>腾讯新闻 café</p>".as_bytes();
+        assert_eq!(
+            decode_html(bytes, Some("text/html; charset=iso-8859-1")),
+            String::from_utf8_lossy(bytes)
+        );
+    }
+
+    #[test]
+    fn bom_wins_and_is_stripped() {
+        let bytes = b"\xef\xbb\xbf<p>\xc3\xa9</p>";
+        assert_eq!(
+            decode_html(bytes, Some("text/html; charset=iso-8859-1")),
+            "<p>é</p>"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_without_labels_is_detected_or_replaced() {
+        let text = decode_html(b"<p>na\xefve caf\xe9 r\xe9sum\xe9 d\xe9j\xe0 vu</p>", None);
+        assert!(text.contains("café"), "{text}");
+        let text = decode_html(&[0xc3, 0x28, b'a'], Some("text/html; charset=utf-8"));
+        assert!(text.ends_with('a'));
+    }
+}
