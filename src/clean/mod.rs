@@ -16,7 +16,7 @@ mod hints;
 mod metadata;
 mod sanitize;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use scraper::Html;
 
@@ -60,8 +60,8 @@ pub enum CleanError {
 const MIN_TOKENS: usize = 25;
 /// A first pass shorter than this (chars) is retried without the unlikely-candidate filter.
 const RETRY_CHARS: usize = 500;
-/// Paragraphs with at least this many words are kept only once per page.
-const DEDUPE_MIN_WORDS: usize = 8;
+/// A block shorter than this many words that repeats the block before it is dropped.
+const STUTTER_MAX_WORDS: usize = 8;
 /// Leading/trailing blocks of at most this many words without punctuation are labels.
 const LABEL_MAX_WORDS: usize = 4;
 /// JSON-LD body must have at least this many tokens to be trusted.
@@ -443,7 +443,6 @@ fn ld_paragraphs(body: &str) -> Vec<String> {
 /// Drops link lists, boilerplate labels, duplicates, the title and trailing headings.
 fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<'_>) -> Vec<Block> {
     let title_key = title.map(norm_key).unwrap_or_default();
-    let mut seen: HashSet<String> = HashSet::new();
     let mut prev_key = String::new();
     let mut out: Vec<Block> = Vec::with_capacity(raw.len());
     for b in raw {
@@ -470,15 +469,17 @@ fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<
             log.push(dom, b.node, false, reason, None, &b.text);
             continue;
         }
-        // The same paragraph twice (mobile/desktop copies, teasers) is kept
-        // once; short lines may legitimately repeat (recipes, schedules).
-        let long = b
+        // A short line right after an identical one is template stutter (a
+        // table header repeated in <tfoot>, a label printed twice). Longer
+        // paragraphs are kept as often as the author wrote them: dropping
+        // repeats page-wide lost real text on both dev sets.
+        let short = b
             .text
             .split_whitespace()
-            .nth(DEDUPE_MIN_WORDS - 1)
-            .is_some();
-        if prev_key == key || (long && !seen.insert(key.clone())) {
-            log.push(dom, b.node, false, "repeated paragraph", None, &b.text);
+            .nth(STUTTER_MAX_WORDS - 1)
+            .is_none();
+        if short && prev_key == key {
+            log.push(dom, b.node, false, "repeats the line before", None, &b.text);
             continue;
         }
         prev_key = key;
@@ -994,6 +995,26 @@ mod tests {
         assert_eq!(c.title.as_deref(), Some("Bridge reopens after repairs"));
         assert!(c.text.starts_with("The old stone bridge"), "{}", c.text);
         assert!(!c.text.contains("Bridge reopens"));
+    }
+
+    #[test]
+    fn repeated_paragraphs_are_kept_but_repeated_short_rows_are_not() {
+        let para = "<p>The chorus comes back, word for word, because the poem repeats it on purpose, twice.</p>";
+        let page = format!(
+            r#"<html><body><article>{para}<p>A verse sits between the two choruses, with its own words, and its own commas.</p>{para}
+<table><thead><tr><th>Name</th><th>Score</th></tr></thead><tbody><tr><td>Ann</td><td>3</td></tr></tbody>
+<tfoot><tr><th>Name</th><th>Score</th></tr></tfoot></table>
+<table><thead><tr><th>Name</th><th>Score</th></tr></thead><tbody><tr><td>Bo</td><td>5</td></tr></tbody></table>{para}{para}</article></body></html>"#
+        );
+        let c = clean(&page, None).expect("article");
+        assert_eq!(
+            c.text.matches("The chorus comes back").count(),
+            4,
+            "{}",
+            c.text
+        );
+        // Table two's header right after table one's footer row is the same line twice.
+        assert_eq!(c.text.matches("Name Score").count(), 2, "{}", c.text);
     }
 
     #[test]
