@@ -4,7 +4,9 @@
 //! All traversals run over the flat pre-order arrays of [`Dom`], so they are
 //! iterative and linear in the page size.
 
-use super::dom::{Dom, NONE, collapse_ws, collapsed_len, is_block, is_hidden, is_never_content};
+use super::dom::{
+    Dom, NONE, collapse_ws, collapsed_len, is_block, is_hidden, is_link, is_never_content,
+};
 use super::hints::{Hint, class_weight, hint};
 
 /// The structural role of a kept block, used to rebuild HTML.
@@ -115,7 +117,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
         let mut in_link = vec![false; n];
         for i in 0..n {
             let p = dom.parent[i];
-            in_link[i] = dom.tag(i) == "a" || (p != NONE && in_link[p]);
+            in_link[i] = dom.elem(i).is_some_and(is_link) || (p != NONE && in_link[p]);
             // Script and style text is never measured: it is often most of the bytes.
             if let Some(t) = dom.text(i).filter(|_| !hard[i]) {
                 let tt = t.trim();
@@ -293,8 +295,10 @@ impl<'d, 'a> Analysis<'d, 'a> {
             }
         }
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // No paragraph long enough to score: the body is the only container
+        // (a short page is then judged by the article minimum in `clean_with`).
         let Some(&(top_score, first)) = cands.first() else {
-            return (Vec::new(), 0.0);
+            return (vec![self.body], 0.0);
         };
         let mut top = first;
         let inside = |anc: usize, j: usize| j > anc && j < dom.end[anc];
@@ -648,7 +652,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 continue;
             }
             let (emit, is_link): (Option<&'static str>, bool) = match tag {
-                "a" => (Some("a"), true),
+                "a" if is_link(e) => (Some("a"), true),
                 "em" => (Some("em"), false),
                 "strong" => (Some("strong"), false),
                 "b" => (Some("b"), false),

@@ -256,7 +256,7 @@ pub fn clean_with(
             ld_paras.join("\n\n"),
             sanitize::paragraphs_html(&ld_paras, base_url),
         )
-    } else if dom_tokens < MIN_TOKENS {
+    } else if dom_tokens < MIN_TOKENS && !is_bare_document(&an, &blocks, dom_tokens) {
         let reason = if blocks.is_empty() {
             "no block of text was found (the page may be rendered by JavaScript, or be an index/landing page)".to_string()
         } else {
@@ -485,10 +485,14 @@ fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<
         prev_key = key;
         out.push(b);
     }
-    // Trailing headings and stray labels ("Editorial", "Share") are page furniture.
-    while let Some(b) =
-        out.pop_if(|b| matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && is_label(&b.text)))
-    {
+    // Trailing headings and stray labels ("Editorial", "Share") are page
+    // furniture around body text; when there is nothing else, they are the text.
+    let furniture =
+        |b: &Block| matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && is_label(&b.text));
+    if out.iter().all(furniture) {
+        return out;
+    }
+    while let Some(b) = out.pop_if(|b| furniture(b)) {
         log.push(
             dom,
             b.node,
@@ -633,6 +637,57 @@ fn is_spaceless_script(c: char) -> bool {
     matches!(c as u32,
         0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x3040..=0x30FF
         | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
+}
+
+/// Share of a short page's visible text the kept blocks must hold for it to be a bare document.
+const BARE_SHARE: f64 = 0.9;
+
+/// True for a short page that is nothing but its text: no script (whose
+/// short visible text would be a placeholder for what it renders), and the
+/// kept blocks hold nearly all the visible text of the body (so no site
+/// chrome, navigation or paywall prompt surrounds a teaser). Such a page is
+/// an article however short it is; a teaser on a real site never is.
+fn is_bare_document(an: &Analysis<'_, '_>, blocks: &[Block], kept_tokens: usize) -> bool {
+    if blocks.is_empty() {
+        return false;
+    }
+    let dom = an.dom;
+    let scripted = (0..dom.len()).any(|i| {
+        dom.elem(i).is_some_and(|e| {
+            e.name() == "script"
+                && e.attr("type").is_none_or(|t| {
+                    let t = t.trim().to_ascii_lowercase();
+                    t.is_empty()
+                        || t.contains("javascript")
+                        || t.contains("ecmascript")
+                        || t == "module"
+                })
+        })
+    });
+    if scripted {
+        return false;
+    }
+    // Visible text counts navigation, buttons and forms too, unlike the hard mask.
+    let mut visible = 0usize;
+    let stop = dom.end[an.body];
+    let mut i = an.body;
+    while i < stop {
+        let invisible = dom.elem(i).is_some_and(|e| {
+            matches!(
+                e.name(),
+                "script" | "style" | "noscript" | "template" | "head" | "title"
+            ) || dom::is_hidden(e)
+        });
+        if invisible {
+            i = dom.end[i].max(i + 1);
+            continue;
+        }
+        if let Some(t) = dom.text(i) {
+            visible += tokens(t);
+        }
+        i += 1;
+    }
+    kept_tokens as f64 >= BARE_SHARE * visible as f64
 }
 
 /// Total text bytes of the blocks.
@@ -1082,10 +1137,43 @@ mod tests {
             clean("   \n", None),
             Err(CleanError::NoArticle(_))
         ));
+        // A short teaser on a site page (navigation, a paywall prompt) is not an article.
+        let teaser = r#"<html><body><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<h1>Mayor resigns</h1><p>The mayor resigned on Monday, aides said.</p>
+<div class="paywall"><p>Subscribe to keep reading this story and every other.</p><a href="/join">Join now</a></div>
+<footer><p>Copyright the Town News, all rights reserved, since 1901.</p></footer></body></html>"#;
+        assert!(matches!(clean(teaser, None), Err(CleanError::NoArticle(_))));
+        // A short placeholder in a page that runs scripts stands in for what they render.
+        let shell = r#"<html><head><script src="/app.js"></script></head><body><div id="app"><p>Loading the story, please wait.</p></div></body></html>"#;
+        assert!(matches!(clean(shell, None), Err(CleanError::NoArticle(_))));
+        let script_only = "<html><body><script>render()</script></body></html>";
         assert!(matches!(
-            clean("<html><body><p>Too short.</p></body></html>", None),
+            clean(script_only, None),
             Err(CleanError::NoArticle(_))
         ));
+    }
+
+    #[test]
+    fn bare_short_document_is_its_own_article() {
+        let c = clean("<html><body><p>Too short.</p></body></html>", None).expect("bare page");
+        assert_eq!(c.text, "Too short.");
+        // Text loose in <body>, and a page of nothing but headings.
+        let c = clean("<html><body>\n Just a note \n</body></html>", None).expect("loose text");
+        assert_eq!(c.text, "Just a note");
+        let c = clean(
+            "<html><body><h2>Part one</h2><h2>Part two</h2></body></html>",
+            None,
+        )
+        .expect("headings");
+        assert_eq!(c.text, "Part one\n\nPart two");
+    }
+
+    #[test]
+    fn javascript_pseudo_links_are_text() {
+        let page = r#"<html><body><a href="javascript:void(0)"><p>First note</p><p>Second note</p></a></body></html>"#;
+        let c = clean(page, None).expect("article");
+        assert_eq!(c.text, "First note\n\nSecond note");
+        assert!(!c.html.contains("javascript"), "{}", c.html);
     }
 
     #[test]
