@@ -128,6 +128,7 @@ fn is_negative(t: &str) -> bool {
             | "teasers"
             | "slideshow"
             | "carousel"
+            | "gallery"
     )
 }
 

@@ -1073,6 +1073,23 @@ mod tests {
     }
 
     #[test]
+    fn embedded_photo_gallery_is_not_the_article() {
+        let slide = "<li><h2>Slide</h2><p>A caption that describes the photo at length, with commas, names, places, and dates.</p></li>";
+        let page = format!(
+            r#"<html><body><article><div class="text"><p>The story opens here, with its first paragraph, and its own commas.</p>
+{}<div class="photo-gallery"><ul>{}</ul></div>
+<p>The story ends here, after the gallery, with a last paragraph of its own.</p></div></article></body></html>"#,
+            "<p>The story goes on, in another paragraph, that is also long enough to count.</p>"
+                .repeat(6),
+            slide.repeat(12)
+        );
+        let c = clean(&page, None).expect("article");
+        assert!(c.text.starts_with("The story opens"), "{}", c.text);
+        assert!(c.text.contains("The story ends"), "{}", c.text);
+        assert!(!c.text.contains("A caption"), "{}", c.text);
+    }
+
+    #[test]
     fn relative_links_are_resolved_and_markup_sanitised() {
         let page = r#"<html><body><article><p style="color:red" class="x">A long enough first paragraph, with a <a href="/about" onclick="evil()">link</a> and <em>emphasis</em>, to count as text here.</p>
 <p>Another paragraph follows, with more words, so that the article is clearly long enough to be kept by the cleaner.</p>
