@@ -89,6 +89,9 @@ pub(crate) struct Analysis<'d, 'a> {
     in_link: Vec<bool>,
 }
 
+/// Chars of running text around an inline element that make it part of a sentence.
+const RUNNING_TEXT_CHARS: u32 = 20;
+
 /// Fraction of body text above which a "junk" wrapper is treated as layout.
 const WRAPPER_SHARE: f64 = 0.5;
 
@@ -183,7 +186,9 @@ impl<'d, 'a> Analysis<'d, 'a> {
             let h = self.hints[i];
             let share = f64::from(st_hard.text[i]) / body_text;
             let layout = matches!(tag, "aside" | "footer" | "header");
-            tag != "a" && ((h.negative && !h.positive) || (layout && share < WRAPPER_SHARE))
+            let mid_text = self.in_running_text(i, st_hard);
+            tag != "a"
+                && ((h.negative && !h.positive && !mid_text) || (layout && share < WRAPPER_SHARE))
         })
     }
 
@@ -422,6 +427,18 @@ impl<'d, 'a> Analysis<'d, 'a> {
         })
     }
 
+    /// An inline element with more of its parent's running text around it is
+    /// part of a sentence (a formula, a term), whatever its class says; text
+    /// marked for screen readers only stays hidden.
+    fn in_running_text(&self, i: usize, st: &Stats) -> bool {
+        let p = self.dom.parent[i];
+        !self.hints[i].reader_only
+            && !is_block(self.dom.tag(i))
+            && !st.has_block[i]
+            && p != NONE
+            && st.own[p] > st.text[i].saturating_add(RUNNING_TEXT_CHARS)
+    }
+
     /// True when an element inside the container is page furniture rather than text.
     pub fn skip_inside(&self, i: usize, st: &Stats, strict: bool) -> bool {
         let tag = self.dom.tag(i);
@@ -432,7 +449,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
             return true;
         }
         let h = self.hints[i];
-        if strict && h.negative && !h.positive {
+        if strict && h.negative && !h.positive && !self.in_running_text(i, st) {
             return true;
         }
         h.furniture && !h.positive && st.text[i] < 300

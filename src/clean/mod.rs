@@ -1090,6 +1090,22 @@ mod tests {
     }
 
     #[test]
+    fn inline_formula_in_a_sentence_is_kept_but_reader_only_text_is_not() {
+        let formula = r#"<span class="FormulaMenu_Attached"><math><mi>E</mi> <mo>=</mo> <mi>m</mi><annotation encoding="application/x-tex">E=m</annotation></math></span>"#;
+        let page = format!(
+            r#"<html><body><article><p>Energy, as the physicist wrote, is {formula} in units where the constant is one, which is a neat, short, and famous result.</p>
+<p>The second paragraph explains the result in more words, with commas, and a link<span class="sr-only"> opens in a new window</span>, to a source.</p>
+<p>{}</p></article></body></html>"#,
+            "A third paragraph adds more words, so that the page is long enough, and has commas. "
+                .repeat(6)
+        );
+        let c = clean(&page, None).expect("article");
+        assert!(c.text.contains("is E = m in units"), "{}", c.text);
+        assert!(!c.text.contains("E=m"), "{}", c.text);
+        assert!(!c.text.contains("new window"), "{}", c.text);
+    }
+
+    #[test]
     fn relative_links_are_resolved_and_markup_sanitised() {
         let page = r#"<html><body><article><p style="color:red" class="x">A long enough first paragraph, with a <a href="/about" onclick="evil()">link</a> and <em>emphasis</em>, to count as text here.</p>
 <p>Another paragraph follows, with more words, so that the article is clearly long enough to be kept by the cleaner.</p>
