@@ -379,7 +379,8 @@ impl<'d, 'a> Analysis<'d, 'a> {
             }
             let mut bonus = 0.0;
             let class = dom.elem(s).and_then(|e| e.attr("class")).unwrap_or("");
-            if !top_class.is_empty() && class == top_class {
+            let same_class = !top_class.is_empty() && class == top_class;
+            if same_class {
                 bonus = top_score * 0.2;
             }
             let h = self.hints[s];
@@ -387,6 +388,12 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 continue;
             }
             if init[s] && score[s] + bonus >= min_score {
+                out.push(s);
+                continue;
+            }
+            // A section built like the winner whose paragraphs sit deeper than
+            // scores propagate is more of the same article when it is mostly text.
+            if same_class && !init[s] && st.text[s] > 80 && st.link_density(s) < 0.25 {
                 out.push(s);
                 continue;
             }

@@ -1106,6 +1106,30 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_section_like_the_winner_is_merged() {
+        let para = |t: &str| {
+            format!(
+                "<p>{t}, a paragraph with enough words, commas, clauses, and detail to score.</p>"
+            )
+        };
+        let deep = format!(
+            "<div><div><div><div><div><div>{}{}</div></div></div></div></div></div>",
+            para("Deep one"),
+            para("Deep two")
+        );
+        let page = format!(
+            r#"<html><body><div class="page"><div class="section">{}</div><figure>Photo</figure><div class="section">{deep}</div></div></body></html>"#,
+            (1..=8)
+                .map(|i| para(&format!("Shallow {i}")))
+                .collect::<String>()
+        );
+        let c = clean(&page, None).expect("article");
+        assert!(c.text.starts_with("Shallow 1"), "{}", c.text);
+        assert!(c.text.contains("Deep two"), "{}", c.text);
+        assert!(!c.text.contains("Photo"), "{}", c.text);
+    }
+
+    #[test]
     fn relative_links_are_resolved_and_markup_sanitised() {
         let page = r#"<html><body><article><p style="color:red" class="x">A long enough first paragraph, with a <a href="/about" onclick="evil()">link</a> and <em>emphasis</em>, to count as text here.</p>
 <p>Another paragraph follows, with more words, so that the article is clearly long enough to be kept by the cleaner.</p>
