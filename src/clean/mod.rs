@@ -444,10 +444,21 @@ fn ld_paragraphs(body: &str) -> Vec<String> {
 fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<'_>) -> Vec<Block> {
     let title_key = title.map(norm_key).unwrap_or_default();
     let mut prev_key = String::new();
+    // A list is judged as a whole: one linked item in a list of prose items
+    // is a reference, a list of nothing but links is navigation.
+    let mut lists: HashMap<usize, (usize, usize)> = HashMap::new();
+    for b in raw.iter().filter(|b| b.group != NONE) {
+        let e = lists.entry(b.group).or_default();
+        e.0 += b.link_len;
+        e.1 += b.text.chars().count();
+    }
     let mut out: Vec<Block> = Vec::with_capacity(raw.len());
     for b in raw {
-        let chars = b.text.chars().count().max(1);
-        let ld = b.link_len as f64 / chars as f64;
+        let (links, chars) = match lists.get(&b.group) {
+            Some(&(l, c)) if matches!(b.kind, Kind::Li(_)) => (l, c),
+            _ => (b.link_len, b.text.chars().count()),
+        };
+        let ld = links as f64 / chars.max(1) as f64;
         if ld > 0.5 {
             log.push(dom, b.node, false, "mostly links", Some(ld), &b.text);
             continue;
@@ -1127,6 +1138,21 @@ mod tests {
         assert!(c.text.starts_with("Shallow 1"), "{}", c.text);
         assert!(c.text.contains("Deep two"), "{}", c.text);
         assert!(!c.text.contains("Photo"), "{}", c.text);
+    }
+
+    #[test]
+    fn link_lists_are_judged_as_a_whole() {
+        let page = r#"<html><body><article>
+<p>The release brings many changes, listed below, with the people who made them, and links to the bugs.</p>
+<ul><li>The printing dialog now supports page ranges, which users had asked for, for years.</li>
+<li><a href="/bug/1">Bug 1: fix the crash on start</a></li>
+<li>Search engines can now be removed from the bar, one by one, in the settings page.</li></ul>
+<p>More paragraphs follow the list, so that the article is long enough, with commas, and detail.</p>
+<ul class="more"><li><a href="/a">Another story</a></li><li><a href="/b">Yet another story</a></li><li><a href="/c">A third story</a></li></ul>
+</article></body></html>"#;
+        let c = clean(page, None).expect("article");
+        assert!(c.text.contains("Bug 1: fix the crash"), "{}", c.text);
+        assert!(!c.text.contains("Another story"), "{}", c.text);
     }
 
     #[test]
