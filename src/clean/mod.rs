@@ -444,8 +444,8 @@ fn ld_paragraphs(body: &str) -> Vec<String> {
 fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<'_>) -> Vec<Block> {
     let title_key = title.map(norm_key).unwrap_or_default();
     let mut prev_key = String::new();
-    // A list is judged as a whole: one linked item in a list of prose items
-    // is a reference, a list of nothing but links is navigation.
+    // A list or table is judged as a whole: one linked item or row among
+    // prose is a reference, a list of nothing but links is navigation.
     let mut lists: HashMap<usize, (usize, usize)> = HashMap::new();
     for b in raw.iter().filter(|b| b.group != NONE) {
         let e = lists.entry(b.group).or_default();
@@ -455,7 +455,7 @@ fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<
     let mut out: Vec<Block> = Vec::with_capacity(raw.len());
     for b in raw {
         let (links, chars) = match lists.get(&b.group) {
-            Some(&(l, c)) if matches!(b.kind, Kind::Li(_)) => (l, c),
+            Some(&(l, c)) if matches!(b.kind, Kind::Li(_) | Kind::Row) => (l, c),
             _ => (b.link_len, b.text.chars().count()),
         };
         let ld = links as f64 / chars.max(1) as f64;
@@ -1148,10 +1148,14 @@ mod tests {
 <li><a href="/bug/1">Bug 1: fix the crash on start</a></li>
 <li>Search engines can now be removed from the bar, one by one, in the settings page.</li></ul>
 <p>More paragraphs follow the list, so that the article is long enough, with commas, and detail.</p>
+<table><tr><td>Year</td><td>What changed in the browser</td></tr><tr><td>2019</td><td><a href="/v1">Version one</a></td></tr>
+<tr><td>2020</td><td>Tabs can be grouped, named, coloured, and closed together</td></tr></table>
+<p>A closing paragraph ends the article, after the table, with a few more words of its own.</p>
 <ul class="more"><li><a href="/a">Another story</a></li><li><a href="/b">Yet another story</a></li><li><a href="/c">A third story</a></li></ul>
 </article></body></html>"#;
         let c = clean(page, None).expect("article");
         assert!(c.text.contains("Bug 1: fix the crash"), "{}", c.text);
+        assert!(c.text.contains("2019 Version one"), "{}", c.text);
         assert!(!c.text.contains("Another story"), "{}", c.text);
     }
 
