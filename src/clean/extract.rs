@@ -300,10 +300,8 @@ impl<'d, 'a> Analysis<'d, 'a> {
             }
         }
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
-        // No paragraph long enough to score: the body is the only container
-        // (a short page is then judged by the article minimum in `clean_with`).
         let Some(&(top_score, first)) = cands.first() else {
-            return (vec![self.body], 0.0);
+            return (Vec::new(), 0.0);
         };
         let mut top = first;
         let inside = |anc: usize, j: usize| j > anc && j < dom.end[anc];

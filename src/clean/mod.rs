@@ -256,9 +256,11 @@ pub fn clean_with(
             ld_paras.join("\n\n"),
             sanitize::paragraphs_html(&ld_paras, base_url),
         )
-    } else if dom_tokens < MIN_TOKENS && !is_bare_document(&an, &blocks, dom_tokens) {
-        let reason = if blocks.is_empty() {
-            "no block of text was found (the page may be rendered by JavaScript, or be an index/landing page)".to_string()
+    } else if (dom_tokens < MIN_TOKENS || pass.reason == UNSCORED)
+        && !is_bare_document(&an, &blocks, dom_tokens)
+    {
+        let reason = if blocks.is_empty() || pass.reason == UNSCORED {
+            "no paragraph of text was found (the page may be rendered by JavaScript, or be an index/landing page)".to_string()
         } else {
             format!(
                 "the best candidate has only {dom_tokens} words (need {MIN_TOKENS}); the page may be a teaser, paywalled or rendered by JavaScript"
@@ -292,6 +294,8 @@ pub fn clean_with(
 
 /// Why blocks were kept when container scoring chose them.
 const SCORED: &str = "in the best-scoring container";
+/// Why blocks were kept when no container scored and the page is a bare document.
+const UNSCORED: &str = "the whole of a bare page (no paragraph scored)";
 /// Why blocks were kept when a source's content selector chose them.
 const RULED: &str = "rule: the `content` selector matched";
 
@@ -322,6 +326,13 @@ impl Pass {
         explain: bool,
     ) -> Self {
         let (roots, score) = an.containers(st, mask);
+        if roots.is_empty() {
+            // No paragraph long enough to score: the body is the only
+            // container, and only a bare document is an article that way.
+            let mut pass = Self::collect(an, st, mask, vec![an.body], strict, title, explain);
+            pass.reason = UNSCORED;
+            return pass;
+        }
         let mut pass = Self::collect(an, st, mask, roots, strict, title, explain);
         pass.score = Some(score);
         pass
@@ -1233,6 +1244,15 @@ mod tests {
         // A short placeholder in a page that runs scripts stands in for what they render.
         let shell = r#"<html><head><script src="/app.js"></script></head><body><div id="app"><p>Loading the story, please wait.</p></div></body></html>"#;
         assert!(matches!(clean(shell, None), Err(CleanError::NoArticle(_))));
+        // Many short labels and no paragraph at all: an index or schedule page, however many words.
+        let labels = format!(
+            "<html><head><script src=\"/site.js\"></script></head><body>{}</body></html>",
+            "<div>Monday at three pm</div><div>Town hall, room two</div>".repeat(20)
+        );
+        assert!(matches!(
+            clean(&labels, None),
+            Err(CleanError::NoArticle(_))
+        ));
         let script_only = "<html><body><script>render()</script></body></html>";
         assert!(matches!(
             clean(script_only, None),
