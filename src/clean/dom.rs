@@ -170,6 +170,17 @@ pub(crate) fn collapsed_len(s: &str) -> usize {
     n
 }
 
+/// True for an `<a>` that navigates somewhere: a `javascript:` pseudo-link is
+/// a script hook, so its text is ordinary text (as in Readability).
+pub(crate) fn is_link(e: &Element) -> bool {
+    e.name() == "a"
+        && !e.attr("href").is_some_and(|h| {
+            h.trim_start()
+                .get(..11)
+                .is_some_and(|p| p.eq_ignore_ascii_case("javascript:"))
+        })
+}
+
 /// Elements whose content is never article text.
 pub(crate) fn is_never_content(tag: &str) -> bool {
     matches!(
@@ -179,7 +190,8 @@ pub(crate) fn is_never_content(tag: &str) -> bool {
             | "noscript"
             | "template"
             | "svg"
-            | "math"
+            | "annotation"
+            | "annotation-xml"
             | "iframe"
             | "button"
             | "input"

@@ -4,7 +4,9 @@
 //! All traversals run over the flat pre-order arrays of [`Dom`], so they are
 //! iterative and linear in the page size.
 
-use super::dom::{Dom, NONE, collapse_ws, collapsed_len, is_block, is_hidden, is_never_content};
+use super::dom::{
+    Dom, NONE, collapse_ws, collapsed_len, is_block, is_hidden, is_link, is_never_content,
+};
 use super::hints::{Hint, class_weight, hint};
 
 /// The structural role of a kept block, used to rebuild HTML.
@@ -87,6 +89,9 @@ pub(crate) struct Analysis<'d, 'a> {
     in_link: Vec<bool>,
 }
 
+/// Chars of running text around an inline element that make it part of a sentence.
+const RUNNING_TEXT_CHARS: u32 = 20;
+
 /// Fraction of body text above which a "junk" wrapper is treated as layout.
 const WRAPPER_SHARE: f64 = 0.5;
 
@@ -115,7 +120,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
         let mut in_link = vec![false; n];
         for i in 0..n {
             let p = dom.parent[i];
-            in_link[i] = dom.tag(i) == "a" || (p != NONE && in_link[p]);
+            in_link[i] = dom.elem(i).is_some_and(is_link) || (p != NONE && in_link[p]);
             // Script and style text is never measured: it is often most of the bytes.
             if let Some(t) = dom.text(i).filter(|_| !hard[i]) {
                 let tt = t.trim();
@@ -181,7 +186,9 @@ impl<'d, 'a> Analysis<'d, 'a> {
             let h = self.hints[i];
             let share = f64::from(st_hard.text[i]) / body_text;
             let layout = matches!(tag, "aside" | "footer" | "header");
-            tag != "a" && ((h.negative && !h.positive) || (layout && share < WRAPPER_SHARE))
+            let mid_text = self.in_running_text(i, st_hard);
+            tag != "a"
+                && ((h.negative && !h.positive && !mid_text) || (layout && share < WRAPPER_SHARE))
         })
     }
 
@@ -370,7 +377,8 @@ impl<'d, 'a> Analysis<'d, 'a> {
             }
             let mut bonus = 0.0;
             let class = dom.elem(s).and_then(|e| e.attr("class")).unwrap_or("");
-            if !top_class.is_empty() && class == top_class {
+            let same_class = !top_class.is_empty() && class == top_class;
+            if same_class {
                 bonus = top_score * 0.2;
             }
             let h = self.hints[s];
@@ -378,6 +386,12 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 continue;
             }
             if init[s] && score[s] + bonus >= min_score {
+                out.push(s);
+                continue;
+            }
+            // A section built like the winner whose paragraphs sit deeper than
+            // scores propagate is more of the same article when it is mostly text.
+            if same_class && !init[s] && st.text[s] > 80 && st.link_density(s) < 0.25 {
                 out.push(s);
                 continue;
             }
@@ -418,6 +432,18 @@ impl<'d, 'a> Analysis<'d, 'a> {
         })
     }
 
+    /// An inline element with more of its parent's running text around it is
+    /// part of a sentence (a formula, a term), whatever its class says; text
+    /// marked for screen readers only stays hidden.
+    fn in_running_text(&self, i: usize, st: &Stats) -> bool {
+        let p = self.dom.parent[i];
+        !self.hints[i].reader_only
+            && !is_block(self.dom.tag(i))
+            && !st.has_block[i]
+            && p != NONE
+            && st.own[p] > st.text[i].saturating_add(RUNNING_TEXT_CHARS)
+    }
+
     /// True when an element inside the container is page furniture rather than text.
     pub fn skip_inside(&self, i: usize, st: &Stats, strict: bool) -> bool {
         let tag = self.dom.tag(i);
@@ -428,7 +454,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
             return true;
         }
         let h = self.hints[i];
-        if strict && h.negative && !h.positive {
+        if strict && h.negative && !h.positive && !self.in_running_text(i, st) {
             return true;
         }
         h.furniture && !h.positive && st.text[i] < 300
@@ -648,7 +674,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 continue;
             }
             let (emit, is_link): (Option<&'static str>, bool) = match tag {
-                "a" => (Some("a"), true),
+                "a" if is_link(e) => (Some("a"), true),
                 "em" => (Some("em"), false),
                 "strong" => (Some("strong"), false),
                 "b" => (Some("b"), false),

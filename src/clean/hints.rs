@@ -18,6 +18,8 @@ pub(crate) struct Hint {
     pub comments: bool,
     /// Marked as the article body by microdata.
     pub article_body: bool,
+    /// Text for screen readers only ("sr-only", "visually-hidden"): hidden wherever it sits.
+    pub reader_only: bool,
 }
 
 /// Tokens that mark article content.
@@ -118,9 +120,6 @@ fn is_negative(t: &str) -> bool {
             | "jump"
             | "shopping"
             | "affiliate"
-            | "sr"
-            | "visually"
-            | "screenreader"
             | "print"
             | "tools"
             | "utility"
@@ -128,7 +127,13 @@ fn is_negative(t: &str) -> bool {
             | "teasers"
             | "slideshow"
             | "carousel"
+            | "gallery"
     )
+}
+
+/// Tokens that mark text shown to screen readers only.
+fn is_reader_only(t: &str) -> bool {
+    matches!(t, "sr" | "visually" | "screenreader")
 }
 
 /// Prefixes that mark boilerplate in one-word class names ("sharebar", "relatedposts").
@@ -238,6 +243,10 @@ pub(crate) fn hint(e: &Element) -> Hint {
         }
         if is_negative(t) || NEG_PREFIX.iter().any(|p| t.starts_with(p)) {
             h.negative = true;
+        }
+        if is_reader_only(t) {
+            h.negative = true;
+            h.reader_only = true;
         }
         if t.starts_with("comment") || t == "disqus" || t == "respond" {
             h.comments = true;

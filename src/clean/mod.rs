@@ -16,7 +16,7 @@ mod hints;
 mod metadata;
 mod sanitize;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use scraper::Html;
 
@@ -60,8 +60,8 @@ pub enum CleanError {
 const MIN_TOKENS: usize = 25;
 /// A first pass shorter than this (chars) is retried without the unlikely-candidate filter.
 const RETRY_CHARS: usize = 500;
-/// Paragraphs with at least this many words are kept only once per page.
-const DEDUPE_MIN_WORDS: usize = 8;
+/// A block shorter than this many words that repeats the block before it is dropped.
+const STUTTER_MAX_WORDS: usize = 8;
 /// Leading/trailing blocks of at most this many words without punctuation are labels.
 const LABEL_MAX_WORDS: usize = 4;
 /// JSON-LD body must have at least this many tokens to be trusted.
@@ -256,9 +256,11 @@ pub fn clean_with(
             ld_paras.join("\n\n"),
             sanitize::paragraphs_html(&ld_paras, base_url),
         )
-    } else if dom_tokens < MIN_TOKENS {
-        let reason = if blocks.is_empty() {
-            "no block of text was found (the page may be rendered by JavaScript, or be an index/landing page)".to_string()
+    } else if (dom_tokens < MIN_TOKENS || pass.reason == UNSCORED)
+        && !is_bare_document(&an, &blocks, dom_tokens)
+    {
+        let reason = if blocks.is_empty() || pass.reason == UNSCORED {
+            "no paragraph of text was found (the page may be rendered by JavaScript, or be an index/landing page)".to_string()
         } else {
             format!(
                 "the best candidate has only {dom_tokens} words (need {MIN_TOKENS}); the page may be a teaser, paywalled or rendered by JavaScript"
@@ -292,6 +294,8 @@ pub fn clean_with(
 
 /// Why blocks were kept when container scoring chose them.
 const SCORED: &str = "in the best-scoring container";
+/// Why blocks were kept when no container scored and the page is a bare document.
+const UNSCORED: &str = "the whole of a bare page (no paragraph scored)";
 /// Why blocks were kept when a source's content selector chose them.
 const RULED: &str = "rule: the `content` selector matched";
 
@@ -322,6 +326,13 @@ impl Pass {
         explain: bool,
     ) -> Self {
         let (roots, score) = an.containers(st, mask);
+        if roots.is_empty() {
+            // No paragraph long enough to score: the body is the only
+            // container, and only a bare document is an article that way.
+            let mut pass = Self::collect(an, st, mask, vec![an.body], strict, title, explain);
+            pass.reason = UNSCORED;
+            return pass;
+        }
         let mut pass = Self::collect(an, st, mask, roots, strict, title, explain);
         pass.score = Some(score);
         pass
@@ -443,12 +454,22 @@ fn ld_paragraphs(body: &str) -> Vec<String> {
 /// Drops link lists, boilerplate labels, duplicates, the title and trailing headings.
 fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<'_>) -> Vec<Block> {
     let title_key = title.map(norm_key).unwrap_or_default();
-    let mut seen: HashSet<String> = HashSet::new();
     let mut prev_key = String::new();
+    // A list or table is judged as a whole: one linked item or row among
+    // prose is a reference, a list of nothing but links is navigation.
+    let mut lists: HashMap<usize, (usize, usize)> = HashMap::new();
+    for b in raw.iter().filter(|b| b.group != NONE) {
+        let e = lists.entry(b.group).or_default();
+        e.0 += b.link_len;
+        e.1 += b.text.chars().count();
+    }
     let mut out: Vec<Block> = Vec::with_capacity(raw.len());
     for b in raw {
-        let chars = b.text.chars().count().max(1);
-        let ld = b.link_len as f64 / chars as f64;
+        let (links, chars) = match lists.get(&b.group) {
+            Some(&(l, c)) if matches!(b.kind, Kind::Li(_) | Kind::Row) => (l, c),
+            _ => (b.link_len, b.text.chars().count()),
+        };
+        let ld = links as f64 / chars.max(1) as f64;
         if ld > 0.5 {
             log.push(dom, b.node, false, "mostly links", Some(ld), &b.text);
             continue;
@@ -470,24 +491,30 @@ fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<
             log.push(dom, b.node, false, reason, None, &b.text);
             continue;
         }
-        // The same paragraph twice (mobile/desktop copies, teasers) is kept
-        // once; short lines may legitimately repeat (recipes, schedules).
-        let long = b
+        // A short line right after an identical one is template stutter (a
+        // table header repeated in <tfoot>, a label printed twice). Longer
+        // paragraphs are kept as often as the author wrote them: dropping
+        // repeats page-wide lost real text on both dev sets.
+        let short = b
             .text
             .split_whitespace()
-            .nth(DEDUPE_MIN_WORDS - 1)
-            .is_some();
-        if prev_key == key || (long && !seen.insert(key.clone())) {
-            log.push(dom, b.node, false, "repeated paragraph", None, &b.text);
+            .nth(STUTTER_MAX_WORDS - 1)
+            .is_none();
+        if short && prev_key == key {
+            log.push(dom, b.node, false, "repeats the line before", None, &b.text);
             continue;
         }
         prev_key = key;
         out.push(b);
     }
-    // Trailing headings and stray labels ("Editorial", "Share") are page furniture.
-    while let Some(b) =
-        out.pop_if(|b| matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && is_label(&b.text)))
-    {
+    // Trailing headings and stray labels ("Editorial", "Share") are page
+    // furniture around body text; when there is nothing else, they are the text.
+    let furniture =
+        |b: &Block| matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && is_label(&b.text));
+    if out.iter().all(furniture) {
+        return out;
+    }
+    while let Some(b) = out.pop_if(|b| furniture(b)) {
         log.push(
             dom,
             b.node,
@@ -632,6 +659,57 @@ fn is_spaceless_script(c: char) -> bool {
     matches!(c as u32,
         0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x3040..=0x30FF
         | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
+}
+
+/// Share of a short page's visible text the kept blocks must hold for it to be a bare document.
+const BARE_SHARE: f64 = 0.9;
+
+/// True for a short page that is nothing but its text: no script (whose
+/// short visible text would be a placeholder for what it renders), and the
+/// kept blocks hold nearly all the visible text of the body (so no site
+/// chrome, navigation or paywall prompt surrounds a teaser). Such a page is
+/// an article however short it is; a teaser on a real site never is.
+fn is_bare_document(an: &Analysis<'_, '_>, blocks: &[Block], kept_tokens: usize) -> bool {
+    if blocks.is_empty() {
+        return false;
+    }
+    let dom = an.dom;
+    let scripted = (0..dom.len()).any(|i| {
+        dom.elem(i).is_some_and(|e| {
+            e.name() == "script"
+                && e.attr("type").is_none_or(|t| {
+                    let t = t.trim().to_ascii_lowercase();
+                    t.is_empty()
+                        || t.contains("javascript")
+                        || t.contains("ecmascript")
+                        || t == "module"
+                })
+        })
+    });
+    if scripted {
+        return false;
+    }
+    // Visible text counts navigation, buttons and forms too, unlike the hard mask.
+    let mut visible = 0usize;
+    let stop = dom.end[an.body];
+    let mut i = an.body;
+    while i < stop {
+        let invisible = dom.elem(i).is_some_and(|e| {
+            matches!(
+                e.name(),
+                "script" | "style" | "noscript" | "template" | "head" | "title"
+            ) || dom::is_hidden(e)
+        });
+        if invisible {
+            i = dom.end[i].max(i + 1);
+            continue;
+        }
+        if let Some(t) = dom.text(i) {
+            visible += tokens(t);
+        }
+        i += 1;
+    }
+    kept_tokens as f64 >= BARE_SHARE * visible as f64
 }
 
 /// Total text bytes of the blocks.
@@ -997,6 +1075,102 @@ mod tests {
     }
 
     #[test]
+    fn repeated_paragraphs_are_kept_but_repeated_short_rows_are_not() {
+        let para = "<p>The chorus comes back, word for word, because the poem repeats it on purpose, twice.</p>";
+        let page = format!(
+            r#"<html><body><article>{para}<p>A verse sits between the two choruses, with its own words, and its own commas.</p>{para}
+<table><thead><tr><th>Name</th><th>Score</th></tr></thead><tbody><tr><td>Ann</td><td>3</td></tr></tbody>
+<tfoot><tr><th>Name</th><th>Score</th></tr></tfoot></table>
+<table><thead><tr><th>Name</th><th>Score</th></tr></thead><tbody><tr><td>Bo</td><td>5</td></tr></tbody></table>{para}{para}</article></body></html>"#
+        );
+        let c = clean(&page, None).expect("article");
+        assert_eq!(
+            c.text.matches("The chorus comes back").count(),
+            4,
+            "{}",
+            c.text
+        );
+        // Table two's header right after table one's footer row is the same line twice.
+        assert_eq!(c.text.matches("Name Score").count(), 2, "{}", c.text);
+    }
+
+    #[test]
+    fn embedded_photo_gallery_is_not_the_article() {
+        let slide = "<li><h2>Slide</h2><p>A caption that describes the photo at length, with commas, names, places, and dates.</p></li>";
+        let page = format!(
+            r#"<html><body><article><div class="text"><p>The story opens here, with its first paragraph, and its own commas.</p>
+{}<div class="photo-gallery"><ul>{}</ul></div>
+<p>The story ends here, after the gallery, with a last paragraph of its own.</p></div></article></body></html>"#,
+            "<p>The story goes on, in another paragraph, that is also long enough to count.</p>"
+                .repeat(6),
+            slide.repeat(12)
+        );
+        let c = clean(&page, None).expect("article");
+        assert!(c.text.starts_with("The story opens"), "{}", c.text);
+        assert!(c.text.contains("The story ends"), "{}", c.text);
+        assert!(!c.text.contains("A caption"), "{}", c.text);
+    }
+
+    #[test]
+    fn inline_formula_in_a_sentence_is_kept_but_reader_only_text_is_not() {
+        let formula = r#"<span class="FormulaMenu_Attached"><math><mi>E</mi> <mo>=</mo> <mi>m</mi><annotation encoding="application/x-tex">E=m</annotation></math></span>"#;
+        let page = format!(
+            r#"<html><body><article><p>Energy, as the physicist wrote, is {formula} in units where the constant is one, which is a neat, short, and famous result.</p>
+<p>The second paragraph explains the result in more words, with commas, and a link<span class="sr-only"> opens in a new window</span>, to a source.</p>
+<p>{}</p></article></body></html>"#,
+            "A third paragraph adds more words, so that the page is long enough, and has commas. "
+                .repeat(6)
+        );
+        let c = clean(&page, None).expect("article");
+        assert!(c.text.contains("is E = m in units"), "{}", c.text);
+        assert!(!c.text.contains("E=m"), "{}", c.text);
+        assert!(!c.text.contains("new window"), "{}", c.text);
+    }
+
+    #[test]
+    fn deeply_nested_section_like_the_winner_is_merged() {
+        let para = |t: &str| {
+            format!(
+                "<p>{t}, a paragraph with enough words, commas, clauses, and detail to score.</p>"
+            )
+        };
+        let deep = format!(
+            "<div><div><div><div><div><div>{}{}</div></div></div></div></div></div>",
+            para("Deep one"),
+            para("Deep two")
+        );
+        let page = format!(
+            r#"<html><body><div class="page"><div class="section">{}</div><figure>Photo</figure><div class="section">{deep}</div></div></body></html>"#,
+            (1..=8)
+                .map(|i| para(&format!("Shallow {i}")))
+                .collect::<String>()
+        );
+        let c = clean(&page, None).expect("article");
+        assert!(c.text.starts_with("Shallow 1"), "{}", c.text);
+        assert!(c.text.contains("Deep two"), "{}", c.text);
+        assert!(!c.text.contains("Photo"), "{}", c.text);
+    }
+
+    #[test]
+    fn link_lists_are_judged_as_a_whole() {
+        let page = r#"<html><body><article>
+<p>The release brings many changes, listed below, with the people who made them, and links to the bugs.</p>
+<ul><li>The printing dialog now supports page ranges, which users had asked for, for years.</li>
+<li><a href="/bug/1">Bug 1: fix the crash on start</a></li>
+<li>Search engines can now be removed from the bar, one by one, in the settings page.</li></ul>
+<p>More paragraphs follow the list, so that the article is long enough, with commas, and detail.</p>
+<table><tr><td>Year</td><td>What changed in the browser</td></tr><tr><td>2019</td><td><a href="/v1">Version one</a></td></tr>
+<tr><td>2020</td><td>Tabs can be grouped, named, coloured, and closed together</td></tr></table>
+<p>A closing paragraph ends the article, after the table, with a few more words of its own.</p>
+<ul class="more"><li><a href="/a">Another story</a></li><li><a href="/b">Yet another story</a></li><li><a href="/c">A third story</a></li></ul>
+</article></body></html>"#;
+        let c = clean(page, None).expect("article");
+        assert!(c.text.contains("Bug 1: fix the crash"), "{}", c.text);
+        assert!(c.text.contains("2019 Version one"), "{}", c.text);
+        assert!(!c.text.contains("Another story"), "{}", c.text);
+    }
+
+    #[test]
     fn relative_links_are_resolved_and_markup_sanitised() {
         let page = r#"<html><body><article><p style="color:red" class="x">A long enough first paragraph, with a <a href="/about" onclick="evil()">link</a> and <em>emphasis</em>, to count as text here.</p>
 <p>Another paragraph follows, with more words, so that the article is clearly long enough to be kept by the cleaner.</p>
@@ -1061,10 +1235,52 @@ mod tests {
             clean("   \n", None),
             Err(CleanError::NoArticle(_))
         ));
+        // A short teaser on a site page (navigation, a paywall prompt) is not an article.
+        let teaser = r#"<html><body><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<h1>Mayor resigns</h1><p>The mayor resigned on Monday, aides said.</p>
+<div class="paywall"><p>Subscribe to keep reading this story and every other.</p><a href="/join">Join now</a></div>
+<footer><p>Copyright the Town News, all rights reserved, since 1901.</p></footer></body></html>"#;
+        assert!(matches!(clean(teaser, None), Err(CleanError::NoArticle(_))));
+        // A short placeholder in a page that runs scripts stands in for what they render.
+        let shell = r#"<html><head><script src="/app.js"></script></head><body><div id="app"><p>Loading the story, please wait.</p></div></body></html>"#;
+        assert!(matches!(clean(shell, None), Err(CleanError::NoArticle(_))));
+        // Many short labels and no paragraph at all: an index or schedule page, however many words.
+        let labels = format!(
+            "<html><head><script src=\"/site.js\"></script></head><body>{}</body></html>",
+            "<div>Monday at three pm</div><div>Town hall, room two</div>".repeat(20)
+        );
         assert!(matches!(
-            clean("<html><body><p>Too short.</p></body></html>", None),
+            clean(&labels, None),
             Err(CleanError::NoArticle(_))
         ));
+        let script_only = "<html><body><script>render()</script></body></html>";
+        assert!(matches!(
+            clean(script_only, None),
+            Err(CleanError::NoArticle(_))
+        ));
+    }
+
+    #[test]
+    fn bare_short_document_is_its_own_article() {
+        let c = clean("<html><body><p>Too short.</p></body></html>", None).expect("bare page");
+        assert_eq!(c.text, "Too short.");
+        // Text loose in <body>, and a page of nothing but headings.
+        let c = clean("<html><body>\n Just a note \n</body></html>", None).expect("loose text");
+        assert_eq!(c.text, "Just a note");
+        let c = clean(
+            "<html><body><h2>Part one</h2><h2>Part two</h2></body></html>",
+            None,
+        )
+        .expect("headings");
+        assert_eq!(c.text, "Part one\n\nPart two");
+    }
+
+    #[test]
+    fn javascript_pseudo_links_are_text() {
+        let page = r#"<html><body><a href="javascript:void(0)"><p>First note</p><p>Second note</p></a></body></html>"#;
+        let c = clean(page, None).expect("article");
+        assert_eq!(c.text, "First note\n\nSecond note");
+        assert!(!c.html.contains("javascript"), "{}", c.html);
     }
 
     #[test]
