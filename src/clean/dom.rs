@@ -269,13 +269,20 @@ pub(crate) fn style_hides(style: &str) -> bool {
 
 /// True for elements hidden from readers by attributes.
 pub(crate) fn is_hidden(e: &Element) -> bool {
-    if e.attr("hidden").is_some() {
+    if attr(e, "hidden").is_some() {
         return true;
     }
-    if e.attr("aria-hidden")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    {
+    if attr(e, "aria-hidden").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
         return true;
     }
-    e.attr("style").is_some_and(style_hides)
+    attr(e, "style").is_some_and(style_hides)
+}
+
+/// Value of attribute `name` (lower-case) on `e`, like `Element::attr`.
+///
+/// `Element::attr` interns `name` (a perfect-hash lookup) and binary-searches
+/// with string comparisons on every call; elements carry a handful of
+/// attributes, so a linear scan over their names is several times cheaper.
+pub(crate) fn attr<'e>(e: &'e Element, name: &str) -> Option<&'e str> {
+    e.attrs().find(|&(k, _)| k == name).map(|(_, v)| v)
 }

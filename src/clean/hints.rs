@@ -3,6 +3,8 @@
 
 use scraper::node::Element;
 
+use super::dom::attr;
+
 /// What an element's class/id/role/itemprop say about it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Hint {
@@ -249,13 +251,13 @@ pub(crate) fn hint(e: &Element) -> Hint {
             h.standfirst = true;
         }
     };
-    if let Some(c) = e.attr("class") {
+    if let Some(c) = attr(e, "class") {
         for_each_token(c, &mut buf, &mut apply);
     }
-    if let Some(id) = e.attr("id") {
+    if let Some(id) = attr(e, "id") {
         for_each_token(id, &mut buf, &mut apply);
     }
-    if let Some(ip) = e.attr("itemprop") {
+    if let Some(ip) = attr(e, "itemprop") {
         let ip = ip.to_ascii_lowercase();
         if ip.contains("articlebody") || ip.split_whitespace().any(|t| t == "text") {
             h.positive = true;
@@ -268,7 +270,7 @@ pub(crate) fn hint(e: &Element) -> Hint {
             h.standfirst = true;
         }
     }
-    if let Some(role) = e.attr("role") {
+    if let Some(role) = attr(e, "role") {
         let role = role.to_ascii_lowercase();
         match role.trim() {
             "main" | "article" => h.positive = true,
