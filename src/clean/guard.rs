@@ -122,51 +122,155 @@ enum Attr {
 /// Index just past the `>` closing the tag whose name ends at `from`, and
 /// whether the tag is self-closing (`/>`); `None` when the page ends inside it.
 /// Quotes only quote right after `=`, as in the tokenizer.
-fn tag_end(b: &[u8], from: usize) -> Option<(usize, bool)> {
+///
+/// `on_attr(span_start, name_start, name_end, span_end)` is called for each
+/// attribute, in order; spans are contiguous and include the whitespace before
+/// the attribute, so cutting one leaves a well-formed tag.
+fn tag_end(
+    b: &[u8],
+    from: usize,
+    mut on_attr: impl FnMut(usize, usize, usize, usize),
+) -> Option<(usize, bool)> {
     let mut state = Attr::Before;
     let mut slash = false;
+    // End of the previous attribute (or of the tag name), and the current name.
+    let mut span = from;
+    let mut name_start = from;
+    let mut name_end = from;
     let mut i = from;
     while let Some(&c) = b.get(i) {
+        let at = i;
         i += 1;
         match state {
             Attr::Unquoted => {
-                if is_ws(c) {
+                if is_ws(c) || c == b'>' {
+                    on_attr(span, name_start, name_end, at);
+                    span = at;
+                    if c == b'>' {
+                        return Some((i, false));
+                    }
                     state = Attr::Before;
-                } else if c == b'>' {
-                    return Some((i, false));
                 }
             }
             Attr::Value => match c {
                 b'"' | b'\'' => {
                     i += memchr(c, b.get(i..)?)? + 1;
+                    on_attr(span, name_start, name_end, i);
+                    span = i;
                     state = Attr::Before;
                 }
-                b'>' => return Some((i, false)),
+                b'>' => {
+                    on_attr(span, name_start, name_end, at);
+                    return Some((i, false));
+                }
                 c if is_ws(c) => {}
                 _ => state = Attr::Unquoted,
             },
-            Attr::Before | Attr::Name | Attr::After => {
-                if c == b'>' {
-                    return Some((i, slash));
+            Attr::Name => match c {
+                b'>' => {
+                    on_attr(span, name_start, at, at);
+                    return Some((i, false));
                 }
-                slash = c == b'/';
-                state = match c {
-                    b'/' => Attr::Before,
-                    c if is_ws(c) => {
-                        if state == Attr::Name {
-                            Attr::After
-                        } else {
-                            state
+                b'/' => {
+                    on_attr(span, name_start, at, at);
+                    span = at;
+                    slash = true;
+                    state = Attr::Before;
+                }
+                b'=' => {
+                    name_end = at;
+                    state = Attr::Value;
+                }
+                c if is_ws(c) => {
+                    name_end = at;
+                    state = Attr::After;
+                }
+                _ => {}
+            },
+            Attr::Before | Attr::After => {
+                let after = state == Attr::After;
+                match c {
+                    b'>' => {
+                        if after {
+                            on_attr(span, name_start, name_end, name_end);
+                        }
+                        return Some((i, slash));
+                    }
+                    c if is_ws(c) => slash = false,
+                    b'=' if after => {
+                        slash = false;
+                        state = Attr::Value;
+                    }
+                    _ => {
+                        // `/` or a new name (in the "before" state `=` starts one) ends
+                        // a pending name-only attribute.
+                        if after {
+                            on_attr(span, name_start, name_end, name_end);
+                            span = name_end;
+                        }
+                        slash = c == b'/';
+                        state = Attr::Before;
+                        if !slash {
+                            name_start = at;
+                            state = Attr::Name;
                         }
                     }
-                    // In the "before" state `=` starts a name, as in the tokenizer.
-                    b'=' if state != Attr::Before => Attr::Value,
-                    _ => Attr::Name,
-                };
+                }
             }
         }
     }
     None
+}
+
+/// Ignores attributes, for [`tag_end`] callers that only need the tag's end.
+fn no_attrs(_: usize, _: usize, _: usize, _: usize) {}
+
+/// Attributes nothing after the parse reads: media, behaviour, `data-*`,
+/// ARIA labels (`aria-hidden` stays: it hides), tooltips. They are much of the
+/// parser's work, so they go before it runs (not when per-source rules are
+/// in use: their selectors may name any attribute). A heuristic that starts
+/// reading one of these must take it off this list.
+fn is_dropped_attr(name: &[u8]) -> bool {
+    let mut buf = [0u8; 16];
+    let len = name.len().min(buf.len());
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    let lower = &buf[..len];
+    if lower.starts_with(b"data-") || lower.starts_with(b"xmlns") {
+        return true;
+    }
+    if lower.starts_with(b"aria-") {
+        return name.len() != 11 || lower != b"aria-hidden";
+    }
+    if lower.starts_with(b"on") && name.len() > 2 {
+        // Event handlers: onclick, onload, onerror, ...
+        return true;
+    }
+    name.len() <= buf.len()
+        && matches!(
+            lower,
+            b"src"
+                | b"srcset"
+                | b"sizes"
+                | b"width"
+                | b"height"
+                | b"alt"
+                | b"title"
+                | b"target"
+                | b"loading"
+                | b"decoding"
+                | b"fetchpriority"
+                | b"crossorigin"
+                | b"integrity"
+                | b"referrerpolicy"
+                | b"tabindex"
+                | b"value"
+                | b"placeholder"
+                | b"async"
+                | b"defer"
+                | b"nonce"
+        )
 }
 
 /// Index just past the end of the comment whose `--` opener starts at `from`
@@ -369,7 +473,7 @@ fn svg_end(b: &[u8], from: usize) -> Option<usize> {
                     return Some(p);
                 }
                 integration = false;
-                k = tag_end(b, ne)?.0;
+                k = tag_end(b, ne, no_attrs)?.0;
             }
             c if c.is_ascii_alphabetic() => {
                 let ne = name_end(b, p + 1);
@@ -380,7 +484,7 @@ fn svg_end(b: &[u8], from: usize) -> Option<usize> {
                 {
                     return None;
                 }
-                let (gt, self_closing) = tag_end(b, ne)?;
+                let (gt, self_closing) = tag_end(b, ne, no_attrs)?;
                 if !self_closing {
                     if open.len() >= MAX_SVG_DEPTH {
                         return None;
@@ -415,12 +519,12 @@ fn template_end(b: &[u8], from: usize) -> Option<usize> {
                         return Some(p);
                     }
                 }
-                k = tag_end(b, ne)?.0;
+                k = tag_end(b, ne, no_attrs)?.0;
             }
             c if c.is_ascii_alphabetic() => {
                 let ne = name_end(b, p + 1);
                 let name = b.get(p + 1..ne)?;
-                let gt = tag_end(b, ne)?.0;
+                let gt = tag_end(b, ne, no_attrs)?.0;
                 k = match classify(name) {
                     Class::Template => {
                         depth += 1;
@@ -475,11 +579,27 @@ impl<'a> Out<'a> {
     }
 }
 
+/// What [`prepare`] drops besides over-deep tags.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slim {
+    /// The never-content bytes listed in the module docs.
+    pub never_content: bool,
+    /// The attributes [`is_dropped_attr`] lists.
+    pub attrs: bool,
+}
+
+impl Slim {
+    /// Everything that can go.
+    pub const ALL: Slim = Slim {
+        never_content: true,
+        attrs: true,
+    };
+}
+
 /// Prepares `html` for parsing in one pass: drops opening container tags
-/// nested deeper than `max` (formatting elements beyond [`MAX_FORMATTING`]),
-/// and, when `drop_never_content` is set, the never-content bytes listed in
-/// the module docs. Returns `html` itself when nothing had to go.
-pub(crate) fn prepare(html: &str, max: usize, drop_never_content: bool) -> Cow<'_, str> {
+/// nested deeper than `max` (formatting elements beyond [`MAX_FORMATTING`])
+/// and what `slim` asks for. Returns `html` itself when nothing had to go.
+pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
     let b = html.as_bytes();
     let n = b.len();
     let limit = |formatting: bool| if formatting { MAX_FORMATTING } else { max };
@@ -491,6 +611,7 @@ pub(crate) fn prepare(html: &str, max: usize, drop_never_content: bool) -> Cow<'
     // depth[0]: containers, depth[1]: formatting elements.
     let mut depth = [0usize; 2];
     // Cleared after a failed skip, so no part of the page is scanned twice.
+    let drop_never_content = slim.never_content;
     let mut skip_svg = drop_never_content;
     let mut skip_template = drop_never_content;
     let mut i = 0;
@@ -515,7 +636,9 @@ pub(crate) fn prepare(html: &str, max: usize, drop_never_content: bool) -> Cow<'
             b'/' => match b.get(lt + 2) {
                 Some(c) if c.is_ascii_alphabetic() => {
                     let ne = name_end(b, lt + 2);
-                    let Some((gt, _)) = tag_end(b, ne) else { break };
+                    let Some((gt, _)) = tag_end(b, ne, no_attrs) else {
+                        break;
+                    };
                     let class = b.get(lt + 2..ne).map_or(Class::Other, classify);
                     if matches!(class, Class::Counted | Class::Formatting) {
                         let d = &mut depth[usize::from(class == Class::Formatting)];
@@ -530,19 +653,28 @@ pub(crate) fn prepare(html: &str, max: usize, drop_never_content: bool) -> Cow<'
             c if c.is_ascii_alphabetic() => {
                 let ne = name_end(b, lt + 1);
                 let name = b.get(lt + 1..ne).unwrap_or_default();
+                let class = classify(name);
+                let formatting = class == Class::Formatting;
+                let counted = formatting || class == Class::Counted;
+                let too_deep = counted && depth[usize::from(formatting)] >= limit(formatting);
+                // A tag dropped whole keeps its attributes until then (no cut inside it).
+                let cut_attrs = slim.attrs && !too_deep;
+                let on_attr = |span: usize, start: usize, end_name: usize, end: usize| {
+                    if cut_attrs && b.get(start..end_name).is_some_and(is_dropped_attr) {
+                        out.replace(span, end, "");
+                    }
+                };
                 // The page ends inside the tag: the parser drops it; keep the rest as is.
-                let Some((gt, self_closing)) = tag_end(b, ne) else {
+                let Some((gt, self_closing)) = tag_end(b, ne, on_attr) else {
                     break;
                 };
                 i = gt;
-                match classify(name) {
-                    class @ (Class::Counted | Class::Formatting) => {
-                        let formatting = class == Class::Formatting;
-                        let d = &mut depth[usize::from(formatting)];
-                        if *d >= limit(formatting) {
+                match class {
+                    Class::Counted | Class::Formatting => {
+                        if too_deep {
                             out.replace(lt, gt, "");
                         } else {
-                            *d += 1;
+                            depth[usize::from(formatting)] += 1;
                         }
                     }
                     Class::Script => {
@@ -593,35 +725,47 @@ mod tests {
 
     /// The full pass, as the cleaner runs it.
     fn prep(page: &str) -> String {
-        prepare(page, MAX_DEPTH, true).into_owned()
+        prepare(page, MAX_DEPTH, NEVER_CONTENT).into_owned()
     }
+
+    /// Only the never-content bytes go.
+    const NEVER_CONTENT: Slim = Slim {
+        never_content: true,
+        attrs: false,
+    };
+
+    /// Only over-deep tags go.
+    const NOTHING: Slim = Slim {
+        never_content: false,
+        attrs: false,
+    };
 
     #[test]
     fn pages_without_never_content_pass_through() {
         let page = "<!doctype html><div><p>a < b</p><title>x</title></div>";
-        assert!(matches!(prepare(page, 2, true), Cow::Borrowed(_)));
+        assert!(matches!(prepare(page, 2, Slim::ALL), Cow::Borrowed(_)));
         let page = "<div><p>a</p><script>'<div><div>'</script></div>";
-        assert!(matches!(prepare(page, 2, false), Cow::Borrowed(_)));
+        assert!(matches!(prepare(page, 2, NOTHING), Cow::Borrowed(_)));
     }
 
     #[test]
     fn open_formatting_elements_are_capped() {
         let page = "<b>".repeat(MAX_FORMATTING + 5);
-        let out = prepare(&page, MAX_DEPTH, true);
+        let out = prepare(&page, MAX_DEPTH, Slim::ALL);
         assert_eq!(out, "<b>".repeat(MAX_FORMATTING));
     }
 
     #[test]
     fn deep_pages_are_flattened() {
         let page = format!("{}text", "<div class=x>".repeat(10));
-        let out = prepare(&page, 3, true);
+        let out = prepare(&page, 3, Slim::ALL);
         assert_eq!(out, format!("{}text", "<div class=x>".repeat(3)));
     }
 
     #[test]
     fn tags_inside_scripts_do_not_count_as_nesting() {
         let page = "<div><script>'<div><div><div>'</script></div>";
-        assert_eq!(prepare(page, 1, false), page);
+        assert_eq!(prepare(page, 1, NOTHING), page);
     }
 
     #[test]
@@ -768,6 +912,36 @@ mod tests {
     }
 
     #[test]
+    fn unread_attributes_are_dropped() {
+        let all = |p: &str| prepare(p, MAX_DEPTH, Slim::ALL).into_owned();
+        assert_eq!(
+            all(
+                r#"<img src="a.jpg" srcset='a 1x, b 2x' alt=x class=pic><p data-x="1>2" id=a>t</p>"#
+            ),
+            "<img class=pic><p id=a>t</p>"
+        );
+        assert_eq!(
+            all(r#"<div ARIA-label="m" aria-hidden="true" onClick="f()" style="display:none">"#),
+            r#"<div aria-hidden="true" style="display:none">"#
+        );
+        // Name-only attributes, `=` with spaces, self-closing and odd slashes.
+        assert_eq!(
+            all("<input hidden async type=text value = 'v' /><a/title=t href=h>"),
+            "<input hidden type=text /><a href=h>"
+        );
+        assert_eq!(all("<br data-x/>"), "<br/>");
+        assert_eq!(all("<a data-x=1/>"), "<a>");
+        // Attributes of a tag dropped for depth are not cut separately.
+        assert_eq!(
+            prepare("<div data-x=1><div data-y=2 class=c>x", 1, Slim::ALL),
+            "<div>x"
+        );
+        // Rules may select on anything: nothing dropped then.
+        let page = "<p data-x=1>t</p>";
+        assert_eq!(prepare(page, MAX_DEPTH, NEVER_CONTENT), page);
+    }
+
+    #[test]
     fn output_stays_utf8_and_never_panics() {
         let pieces = [
             "<",
@@ -795,6 +969,12 @@ mod tests {
             "!",
             "<style>",
             "\u{0}",
+            " data-x",
+            " src=",
+            " class=",
+            " é=",
+            "<img",
+            "<div>",
         ];
         let mut x: u32 = 12345;
         for _ in 0..2000 {
@@ -805,8 +985,10 @@ mod tests {
                 x ^= x << 5;
                 page.push_str(pieces[x as usize % pieces.len()]);
             }
-            let out = prepare(&page, 4, true);
-            assert!(out.len() <= page.len());
+            for slim in [Slim::ALL, NEVER_CONTENT, NOTHING] {
+                let out = prepare(&page, 4, slim);
+                assert!(out.len() <= page.len());
+            }
         }
     }
 }
