@@ -208,7 +208,21 @@ fn for_each_token(value: &str, buf: &mut String, mut f: impl FnMut(&str)) {
     let mut prev_lower = false;
     let mut count = 0;
     for c in value.chars() {
-        let boundary = !c.is_alphanumeric() || (c.is_uppercase() && prev_lower);
+        // ASCII (nearly every class name) skips the Unicode tables; same answers.
+        let (alnum, upper, lower_or_digit) = if c.is_ascii() {
+            (
+                c.is_ascii_alphanumeric(),
+                c.is_ascii_uppercase(),
+                c.is_ascii_lowercase() || c.is_ascii_digit(),
+            )
+        } else {
+            (
+                c.is_alphanumeric(),
+                c.is_uppercase(),
+                c.is_lowercase() || c.is_numeric(),
+            )
+        };
+        let boundary = !alnum || (upper && prev_lower);
         if boundary && !buf.is_empty() {
             f(buf);
             buf.clear();
@@ -218,9 +232,13 @@ fn for_each_token(value: &str, buf: &mut String, mut f: impl FnMut(&str)) {
                 return;
             }
         }
-        if c.is_alphanumeric() {
-            prev_lower = c.is_lowercase() || c.is_numeric();
-            buf.extend(c.to_lowercase());
+        if alnum {
+            prev_lower = lower_or_digit;
+            if c.is_ascii() {
+                buf.push(c.to_ascii_lowercase());
+            } else {
+                buf.extend(c.to_lowercase());
+            }
         } else {
             prev_lower = false;
         }
