@@ -942,6 +942,24 @@ mod tests {
     }
 
     #[test]
+    fn failed_skips_are_not_retried() {
+        // Each of these would be quadratic if every opener rescanned to the end.
+        let n = 50_000;
+        for unit in [
+            "<svg><g>",
+            "<template>",
+            "<svg><p>",
+            "<script><!--<script>",
+            "<!--",
+        ] {
+            let page = unit.repeat(n);
+            let start = std::time::Instant::now();
+            let _ = prepare(&page, MAX_DEPTH, Slim::ALL);
+            assert!(start.elapsed().as_secs() < 5, "{unit}");
+        }
+    }
+
+    #[test]
     fn output_stays_utf8_and_never_panics() {
         let pieces = [
             "<",
