@@ -154,6 +154,17 @@ pub(crate) fn collapse_ws(s: &str) -> String {
 
 /// Length in chars of `s` once whitespace is collapsed (leading/trailing runs count as one).
 pub(crate) fn collapsed_len(s: &str) -> usize {
+    if s.is_ascii() {
+        // Same count without decoding; `char::is_whitespace` on ASCII is 9..=13 and space.
+        let mut n = 0;
+        let mut in_ws = false;
+        for &b in s.as_bytes() {
+            let ws = matches!(b, 9..=13 | b' ');
+            n += usize::from(!ws || !in_ws);
+            in_ws = ws;
+        }
+        return n;
+    }
     let mut n = 0;
     let mut in_ws = false;
     for c in s.chars() {
@@ -281,13 +292,53 @@ pub(crate) fn style_hides(style: &str) -> bool {
 
 /// True for elements hidden from readers by attributes.
 pub(crate) fn is_hidden(e: &Element) -> bool {
-    if e.attr("hidden").is_some() {
+    if attr(e, "hidden").is_some() {
         return true;
     }
-    if e.attr("aria-hidden")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    {
+    if attr(e, "aria-hidden").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
         return true;
     }
-    e.attr("style").is_some_and(style_hides)
+    attr(e, "style").is_some_and(style_hides)
+}
+
+/// Value of attribute `name` (lower-case) on `e`, like `Element::attr`.
+///
+/// `Element::attr` interns `name` (a perfect-hash lookup) and binary-searches
+/// with string comparisons on every call; elements carry a handful of
+/// attributes, so a linear scan over their names is several times cheaper.
+pub(crate) fn attr<'e>(e: &'e Element, name: &str) -> Option<&'e str> {
+    e.attrs().find(|&(k, _)| k == name).map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The decoding definition `collapsed_len` must agree with.
+    fn slow_len(s: &str) -> usize {
+        let mut n = 0;
+        let mut in_ws = false;
+        for c in s.chars() {
+            let ws = c.is_whitespace();
+            n += usize::from(!ws || !in_ws);
+            in_ws = ws;
+        }
+        n
+    }
+
+    #[test]
+    fn collapsed_len_ascii_fast_path_matches_chars() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a  b\t\n\x0B\x0Cc\r ",
+            "a\u{a0}b",
+            "é  ü",
+            "日本 語",
+            "\x0B",
+        ] {
+            assert_eq!(collapsed_len(s), slow_len(s), "{s:?}");
+        }
+    }
 }

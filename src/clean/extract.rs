@@ -109,10 +109,13 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 continue;
             }
             if let Some(e) = dom.elem(i) {
-                hints[i] = hint(e);
                 hard[i] = is_never_content(e.name())
                     || is_hidden(e)
                     || forced.get(i).copied().unwrap_or(false);
+                // Removed nodes are skipped before any hint is read.
+                if !hard[i] {
+                    hints[i] = hint(e);
+                }
             }
         }
         let body = dom.find_tag("body").unwrap_or(0);
@@ -126,10 +129,10 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 let tt = t.trim();
                 if !tt.is_empty() {
                     let len = u32::try_from(collapsed_len(tt)).unwrap_or(u32::MAX);
-                    let c = tt
-                        .chars()
-                        .filter(|&c| matches!(c, ',' | '，' | '、'))
-                        .count();
+                    let mut c = tt.bytes().filter(|&b| b == b',').count();
+                    if !tt.is_ascii() {
+                        c += tt.chars().filter(|&c| matches!(c, '，' | '、')).count();
+                    }
                     text_len[i] = (len, u32::try_from(c).unwrap_or(u32::MAX));
                 }
             }

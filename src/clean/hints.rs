@@ -3,6 +3,8 @@
 
 use scraper::node::Element;
 
+use super::dom::attr;
+
 /// What an element's class/id/role/itemprop say about it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Hint {
@@ -211,7 +213,21 @@ fn for_each_token(value: &str, buf: &mut String, mut f: impl FnMut(&str)) {
     let mut prev_lower = false;
     let mut count = 0;
     for c in value.chars() {
-        let boundary = !c.is_alphanumeric() || (c.is_uppercase() && prev_lower);
+        // ASCII (nearly every class name) skips the Unicode tables; same answers.
+        let (alnum, upper, lower_or_digit) = if c.is_ascii() {
+            (
+                c.is_ascii_alphanumeric(),
+                c.is_ascii_uppercase(),
+                c.is_ascii_lowercase() || c.is_ascii_digit(),
+            )
+        } else {
+            (
+                c.is_alphanumeric(),
+                c.is_uppercase(),
+                c.is_lowercase() || c.is_numeric(),
+            )
+        };
+        let boundary = !alnum || (upper && prev_lower);
         if boundary && !buf.is_empty() {
             f(buf);
             buf.clear();
@@ -221,9 +237,13 @@ fn for_each_token(value: &str, buf: &mut String, mut f: impl FnMut(&str)) {
                 return;
             }
         }
-        if c.is_alphanumeric() {
-            prev_lower = c.is_lowercase() || c.is_numeric();
-            buf.extend(c.to_lowercase());
+        if alnum {
+            prev_lower = lower_or_digit;
+            if c.is_ascii() {
+                buf.push(c.to_ascii_lowercase());
+            } else {
+                buf.extend(c.to_lowercase());
+            }
         } else {
             prev_lower = false;
         }
@@ -258,13 +278,13 @@ pub(crate) fn hint(e: &Element) -> Hint {
             h.standfirst = true;
         }
     };
-    if let Some(c) = e.attr("class") {
+    if let Some(c) = attr(e, "class") {
         for_each_token(c, &mut buf, &mut apply);
     }
-    if let Some(id) = e.attr("id") {
+    if let Some(id) = attr(e, "id") {
         for_each_token(id, &mut buf, &mut apply);
     }
-    if let Some(ip) = e.attr("itemprop") {
+    if let Some(ip) = attr(e, "itemprop") {
         let ip = ip.to_ascii_lowercase();
         if ip.contains("articlebody") || ip.split_whitespace().any(|t| t == "text") {
             h.positive = true;
@@ -277,7 +297,7 @@ pub(crate) fn hint(e: &Element) -> Hint {
             h.standfirst = true;
         }
     }
-    if let Some(role) = e.attr("role") {
+    if let Some(role) = attr(e, "role") {
         let role = role.to_ascii_lowercase();
         match role.trim() {
             "main" | "article" => h.positive = true,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 use serde_json::Value;
 use url::Url;
 
-use super::dom::{Dom, collapse_ws};
+use super::dom::{Dom, attr, collapse_ws};
 
 /// Everything read from `<head>`, JSON-LD and a few body elements.
 #[derive(Debug, Default)]
@@ -48,31 +48,29 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         let Some(e) = dom.elem(i) else { continue };
         match e.name() {
             "html" if html_lang.is_none() => {
-                html_lang = e.attr("lang").or_else(|| e.attr("xml:lang"));
+                html_lang = attr(e, "lang").or_else(|| attr(e, "xml:lang"));
             }
             "title" if m.doc_title.is_none() => {
                 m.doc_title = non_empty(collapse_ws(&dom.raw_text(i)));
             }
             "meta" => {
-                let key = e
-                    .attr("property")
-                    .or_else(|| e.attr("name"))
-                    .or_else(|| e.attr("itemprop"))
-                    .or_else(|| e.attr("http-equiv"));
-                if let (Some(k), Some(c)) = (key, e.attr("content")) {
+                let key = attr(e, "property")
+                    .or_else(|| attr(e, "name"))
+                    .or_else(|| attr(e, "itemprop"))
+                    .or_else(|| attr(e, "http-equiv"));
+                if let (Some(k), Some(c)) = (key, attr(e, "content")) {
                     metas.push((k.trim().to_ascii_lowercase(), c));
                 }
             }
             "link" => {
-                let rel = e.attr("rel").unwrap_or("").to_ascii_lowercase();
+                let rel = attr(e, "rel").unwrap_or("").to_ascii_lowercase();
                 if canonical.is_none() && rel.split_whitespace().any(|r| r == "canonical") {
-                    canonical = e.attr("href");
+                    canonical = attr(e, "href");
                 }
             }
             "script" => {
-                let is_ld = e
-                    .attr("type")
-                    .is_some_and(|t| t.to_ascii_lowercase().contains("ld+json"));
+                let is_ld =
+                    attr(e, "type").is_some_and(|t| t.to_ascii_lowercase().contains("ld+json"));
                 if is_ld && ld_blobs.len() < 16 {
                     ld_blobs.push(dom.raw_text(i));
                 }
@@ -84,10 +82,10 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
                 }
             }
             "time" if time_attr.is_none() => {
-                time_attr = e.attr("datetime");
+                time_attr = attr(e, "datetime");
             }
             "a" => {
-                let rel = e.attr("rel").unwrap_or("").to_ascii_lowercase();
+                let rel = attr(e, "rel").unwrap_or("").to_ascii_lowercase();
                 if rel.split_whitespace().any(|r| r == "author") && rel_authors.len() < 5 {
                     let t = dom.collapsed_text(i, &no_removed);
                     if !t.is_empty() {
@@ -97,10 +95,10 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
             }
             _ => {}
         }
-        if let Some(ip) = e.attr("itemprop") {
+        if let Some(ip) = attr(e, "itemprop") {
             // Microdata dates often sit on <time> or <span content>.
             if ip.eq_ignore_ascii_case("datePublished")
-                && let Some(v) = e.attr("datetime").or_else(|| e.attr("content"))
+                && let Some(v) = attr(e, "datetime").or_else(|| attr(e, "content"))
             {
                 metas.push(("itemprop:datepublished".into(), v));
             }

@@ -121,7 +121,13 @@ pub fn clean_with(
     if html.trim().is_empty() {
         return Err(CleanError::NoArticle("the document is empty".into()));
     }
-    let input = guard::limit_nesting(html, guard::MAX_DEPTH);
+    // Explanations show script bodies (the leak to look for), so they see the
+    // whole page; rule selectors may name any attribute, so those are kept.
+    let slim = guard::Slim {
+        never_content: !options.explain,
+        attrs: !options.explain && options.rules.is_none(),
+    };
+    let input = guard::prepare(html, guard::MAX_DEPTH, slim);
     let doc = Html::parse_document(&input);
     let dom = Dom::build(&doc);
     let rules = options.rules;
@@ -440,7 +446,7 @@ fn ld_paragraphs(body: &str) -> Vec<String> {
             .filter(|l| !l.is_empty())
             .collect();
     }
-    let input = guard::limit_nesting(body, guard::MAX_DEPTH);
+    let input = guard::prepare(body, guard::MAX_DEPTH, guard::Slim::ALL);
     let frag = Html::parse_fragment(&input);
     let fdom = Dom::build(&frag);
     let an = Analysis::new(&fdom, &[]);
