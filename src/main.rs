@@ -261,7 +261,63 @@ fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
             source.url
         );
     }
+    print_source_health(config, width);
     ExitCode::SUCCESS
+}
+
+/// Prints what the state store remembers of each source's polls (last
+/// success, last error, failures by kind), when a state store exists and
+/// no daemon holds it.
+fn print_source_health(config: &Config, width: usize) {
+    if !config.state.dir.join(thresher::state::DB_FILE).exists() {
+        return;
+    }
+    let health = || -> anyhow::Result<Vec<(String, Option<thresher::state::FeedState>)>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .context("cannot start the async runtime")?;
+        runtime.block_on(async {
+            let state = thresher::state::State::open(&config.state.dir)?;
+            let mut out = Vec::new();
+            for source in &config.sources {
+                let feed = state.feed_state(source.name.clone()).await?;
+                out.push((source.name.clone(), feed));
+            }
+            Ok(out)
+        })
+    };
+    println!();
+    match health() {
+        Err(e) => println!("source status: not available ({e:#})"),
+        Ok(rows) => {
+            println!("source status (from {}):", config.state.dir.display());
+            for (name, feed) in rows {
+                let Some(feed) = feed else {
+                    println!("  {name:width$}  never polled");
+                    continue;
+                };
+                let success = feed
+                    .last_success_at
+                    .map_or_else(|| "never".to_string(), |t| t.to_rfc3339());
+                let mut line = format!("  {name:width$}  last success {success}");
+                if let Some(error) = &feed.last_error {
+                    line.push_str(&format!(
+                        "; failing ({} in a row): {error}",
+                        feed.consecutive_failures
+                    ));
+                }
+                if !feed.failures.is_empty() {
+                    let kinds: Vec<String> = feed
+                        .failures
+                        .iter()
+                        .map(|(k, n)| format!("{k} {n}"))
+                        .collect();
+                    line.push_str(&format!("; failures: {}", kinds.join(", ")));
+                }
+                println!("{line}");
+            }
+        }
+    }
 }
 
 /// The JSON `thresher clean` prints: the article fields a page alone can give.
