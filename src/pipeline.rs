@@ -387,6 +387,13 @@ async fn poll_source(
             }
             None
         }
+        Err(failure) if failure.kind == "host_busy" => {
+            // The host's politeness slot is far off (other sources share it):
+            // not a failure, just poll when the slot comes.
+            let wait = failure.retry_after.unwrap_or(Duration::from_secs(1));
+            debug!("feed host busy; polling in {wait:?}");
+            Some(wait)
+        }
         Err(failure) => {
             Stats::inc(&ctx.stats.polls_failed);
             feed_state.consecutive_failures = feed_state.consecutive_failures.saturating_add(1);
