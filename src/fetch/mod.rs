@@ -554,6 +554,20 @@ async fn send(
     if status == StatusCode::NOT_MODIFIED {
         return Ok(Response::NotModified);
     }
+    if status.is_redirection() {
+        // The client follows every redirect the policy allows and refuses the
+        // rest with an error; a 3xx that comes back anyway has a `Location` the
+        // client could not even turn into a request (such as `file:///etc/passwd`),
+        // so the policy never saw it. Report it as the refused redirect it is.
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        return Err(FetchError::Redirect(match location {
+            Some(location) => format!("{status} to {location:?}, which cannot be followed"),
+            None => format!("{status} without a Location header"),
+        }));
+    }
     if !status.is_success() {
         let retry_after = response
             .headers()
