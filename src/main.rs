@@ -272,7 +272,12 @@ fn print_source_health(config: &Config, width: usize) {
     if !config.state.dir.join(thresher::state::DB_FILE).exists() {
         return;
     }
-    let health = || -> anyhow::Result<Vec<(String, Option<thresher::state::FeedState>)>> {
+    type Health = (
+        String,
+        Option<thresher::state::FeedState>,
+        std::collections::BTreeMap<String, u64>,
+    );
+    let health = || -> anyhow::Result<Vec<Health>> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .context("cannot start the async runtime")?;
@@ -281,7 +286,8 @@ fn print_source_health(config: &Config, width: usize) {
             let mut out = Vec::new();
             for source in &config.sources {
                 let feed = state.feed_state(source.name.clone()).await?;
-                out.push((source.name.clone(), feed));
+                let articles = state.failure_counts(source.name.clone()).await?;
+                out.push((source.name.clone(), feed, articles));
             }
             Ok(out)
         })
@@ -291,7 +297,7 @@ fn print_source_health(config: &Config, width: usize) {
         Err(e) => println!("source status: not available ({e:#})"),
         Ok(rows) => {
             println!("source status (from {}):", config.state.dir.display());
-            for (name, feed) in rows {
+            for (name, feed, article_failures) in rows {
                 let Some(feed) = feed else {
                     println!("  {name:width$}  never polled");
                     continue;
@@ -312,7 +318,14 @@ fn print_source_health(config: &Config, width: usize) {
                         .iter()
                         .map(|(k, n)| format!("{k} {n}"))
                         .collect();
-                    line.push_str(&format!("; failures: {}", kinds.join(", ")));
+                    line.push_str(&format!("; poll failures: {}", kinds.join(", ")));
+                }
+                if !article_failures.is_empty() {
+                    let kinds: Vec<String> = article_failures
+                        .iter()
+                        .map(|(k, n)| format!("{k} {n}"))
+                        .collect();
+                    line.push_str(&format!("; article failures: {}", kinds.join(", ")));
                 }
                 println!("{line}");
             }

@@ -586,12 +586,14 @@ async fn fetch_stage(
                     retry_later(&ctx, job, reason, Setback::Wait(wait)).await;
                 }
                 Err(e) if e.is_transient() => {
+                    count_failure(&ctx, &job.source, e.kind()).await;
                     let setback = Setback::Attempt {
                         retry_after: e.retry_after(),
                     };
                     retry_later(&ctx, job, e.to_string(), setback).await;
                 }
                 Err(e) => {
+                    count_failure(&ctx, &job.source, e.kind()).await;
                     Stats::inc(&ctx.stats.failed);
                     warn!(
                         "source {:?}: article {}: {e}; not retried",
@@ -619,6 +621,15 @@ enum PageError {
 }
 
 impl PageError {
+    /// A short name of the failure kind, for counters.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Fetch(e) => e.kind(),
+            Self::NotHtml(_) => "not_html",
+            Self::NotModified => "http_304",
+        }
+    }
+
     fn is_transient(&self) -> bool {
         match self {
             Self::Fetch(e) => e.is_transient(),
@@ -882,6 +893,13 @@ async fn retry_later(ctx: &Context, job: ArticleJob, reason: String, setback: Se
             "source {source:?}: article {url}: {reason}; cannot record the failure \
              (the article stays pending for the next start): {e}"
         ),
+    }
+}
+
+/// Counts a failed article for `check-config`; a failure to count is only logged.
+async fn count_failure(ctx: &Context, source: &str, kind: &'static str) {
+    if let Err(e) = ctx.state.count_failure(source.to_string(), kind).await {
+        debug!("cannot count a failure: {e}");
     }
 }
 

@@ -33,6 +33,8 @@ const QUARANTINE: TableDefinition<&str, &[u8]> = TableDefinition::new("quarantin
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const LEARNED: TableDefinition<&str, &[u8]> = TableDefinition::new("learned");
 const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");
+/// Article failures per `source/kind`.
+const FAILURES: TableDefinition<&str, u64> = TableDefinition::new("failures");
 
 /// Longest wait before a retry, whatever the back-off or `Retry-After` say.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(6 * 3600);
@@ -248,6 +250,7 @@ impl State {
         for table in [LINKS, PENDING, FEEDS, QUARANTINE, LEARNED, HOSTS] {
             txn.open_table(table).map_err(redb::Error::from)?;
         }
+        txn.open_table(FAILURES).map_err(redb::Error::from)?;
         let run = {
             let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
             let previous = meta
@@ -648,6 +651,59 @@ impl State {
         .await
     }
 
+    /// Counts one failed article of `source` under `kind` (`timeout`,
+    /// `http_5xx`, `robots`…), in one transaction so concurrent counts add up.
+    /// Not fsynced: these are statistics.
+    pub async fn count_failure(
+        &self,
+        source: String,
+        kind: &'static str,
+    ) -> Result<(), StateError> {
+        self.blocking(move |db| {
+            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            let _ = txn.set_durability(redb::Durability::None);
+            {
+                let mut failures = txn.open_table(FAILURES).map_err(redb::Error::from)?;
+                let key = format!("{source}/{kind}");
+                let count = failures
+                    .get(key.as_str())
+                    .map_err(redb::Error::from)?
+                    .map_or(0, |v| v.value());
+                failures
+                    .insert(key.as_str(), count.saturating_add(1))
+                    .map_err(redb::Error::from)?;
+            }
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Failed articles of `source` by kind.
+    pub async fn failure_counts(
+        &self,
+        source: String,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let failures = txn.open_table(FAILURES).map_err(redb::Error::from)?;
+            // Source names cannot contain '/', and '0' sorts right after it: a prefix range.
+            let (from, to) = (format!("{source}/"), format!("{source}0"));
+            let mut counts = std::collections::BTreeMap::new();
+            for row in failures
+                .range(from.as_str()..to.as_str())
+                .map_err(redb::Error::from)?
+            {
+                let (key, value) = row.map_err(redb::Error::from)?;
+                if let Some(kind) = key.value().strip_prefix(from.as_str()) {
+                    counts.insert(kind.to_string(), value.value());
+                }
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
     /// Stores the poll state of a source.
     pub async fn put_feed_state(&self, source: String, feed: FeedState) -> Result<(), StateError> {
         self.blocking(move |db| {
@@ -1001,6 +1057,28 @@ mod tests {
         let state = State::open(dir.path()).expect("reopen");
         let learned = state.host_blocks("a.example".into()).await.expect("read");
         assert_eq!(learned.template(), [promo].into_iter().collect());
+    }
+
+    #[tokio::test]
+    async fn failure_counts_add_up_per_source_and_kind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        for (source, kind) in [
+            ("a", "timeout"),
+            ("a", "timeout"),
+            ("a", "robots"),
+            ("a.b", "timeout"),
+            ("ab", "x"),
+        ] {
+            state
+                .count_failure(source.into(), kind)
+                .await
+                .expect("count");
+        }
+        let counts = state.failure_counts("a".into()).await.expect("read");
+        assert_eq!(counts.get("timeout"), Some(&2));
+        assert_eq!(counts.get("robots"), Some(&1));
+        assert_eq!(counts.len(), 2);
     }
 
     #[tokio::test]

@@ -297,6 +297,21 @@ async fn healthy_site(slug: &str) -> Site {
 }
 
 /// Runs `thresher once`; returns its output, its stderr and how long it took.
+/// What `thresher check-config` prints for the workspace (with source status).
+async fn check_config_output(ws: &Workspace) -> String {
+    let output = ws
+        .command("check-config")
+        .output()
+        .await
+        .expect("run check-config");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 async fn run_once(ws: &Workspace) -> (Output, String, Duration) {
     let start = Instant::now();
     let output = ws
@@ -775,6 +790,11 @@ async fn a_truncated_feed_is_logged_for_its_source_and_exits_3() {
     assert_logged(&log, &["source \"faulty\"", "feed"]);
     assert_not_written(&ws, &first, &log);
     assert_healthy(&ws, &healthy, "healthy-trunc", &log);
+    let status = check_config_output(&ws).await;
+    assert!(
+        status.contains("failing (1 in a row)") && status.contains("poll failures: bad_feed 1"),
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -844,6 +864,9 @@ async fn robots_txt_disallow_is_obeyed_unless_the_source_opts_out() {
     assert_logged(&log, &[&private, "robots"]);
     assert_written(&ws, &open, "open", &log);
     assert_healthy(&ws, &healthy, "healthy-robots", &log);
+    // The refusal is counted per source and kind where operators look.
+    let status = check_config_output(&ws).await;
+    assert!(status.contains("article failures: robots 1"), "{status}");
 
     // The same source with `respect_robots_txt = false` fetches it.
     let ws = Workspace::new();
