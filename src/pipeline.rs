@@ -909,3 +909,27 @@ async fn finish(ctx: &Context, key: String, outcome: Outcome) {
         error!("cannot record article outcome (it will be processed again): {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_source_backs_off_up_to_the_ceiling() {
+        let (interval, ceiling) = (Duration::from_secs(600), Duration::from_secs(3600));
+        let waits: Vec<u64> = (1..=5)
+            .map(|n| source_backoff(interval, n, ceiling).as_secs())
+            .collect();
+        assert_eq!(waits, vec![600, 1200, 2400, 3600, 3600]);
+        // A ceiling below the interval never polls more often than configured.
+        assert_eq!(
+            source_backoff(interval, 3, Duration::from_secs(60)),
+            interval
+        );
+        assert_eq!(
+            source_backoff(interval, u32::MAX, ceiling),
+            ceiling,
+            "no overflow"
+        );
+    }
+}
