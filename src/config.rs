@@ -179,7 +179,9 @@ pub struct FetchConfig {
     pub headers: BTreeMap<String, String>,
     /// Cookies sent with every request (name = value).
     pub cookies: BTreeMap<String, String>,
-    /// HTTP(S) or SOCKS5 proxy for every request, e.g. `http://127.0.0.1:3128`.
+    /// HTTP(S) proxy for every request, e.g. `http://127.0.0.1:3128`. The
+    /// proxy resolves host names itself, so through a proxy the
+    /// private-network guard can only check IP literals.
     pub proxy: Option<Url>,
 }
 
@@ -369,12 +371,9 @@ impl FetchConfig {
             }
         }
         if let Some(proxy) = &self.proxy
-            && !matches!(proxy.scheme(), "http" | "https" | "socks5" | "socks5h")
+            && !matches!(proxy.scheme(), "http" | "https")
         {
-            return Err((
-                key("proxy"),
-                format!("{proxy} is not an http, https or socks5 URL"),
-            ));
+            return Err((key("proxy"), format!("{proxy} is not an http or https URL")));
         }
         Ok(())
     }

@@ -578,9 +578,9 @@ async fn fetch_stage(
                     // Only fails when the cleaner is gone (abandoned shutdown); the job stays pending.
                     let _ = pages.send(page).await;
                 }
-                Err(PageError::Fetch(
-                    FetchError::HostBusy { wait } | FetchError::RobotsUnavailable { wait },
-                )) => {
+                // robots.txt unavailable is left to the general transient case:
+                // a host that stays down must run out of attempts, not wait forever.
+                Err(PageError::Fetch(FetchError::HostBusy { wait })) => {
                     // Politeness, not failure: no attempt is used up.
                     let reason = format!("host not taking requests for {wait:?}");
                     retry_later(&ctx, job, reason, Setback::Wait(wait)).await;

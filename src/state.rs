@@ -150,7 +150,8 @@ pub struct FeedState {
     /// Polls that failed in a row (the source backs off while this grows).
     #[serde(default)]
     pub consecutive_failures: u32,
-    /// Failed polls and article fetches of this source, by kind (`timeout`, `http_5xx`…).
+    /// Failed polls of this source, by kind (`timeout`, `http_5xx`…); article
+    /// failures are counted apart (see [`State::failure_counts`]).
     #[serde(default)]
     pub failures: std::collections::BTreeMap<String, u64>,
 }
@@ -628,18 +629,25 @@ impl State {
         self.get(HOSTS, "hosts", origin).await
     }
 
-    /// Stores the politeness record of an origin. Not fsynced: it is a cache
-    /// that is fetched again if lost.
-    pub async fn put_host_record(
-        &self,
-        origin: String,
-        record: HostRecord,
-    ) -> Result<(), StateError> {
+    /// Changes the politeness record of an origin in one transaction (so a
+    /// block and a robots.txt answer stored at once both survive). Not
+    /// fsynced: it is a cache that is fetched again if lost.
+    pub async fn update_host_record<F>(&self, origin: String, change: F) -> Result<(), StateError>
+    where
+        F: FnOnce(&mut HostRecord) + Send + 'static,
+    {
         self.blocking(move |db| {
             let mut txn = db.begin_write().map_err(redb::Error::from)?;
             let _ = txn.set_durability(redb::Durability::None);
             {
                 let mut hosts = txn.open_table(HOSTS).map_err(redb::Error::from)?;
+                let mut record: HostRecord =
+                    match hosts.get(origin.as_str()).map_err(redb::Error::from)? {
+                        // An unreadable record is a lost cache entry, not an error.
+                        Some(bytes) => decode("hosts", &origin, bytes.value()).unwrap_or_default(),
+                        None => HostRecord::default(),
+                    };
+                change(&mut record);
                 let bytes = encode(&record);
                 hosts
                     .insert(origin.as_str(), bytes.as_slice())

@@ -56,6 +56,8 @@ struct Timing {
 
 /// A request's right to run; dropping it frees the slots.
 pub struct HostPermit {
+    /// Keeps the origin's record alive (and out of eviction) while in use.
+    _record: Arc<Origin>,
     _origin: OwnedSemaphorePermit,
     _global: OwnedSemaphorePermit,
 }
@@ -92,6 +94,7 @@ impl Hosts {
                 let timing = o.timing.lock().unwrap_or_else(|e| e.into_inner());
                 Arc::strong_count(o) > 1
                     || timing.blocked_until.is_some_and(|t| t > now)
+                    || timing.next_start.is_some_and(|t| t > now)
                     || timing.crawl_delay.is_some()
             });
         }
@@ -122,9 +125,13 @@ impl Hosts {
         let slots = origin
             .slots
             .get_or_init(|| Arc::new(Semaphore::new(policy.concurrency.max(1))));
-        let slot = Arc::clone(slots).acquire_owned().await.map_err(|_| Busy {
-            wait: Duration::from_secs(1),
-        })?;
+        // Bounded too: requests already holding the slots may be slow.
+        let slot = tokio::time::timeout(max_wait, Arc::clone(slots).acquire_owned())
+            .await
+            .map_err(|_| Busy { wait: max_wait })?
+            .map_err(|_| Busy {
+                wait: Duration::from_secs(1),
+            })?;
         // Reserve a start time: requests to one origin start at least the
         // interval (or the crawl delay, if longer) apart.
         let start = {
@@ -153,6 +160,7 @@ impl Hosts {
                 wait: Duration::from_secs(1),
             })?;
         Ok(HostPermit {
+            _record: origin,
             _origin: slot,
             _global: global,
         })

@@ -21,7 +21,7 @@ use url::Url;
 use self::host::{HostPolicy, Hosts, origin};
 use self::robots::{RobotsCache, Verdict, agent_token};
 use crate::config::{Config, FetchConfig};
-use crate::state::{HostRecord, RobotsRecord, State};
+use crate::state::{RobotsRecord, State};
 
 pub use self::guard::is_public;
 
@@ -35,6 +35,8 @@ const MAX_BLOCK: Duration = Duration::from_secs(24 * 3600);
 const RETRY_BASE: Duration = Duration::from_millis(500);
 /// Longest quick-retry back-off.
 const RETRY_MAX: Duration = Duration::from_secs(10);
+/// Origins remembered as restored from the state store before the set is reset.
+const MAX_RESTORED: usize = 10_000;
 
 /// Why a fetch failed. The display text is what a user sees in the log.
 #[derive(Debug, thiserror::Error)]
@@ -235,7 +237,9 @@ impl Profile {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .redirect(redirects);
-        if !allow_private {
+        // Through a proxy, our resolver would only see the proxy's own name
+        // (which may well be private); target names are resolved by the proxy.
+        if !allow_private && config.proxy.is_none() {
             builder = builder.dns_resolver(Arc::new(guard::PublicOnlyResolver));
         }
         if let Some(proxy) = &config.proxy {
@@ -328,6 +332,10 @@ impl Fetcher {
         max_wait: Duration,
     ) -> Result<Response, FetchError> {
         let profile = self.profile(source);
+        // Before anything goes out, robots.txt included.
+        if !profile.config.allow_private_networks {
+            guard::check_literal(url).map_err(FetchError::PrivateNetwork)?;
+        }
         self.restore(url).await;
         if profile.config.respect_robots_txt {
             match self.robots_verdict(profile, url, max_wait).await? {
@@ -397,49 +405,45 @@ impl Fetcher {
         );
         let Some(state) = &self.state else { return };
         let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-        let mut record = state
-            .host_record(key.to_string())
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        record.blocked_until = Some(until);
-        if let Err(e) = state.put_host_record(key.to_string(), record).await {
+        let update = state.update_host_record(key.to_string(), move |r| {
+            // A shorter Retry-After never shortens a longer block.
+            r.blocked_until = Some(r.blocked_until.map_or(until, |t| t.max(until)));
+        });
+        if let Err(e) = update.await {
             warn!("cannot store the block of {key}: {e}");
         }
     }
 
-    /// Loads an origin's stored record once per process: a `Retry-After`
-    /// still running and a fresh robots.txt.
+    /// Applies an origin's stored `Retry-After` block once per process.
+    /// Marked only after loading, so requests racing the first load load it
+    /// too rather than going out before the block is known.
     async fn restore(&self, url: &Url) {
         let key = origin(url);
-        let first = self
+        let known = self
             .restored
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key.clone());
-        let Some(state) = self.state.as_ref().filter(|_| first) else {
+            .contains(&key);
+        let Some(state) = self.state.as_ref().filter(|_| !known) else {
             return;
         };
-        let record = match state.host_record(key.clone()).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return,
-            Err(e) => {
-                warn!("cannot read the stored politeness record of {key}: {e}");
-                return;
+        match state.host_record(key.clone()).await {
+            Ok(record) => {
+                if let Some(wait) = record
+                    .and_then(|r| r.blocked_until)
+                    .and_then(|until| (until - Utc::now()).to_std().ok())
+                {
+                    self.hosts.block(&key, wait);
+                }
             }
-        };
-        if let Some(wait) = record
-            .blocked_until
-            .and_then(|until| (until - Utc::now()).to_std().ok())
-        {
-            self.hosts.block(&key, wait);
+            Err(e) => warn!("cannot read the stored politeness record of {key}: {e}"),
         }
-        if let Some(robots) = record.robots.filter(RobotsCache::is_fresh) {
-            let agent = agent_token(&self.default.config.user_agent);
-            let delay = self.robots.insert(&key, &robots, agent);
-            self.hosts.set_crawl_delay(&key, delay);
+        let mut restored = self.restored.lock().unwrap_or_else(|e| e.into_inner());
+        if restored.len() >= MAX_RESTORED {
+            // Forgetting only means reading a record again.
+            restored.clear();
         }
+        restored.insert(key);
     }
 
     /// What the origin's robots.txt says about `url`, fetching it if needed.
@@ -450,13 +454,31 @@ impl Fetcher {
         max_wait: Duration,
     ) -> Result<Verdict, FetchError> {
         let key = origin(url);
-        if let Some(verdict) = self.robots.verdict(&key, url.as_str()) {
+        // Groups in the file are chosen by agent, so rules are cached per agent.
+        let agent = agent_token(&profile.config.user_agent);
+        let cache_key = format!("{key} {agent}");
+        if let Some(verdict) = self.robots.verdict(&cache_key, url.as_str()) {
             return Ok(verdict);
         }
         let lock = self.robots.fetch_lock(&key);
-        let _fetching = lock.lock().await;
-        if let Some(verdict) = self.robots.verdict(&key, url.as_str()) {
+        let _fetching = tokio::time::timeout(max_wait, lock.lock())
+            .await
+            .map_err(|_| FetchError::HostBusy { wait: max_wait })?;
+        if let Some(verdict) = self.robots.verdict(&cache_key, url.as_str()) {
             return Ok(verdict);
+        }
+        // A fresh file read earlier (before a restart, or for another agent).
+        let stored = match &self.state {
+            Some(state) => state.host_record(key.clone()).await.ok().flatten(),
+            None => None,
+        };
+        if let Some(record) = stored.and_then(|r| r.robots).filter(RobotsCache::is_fresh) {
+            let delay = self.robots.insert(&cache_key, &record, agent);
+            self.hosts.set_crawl_delay(&key, delay);
+            return Ok(self
+                .robots
+                .verdict(&cache_key, url.as_str())
+                .unwrap_or(Verdict::Allowed));
         }
         let mut robots_url = url.clone();
         robots_url.set_path("/robots.txt");
@@ -488,25 +510,17 @@ impl Fetcher {
             body,
             fetched_at: Utc::now(),
         };
-        let delay = self
-            .robots
-            .insert(&key, &record, agent_token(&profile.config.user_agent));
+        let delay = self.robots.insert(&cache_key, &record, agent);
         self.hosts.set_crawl_delay(&key, delay);
         if let Some(state) = &self.state {
-            let mut stored = state
-                .host_record(key.clone())
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_else(HostRecord::default);
-            stored.robots = Some(record);
-            if let Err(e) = state.put_host_record(key.clone(), stored).await {
+            let update = state.update_host_record(key.clone(), move |r| r.robots = Some(record));
+            if let Err(e) = update.await {
                 warn!("cannot store robots.txt of {key}: {e}");
             }
         }
         Ok(self
             .robots
-            .verdict(&key, url.as_str())
+            .verdict(&cache_key, url.as_str())
             .unwrap_or(Verdict::Allowed))
     }
 }
@@ -710,6 +724,40 @@ fn detect(bytes: &[u8]) -> &'static encoding_rs::Encoding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn nothing_is_sent_to_a_private_address_not_even_robots_txt() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let config = Config {
+            state: Default::default(),
+            output: Default::default(),
+            fetch: FetchConfig::default(),
+            pipeline: Default::default(),
+            sources: Vec::new(),
+        };
+        assert!(!config.fetch.allow_private_networks);
+        let fetcher = Fetcher::new(&config, None).expect("fetcher");
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/article")).expect("url");
+        let wait = Duration::from_secs(1);
+        let page = fetcher.get_page("any", &url, wait).await;
+        assert!(
+            matches!(page, Err(FetchError::PrivateNetwork(_))),
+            "{page:?}"
+        );
+        let feed = fetcher.get_feed("any", &url, None, wait).await;
+        assert!(
+            matches!(feed, Err(FetchError::PrivateNetwork(_))),
+            "{feed:?}"
+        );
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(
+            accepted.is_err(),
+            "a connection reached the private address"
+        );
+    }
 
     #[test]
     fn retry_after_accepts_seconds_and_http_dates() {

@@ -67,7 +67,8 @@ impl Rules {
             Self::Parsed(robot) => robot
                 .delay
                 .filter(|d| d.is_finite() && *d > 0.0)
-                .map(|d| Duration::from_secs_f32(d).min(MAX_CRAWL_DELAY)),
+                // Clamp before converting: a huge value would not fit a Duration.
+                .map(|d| Duration::from_secs_f32(d.min(MAX_CRAWL_DELAY.as_secs_f32()))),
             _ => None,
         }
     }
@@ -227,12 +228,21 @@ mod tests {
     #[test]
     fn absurd_crawl_delays_are_clamped() {
         let cache = RobotsCache::default();
-        let delay = cache.insert(
-            "http://a",
-            &record(200, "User-agent: *\nCrawl-delay: 86400\n"),
-            "Thresher",
-        );
-        assert_eq!(delay, Some(MAX_CRAWL_DELAY));
+        for value in [
+            "86400",
+            "1e30",
+            "99999999999999999999999",
+            "inf",
+            "NaN",
+            "-5",
+        ] {
+            let body = format!("User-agent: *\nCrawl-delay: {value}\n");
+            let delay = cache.insert("http://a", &record(200, &body), "Thresher");
+            assert!(
+                delay.is_none_or(|d| d <= MAX_CRAWL_DELAY),
+                "{value}: {delay:?}"
+            );
+        }
     }
 
     #[test]
