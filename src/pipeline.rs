@@ -391,7 +391,9 @@ async fn poll_source(
             // The host's politeness slot is far off (other sources share it):
             // not a failure, just poll when the slot comes.
             let wait = failure.retry_after.unwrap_or(Duration::from_secs(1));
-            debug!("feed host busy; polling in {wait:?}");
+            info!(
+                "feed host not taking requests yet (politeness or Retry-After); polling in {wait:?}"
+            );
             Some(wait)
         }
         Err(failure) => {

@@ -15,7 +15,8 @@ pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) forms.
+            if let Some(v4) = v6.to_ipv4() {
                 return is_public_v4(v4);
             }
             let first = v6.segments()[0];
@@ -24,6 +25,8 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
                 || (first & 0xffc0) == 0xfe80 // link local fe80::/10
+                || (first & 0xffc0) == 0xfec0 // site local fec0::/10 (deprecated)
+                || first == 0x2002 // 6to4, which can embed any IPv4 address
                 || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
                 || (first == 0x0064 && v6.segments()[1] == 0xff9b)) // NAT64 to anything
         }
@@ -114,6 +117,9 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "fec0::1",
+            "2002:7f00:1::1",
         ] {
             let ip: IpAddr = ip.parse().expect("test address");
             assert!(!is_public(ip), "{ip} must not be public");
