@@ -11,7 +11,8 @@
 //! - Drop bytes that can never be article text, so the parser does less work:
 //!   the insides of `<script>` (except JSON-LD, which the metadata reads),
 //!   `<style>`, `<noscript>`, `<textarea>` and `<iframe>`, of `<svg>` and
-//!   `<template>` subtrees, and the text of comments. The elements themselves
+//!   `<template>` subtrees, the text of comments, and whole `<link>` tags other
+//!   than rel=canonical or microdata ones (void, never read). The other elements
 //!   stay (empty), and comments stay as `<!---->`, so the parsed tree has the
 //!   same shape and the same text nodes as the full page; those subtrees are
 //!   all never-content (`dom::is_never_content`), so nothing read as article
@@ -657,8 +658,11 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
                 let formatting = class == Class::Formatting;
                 let counted = formatting || class == Class::Counted;
                 let too_deep = counted && depth[usize::from(formatting)] >= limit(formatting);
+                // `<link>` is void and never content; metadata reads only
+                // rel=canonical (and microdata may use itemprop), so the rest go whole.
+                let link = drop_never_content && name.eq_ignore_ascii_case(b"link");
                 // A tag dropped whole keeps its attributes until then (no cut inside it).
-                let cut_attrs = slim.attrs && !too_deep;
+                let cut_attrs = slim.attrs && !too_deep && !link;
                 let on_attr = |span: usize, start: usize, end_name: usize, end: usize| {
                     if cut_attrs && b.get(start..end_name).is_some_and(is_dropped_attr) {
                         out.replace(span, end, "");
@@ -669,6 +673,13 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
                     break;
                 };
                 i = gt;
+                if link {
+                    let tag = b.get(lt..gt).unwrap_or_default();
+                    let read = |w: &[u8]| tag.windows(w.len()).any(|t| t.eq_ignore_ascii_case(w));
+                    if !read(b"canonical") && !read(b"itemprop") {
+                        out.replace(lt, gt, "");
+                    }
+                }
                 match class {
                     Class::Counted | Class::Formatting => {
                         if too_deep {
@@ -819,6 +830,16 @@ mod tests {
         // `<!-->` opens and closes the escape at once.
         let page = "<script><!--> '<script>' </script><p>after</p>";
         assert_eq!(prep(page), "<script></script><p>after</p>");
+    }
+
+    #[test]
+    fn unread_links_are_dropped() {
+        let page = "<head><link rel=stylesheet href=a.css><LINK REL=Canonical href=/x>\
+                    <link itemprop=url href=/y></head><p>t<link rel=icon>";
+        assert_eq!(
+            prep(page),
+            "<head><LINK REL=Canonical href=/x><link itemprop=url href=/y></head><p>t"
+        );
     }
 
     #[test]
