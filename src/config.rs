@@ -330,16 +330,8 @@ impl FetchConfig {
             ),
         ];
         for (name, value, min, max) in bounded {
-            if value < min || value > max {
-                return Err((
-                    key(name),
-                    format!(
-                        "{} is out of range ({} to {})",
-                        humantime::format_duration(value),
-                        humantime::format_duration(min),
-                        humantime::format_duration(max)
-                    ),
-                ));
+            if let Some(message) = range_error(value, min, max) {
+                return Err((key(name), message));
             }
         }
         if self.user_agent.trim().is_empty()
@@ -629,16 +621,8 @@ impl Config {
             ),
         ];
         for (key, value, min, max) in bounded {
-            if value < min || value > max {
-                return Err(invalid(
-                    key.to_string(),
-                    format!(
-                        "{} is out of range ({} to {})",
-                        humantime::format_duration(value),
-                        humantime::format_duration(min),
-                        humantime::format_duration(max)
-                    ),
-                ));
+            if let Some(message) = range_error(value, min, max) {
+                return Err(invalid(key.to_string(), message));
             }
         }
         self.fetch
@@ -654,6 +638,18 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The message for a duration outside `min..=max`, if it is.
+fn range_error(value: Duration, min: Duration, max: Duration) -> Option<String> {
+    (value < min || value > max).then(|| {
+        format!(
+            "{} is out of range ({} to {})",
+            humantime::format_duration(value),
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        )
+    })
 }
 
 /// Makes the `config` crate's messages read well: it writes key paths as

@@ -312,20 +312,12 @@ fn print_source_health(config: &Config, width: usize) {
                         feed.consecutive_failures
                     ));
                 }
-                if !feed.failures.is_empty() {
-                    let kinds: Vec<String> = feed
-                        .failures
-                        .iter()
-                        .map(|(k, n)| format!("{k} {n}"))
-                        .collect();
-                    line.push_str(&format!("; poll failures: {}", kinds.join(", ")));
-                }
-                if !article_failures.is_empty() {
-                    let kinds: Vec<String> = article_failures
-                        .iter()
-                        .map(|(k, n)| format!("{k} {n}"))
-                        .collect();
-                    line.push_str(&format!("; article failures: {}", kinds.join(", ")));
+                for (what, counts) in [("poll", &feed.failures), ("article", &article_failures)] {
+                    if !counts.is_empty() {
+                        let kinds: Vec<String> =
+                            counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                        line.push_str(&format!("; {what} failures: {}", kinds.join(", ")));
+                    }
                 }
                 println!("{line}");
             }

@@ -131,7 +131,12 @@ pub fn clean_with(
     let doc = Html::parse_document(&input);
     let dom = Dom::build(&doc);
     let rules = options.rules;
-    let forced = rules.map_or_else(Vec::new, |r| rule_mask(&doc, &dom, &r.remove));
+    // Built once for all of a source's selectors, and only when it has some.
+    let index = rules.map(|_| element_index(&dom));
+    let forced = match (rules, &index) {
+        (Some(r), Some(index)) => rule_mask(&doc, &dom, index, &r.remove),
+        _ => Vec::new(),
+    };
     let meta = metadata::extract(&dom, base_url);
     let ruled_title = rules
         .and_then(|r| r.title.as_ref())
@@ -145,7 +150,8 @@ pub fn clean_with(
 
     let content_roots = rules
         .and_then(|r| r.content.as_ref())
-        .map(|sel| matched_roots(&doc, &dom, sel))
+        .zip(index.as_ref())
+        .map(|(sel, index)| matched_roots(&doc, &dom, index, sel))
         .filter(|roots| !roots.is_empty());
     let mask1;
     let mut pass = if let Some(roots) = content_roots {
@@ -389,29 +395,29 @@ impl Pass {
 }
 
 /// Marks the elements `selectors` match, for [`Analysis::new`].
-fn rule_mask(doc: &Html, dom: &Dom<'_>, selectors: &[scraper::Selector]) -> Vec<bool> {
+fn rule_mask(
+    doc: &Html,
+    dom: &Dom<'_>,
+    index: &HashMap<usize, usize>,
+    selectors: &[scraper::Selector],
+) -> Vec<bool> {
     let mut mask = vec![false; dom.len()];
-    if selectors.is_empty() {
-        return mask;
-    }
-    let index = element_index(dom);
     for sel in selectors {
-        for e in doc.select(sel) {
-            if let Some(&i) = index.get(&element_key(e.value())) {
-                mask[i] = true;
-            }
+        for i in selected(doc, index, sel) {
+            mask[i] = true;
         }
     }
     mask
 }
 
 /// Flat positions of the topmost elements `selector` matches, in document order.
-fn matched_roots(doc: &Html, dom: &Dom<'_>, selector: &scraper::Selector) -> Vec<usize> {
-    let index = element_index(dom);
-    let mut nodes: Vec<usize> = doc
-        .select(selector)
-        .filter_map(|e| index.get(&element_key(e.value())).copied())
-        .collect();
+fn matched_roots(
+    doc: &Html,
+    dom: &Dom<'_>,
+    index: &HashMap<usize, usize>,
+    selector: &scraper::Selector,
+) -> Vec<usize> {
+    let mut nodes: Vec<usize> = selected(doc, index, selector).collect();
     nodes.sort_unstable();
     let mut roots: Vec<usize> = Vec::with_capacity(nodes.len());
     for i in nodes {
@@ -422,6 +428,16 @@ fn matched_roots(doc: &Html, dom: &Dom<'_>, selector: &scraper::Selector) -> Vec
         roots.push(i);
     }
     roots
+}
+
+/// Flat positions of the elements `selector` matches.
+fn selected<'a>(
+    doc: &'a Html,
+    index: &'a HashMap<usize, usize>,
+    selector: &'a scraper::Selector,
+) -> impl Iterator<Item = usize> + 'a {
+    doc.select(selector)
+        .filter_map(|e| index.get(&element_key(e.value())).copied())
 }
 
 /// Maps each element (by address: `scraper` and [`Dom`] share the nodes) to its flat position.

@@ -18,7 +18,7 @@ use reqwest::{StatusCode, redirect};
 use tracing::{debug, info, warn};
 use url::Url;
 
-use self::host::{HostPolicy, Hosts, origin};
+use self::host::{HostPermit, HostPolicy, Hosts, origin};
 use self::robots::{RobotsCache, Verdict, agent_token};
 use crate::config::{Config, FetchConfig};
 use crate::state::{RobotsRecord, State};
@@ -320,8 +320,9 @@ impl Fetcher {
         validators: Option<&Validators>,
         max_wait: Duration,
     ) -> Result<Response, FetchError> {
-        self.request(self.profile(source), url, validators, max_wait)
-            .await
+        let profile = self.profile(source);
+        self.admit(profile, url).await?;
+        self.request(profile, url, validators, max_wait).await
     }
 
     /// GETs an article page for `source`, if robots.txt allows it.
@@ -333,10 +334,7 @@ impl Fetcher {
     ) -> Result<Response, FetchError> {
         let profile = self.profile(source);
         // Before anything goes out, robots.txt included.
-        if !profile.config.allow_private_networks {
-            guard::check_literal(url).map_err(FetchError::PrivateNetwork)?;
-        }
-        self.restore(url).await;
+        self.admit(profile, url).await?;
         if profile.config.respect_robots_txt {
             match self.robots_verdict(profile, url, max_wait).await? {
                 Verdict::Allowed => {}
@@ -347,7 +345,30 @@ impl Fetcher {
         self.request(profile, url, None, max_wait).await
     }
 
-    /// One request with politeness and quick retries of transient failures.
+    /// What every fetch passes first: the private-network guard on the URL,
+    /// and the origin's stored `Retry-After` block.
+    async fn admit(&self, profile: &Profile, url: &Url) -> Result<(), FetchError> {
+        if !profile.config.allow_private_networks {
+            guard::check_literal(url).map_err(FetchError::PrivateNetwork)?;
+        }
+        self.restore(url).await;
+        Ok(())
+    }
+
+    /// The origin's politeness slot, waited for at most `max_wait`.
+    async fn slot(
+        &self,
+        key: &str,
+        profile: &Profile,
+        max_wait: Duration,
+    ) -> Result<HostPermit, FetchError> {
+        self.hosts
+            .acquire(key, profile.host_policy(), max_wait)
+            .await
+            .map_err(|busy| FetchError::HostBusy { wait: busy.wait })
+    }
+
+    /// One admitted request with politeness and quick retries of transient failures.
     async fn request(
         &self,
         profile: &Profile,
@@ -355,18 +376,10 @@ impl Fetcher {
         validators: Option<&Validators>,
         max_wait: Duration,
     ) -> Result<Response, FetchError> {
-        if !profile.config.allow_private_networks {
-            guard::check_literal(url).map_err(FetchError::PrivateNetwork)?;
-        }
-        self.restore(url).await;
         let key = origin(url);
         let mut attempt = 0;
         loop {
-            let permit = self
-                .hosts
-                .acquire(&key, profile.host_policy(), max_wait)
-                .await
-                .map_err(|busy| FetchError::HostBusy { wait: busy.wait })?;
+            let permit = self.slot(&key, profile, max_wait).await?;
             let limit = profile.config.max_body_bytes;
             let result = send(&profile.client, url, validators, limit).await;
             drop(permit);
@@ -484,11 +497,7 @@ impl Fetcher {
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
         robots_url.set_fragment(None);
-        let permit = self
-            .hosts
-            .acquire(&key, profile.host_policy(), max_wait)
-            .await
-            .map_err(|busy| FetchError::HostBusy { wait: busy.wait })?;
+        let permit = self.slot(&key, profile, max_wait).await?;
         let answer = send(&profile.client, &robots_url, None, robots::MAX_ROBOTS_BYTES).await;
         drop(permit);
         let (status, body) = match answer {

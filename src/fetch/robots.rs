@@ -61,6 +61,15 @@ impl Rules {
         }
     }
 
+    /// How long an answer with this status is trusted.
+    fn ttl(status: u16) -> Duration {
+        if (200..=299).contains(&status) || (400..=499).contains(&status) {
+            ROBOTS_TTL
+        } else {
+            UNREACHABLE_TTL
+        }
+    }
+
     /// The file's `Crawl-delay` for our agent, clamped.
     pub fn crawl_delay(&self) -> Option<Duration> {
         match self {
@@ -79,17 +88,20 @@ impl Rules {
 struct Entry {
     rules: Arc<Rules>,
     fetched_at: DateTime<Utc>,
+    /// How long the answer is trusted ([`Rules::ttl`] of its status).
+    ttl: Duration,
+}
+
+/// Whether an answer fetched at `fetched_at` and trusted for `ttl` still holds at `now`.
+fn fresh(fetched_at: DateTime<Utc>, ttl: Duration, now: DateTime<Utc>) -> bool {
+    now.signed_duration_since(fetched_at)
+        .to_std()
+        .is_ok_and(|age| age < ttl)
 }
 
 impl Entry {
     fn is_fresh(&self, now: DateTime<Utc>) -> bool {
-        let ttl = match *self.rules {
-            Rules::Unreachable => UNREACHABLE_TTL,
-            _ => ROBOTS_TTL,
-        };
-        now.signed_duration_since(self.fetched_at)
-            .to_std()
-            .is_ok_and(|age| age < ttl)
+        fresh(self.fetched_at, self.ttl, now)
     }
 
     fn verdict(&self, url: &str, now: DateTime<Utc>) -> Verdict {
@@ -100,11 +112,7 @@ impl Entry {
                     .signed_duration_since(self.fetched_at)
                     .to_std()
                     .unwrap_or_default();
-                Verdict::Unavailable(
-                    UNREACHABLE_TTL
-                        .saturating_sub(age)
-                        .max(Duration::from_secs(1)),
-                )
+                Verdict::Unavailable(self.ttl.saturating_sub(age).max(Duration::from_secs(1)))
             }
             Rules::Parsed(robot) => {
                 if robot.allowed(url) {
@@ -147,6 +155,7 @@ impl RobotsCache {
             Entry {
                 rules: Arc::new(rules),
                 fetched_at: record.fetched_at,
+                ttl: Rules::ttl(record.status),
             },
         );
         delay
@@ -154,16 +163,7 @@ impl RobotsCache {
 
     /// Whether a stored record is still fresh enough to use.
     pub fn is_fresh(record: &RobotsRecord) -> bool {
-        let rules = if (200..500).contains(&record.status) {
-            Rules::AllowAll
-        } else {
-            Rules::Unreachable
-        };
-        Entry {
-            rules: Arc::new(rules),
-            fetched_at: record.fetched_at,
-        }
-        .is_fresh(Utc::now())
+        fresh(record.fetched_at, Rules::ttl(record.status), Utc::now())
     }
 
     /// The lock that serialises fetching `origin`'s robots.txt.
