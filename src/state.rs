@@ -373,25 +373,32 @@ impl State {
     /// A written article is also recorded under its own id, so the same page
     /// reached through another link is recognised as already delivered.
     pub async fn complete(&self, key: String, outcome: Outcome) -> Result<(), StateError> {
+        self.complete_all(vec![(key, outcome)]).await
+    }
+
+    /// [`State::complete`] for many links in one transaction (one disk sync).
+    pub async fn complete_all(&self, finished: Vec<(String, Outcome)>) -> Result<(), StateError> {
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(redb::Error::from)?;
             {
                 let mut links = txn.open_table(LINKS).map_err(redb::Error::from)?;
                 let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                let failed_attempts =
-                    match pending.remove(key.as_str()).map_err(redb::Error::from)? {
-                        Some(bytes) => decode::<ArticleJob>("pending", &key, bytes.value())
-                            .map_or(0, |job| job.failed_attempts),
-                        None => 0,
+                for (key, outcome) in finished {
+                    let failed_attempts =
+                        match pending.remove(key.as_str()).map_err(redb::Error::from)? {
+                            Some(bytes) => decode::<ArticleJob>("pending", &key, bytes.value())
+                                .map_or(0, |job| job.failed_attempts),
+                            None => 0,
+                        };
+                    // Never downgrade a delivered link (a second copy of the job may finish later).
+                    let delivered = match links.get(key.as_str()).map_err(redb::Error::from)? {
+                        Some(bytes) => decode::<LinkRecord>("links", &key, bytes.value())
+                            .is_ok_and(|r| r.outcome.is_delivered()),
+                        None => false,
                     };
-                // Never downgrade a delivered link (a second copy of the job may finish later).
-                let delivered = match links.get(key.as_str()).map_err(redb::Error::from)? {
-                    Some(bytes) => decode::<LinkRecord>("links", &key, bytes.value())
-                        .is_ok_and(|r| r.outcome.is_delivered()),
-                    None => false,
-                };
-                if !delivered || outcome.is_delivered() {
-                    finish(&mut links, &key, outcome, failed_attempts.saturating_add(1))?;
+                    if !delivered || outcome.is_delivered() {
+                        finish(&mut links, &key, outcome, failed_attempts.saturating_add(1))?;
+                    }
                 }
             }
             txn.commit().map_err(redb::Error::from)?;
