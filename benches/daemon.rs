@@ -289,9 +289,7 @@ impl Pages {
         let mut words = HashSet::new();
         for page in &html {
             for_each_text_word(page, |word| {
-                if word.len() >= 3 {
-                    words.insert(word.to_ascii_lowercase());
-                }
+                words.insert(word.to_lowercase());
             });
         }
         let mut vocabulary: Vec<String> = words.into_iter().collect();
@@ -313,7 +311,7 @@ impl Pages {
             out.push_str(&page[last..start]);
             let word = &page[start..end];
             let pick = &self.vocabulary[(mix(seed, word) % self.vocabulary.len() as u64) as usize];
-            if word.as_bytes()[0].is_ascii_uppercase() {
+            if word.chars().next().is_some_and(char::is_uppercase) {
                 let mut chars = pick.chars();
                 if let Some(first) = chars.next() {
                     out.push(first.to_ascii_uppercase());
@@ -332,8 +330,8 @@ impl Pages {
 fn mix(seed: u64, word: &str) -> u64 {
     // FNV-1a over the lower-cased word, then the seed: cheap and stable.
     let mut hash = 0xcbf2_9ce4_8422_2325_u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    for byte in word.bytes() {
-        hash ^= u64::from(byte.to_ascii_lowercase());
+    for byte in word.to_lowercase().bytes() {
+        hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash
@@ -373,16 +371,17 @@ fn for_each_text_word_span(page: &str, mut f: impl FnMut(usize, usize)) {
                     .find(|&j| bytes[j] == b';' || bytes[j].is_ascii_whitespace())
                     .map_or(i + 1, |j| j + 1);
             }
-            b if b.is_ascii_alphabetic() => {
-                let start = i;
-                while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-                    i += 1;
+            b => {
+                let end = word_end(page, i, bytes.len());
+                if end == i {
+                    i += utf8_len(b);
+                    continue;
                 }
-                if i - start >= 3 {
-                    f(start, i);
+                if page[i..end].chars().count() >= 3 {
+                    f(i, end);
                 }
+                i = end;
             }
-            _ => i += 1,
         }
     }
 }
@@ -406,22 +405,40 @@ fn json_string_words(page: &str, start: usize, end: usize, f: &mut impl FnMut(us
         if close - open > 60 {
             let mut k = open;
             while k < close {
+                let end = word_end(page, k, close);
                 if bytes[k] == b'\\' {
                     k += 2;
-                } else if bytes[k].is_ascii_alphabetic() {
-                    let word = k;
-                    while k < close && bytes[k].is_ascii_alphabetic() {
-                        k += 1;
+                } else if end > k {
+                    if page[k..end].chars().count() >= 3 {
+                        f(k, end);
                     }
-                    if k - word >= 3 {
-                        f(word, k);
-                    }
+                    k = end;
                 } else {
-                    k += 1;
+                    k += utf8_len(bytes[k]);
                 }
             }
         }
         i = close + 1;
+    }
+}
+
+/// End of the run of letters (any script) starting at `start`, before `limit`.
+fn word_end(page: &str, start: usize, limit: usize) -> usize {
+    let Some(rest) = page.get(start..limit) else {
+        return start;
+    };
+    rest.char_indices()
+        .find(|(_, c)| !c.is_alphabetic())
+        .map_or(limit, |(offset, _)| start + offset)
+}
+
+/// Length of the UTF-8 sequence a leading byte starts.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xF0.. => 4,
+        0xE0.. => 3,
+        0xC0.. => 2,
+        _ => 1,
     }
 }
 

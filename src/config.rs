@@ -102,14 +102,23 @@ pub struct StateConfig {
     /// Folder holding the state database.
     #[serde(default = "default_state_dir")]
     pub dir: PathBuf,
+    /// Ceiling of the state store's page cache, in MiB (more: faster lookups
+    /// in a very large history; less: a smaller resident set).
+    #[serde(default = "default_state_cache_mib")]
+    pub cache_mib: usize,
 }
 
 impl Default for StateConfig {
     fn default() -> Self {
         Self {
             dir: default_state_dir(),
+            cache_mib: default_state_cache_mib(),
         }
     }
+}
+
+fn default_state_cache_mib() -> usize {
+    crate::state::DEFAULT_CACHE_BYTES >> 20
 }
 
 fn default_state_dir() -> PathBuf {
@@ -587,6 +596,12 @@ impl Config {
                     ),
                 ));
             }
+        }
+        if !(1..=65_536).contains(&self.state.cache_mib) {
+            return Err(invalid(
+                "state.cache_mib".to_string(),
+                format!("must be between 1 and 65536 (got {})", self.state.cache_mib),
+            ));
         }
         let positive = [
             ("pipeline.feed_concurrency", self.pipeline.feed_concurrency),

@@ -87,6 +87,18 @@ struct CleanArgs {
     files: Vec<PathBuf>,
 }
 
+/// Lets a printing command end quietly when its reader goes away
+/// (`thresher clean page.html | head`), as Unix filters do, instead of
+/// panicking in `println!`. Not for the daemon verbs: they keep Rust's
+/// default of ignoring SIGPIPE, so a closed socket is an error, not an exit.
+fn die_quietly_on_closed_pipe() {
+    // SAFETY: called at start-up before any other thread exists; setting the
+    // default disposition of SIGPIPE has no other effect on this process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Exit code for an invalid configuration or command line.
 const EXIT_USAGE: u8 = 2;
 
@@ -96,6 +108,9 @@ const EXIT_SOME_SOURCES_FAILED: u8 = 3;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init_logging(cli.log_format);
+    if !matches!(cli.command, Command::Run(_) | Command::Once(_)) {
+        die_quietly_on_closed_pipe();
+    }
     let result = match cli.command {
         Command::Run(args) => load_config(&args)
             .and_then(|(config, origin)| daemon(config, &origin, Mode::Continuous)),

@@ -107,7 +107,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// Opens the state store, builds the HTTP client and the sinks.
     pub fn new(config: Config, shutdown: CancellationToken) -> Result<Self, PipelineError> {
-        let state = State::open(&config.state.dir)?;
+        let state = State::open_with_cache(&config.state.dir, config.state.cache_mib << 20)?;
         let fetcher = Fetcher::new(&config, Some(state.clone()))?;
         let sinks = sink::build(&config);
         let rules = config

@@ -36,6 +36,11 @@ const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");
 /// Article failures per `source/kind`.
 const FAILURES: TableDefinition<&str, u64> = TableDefinition::new("failures");
 
+/// Default ceiling of redb's page cache. redb's own default is 1 GiB, which a
+/// store with millions of links would slowly fill; the B-tree's interior pages,
+/// which every lookup touches, fit in far less.
+pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
+
 /// Longest wait before a retry, whatever the back-off or `Retry-After` say.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(6 * 3600);
 
@@ -231,20 +236,30 @@ pub struct State {
 }
 
 impl State {
-    /// Opens (creating if needed) the state store in `dir`.
+    /// Opens (creating if needed) the state store in `dir`, with the default cache.
     pub fn open(dir: &Path) -> Result<Self, StateError> {
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens the state store with a page cache of at most `cache_bytes`.
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<Self, StateError> {
         std::fs::create_dir_all(dir).map_err(|source| StateError::Folder {
             path: dir.to_path_buf(),
             source,
         })?;
         let path = dir.join(DB_FILE);
-        let db = Database::create(&path).map_err(|source| match source {
-            redb::DatabaseError::DatabaseAlreadyOpen => StateError::InUse { path: path.clone() },
-            source => StateError::Open {
-                path: path.clone(),
-                source,
-            },
-        })?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .map_err(|source| match source {
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    StateError::InUse { path: path.clone() }
+                }
+                source => StateError::Open {
+                    path: path.clone(),
+                    source,
+                },
+            })?;
         // Create the tables once so readers never meet a missing table, and
         // count this run.
         let txn = db.begin_write().map_err(redb::Error::from)?;

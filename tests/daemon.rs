@@ -555,6 +555,25 @@ async fn clean_prints_one_article_and_writes_many_with_out() {
     }
 }
 
+#[test]
+fn clean_piped_into_a_reader_that_went_away_ends_quietly() {
+    let ws = Workspace::new();
+    let page = ws.dir.path().join("page.html");
+    std::fs::write(&page, common::article_html("cli-pipe")).expect("write");
+    // A pipe whose reading end is already closed, as after `| head -1` exits.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+        .arg("clean")
+        .arg(&page)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run clean");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boilerplate_learned_from_three_pages_of_a_host_is_dropped_from_the_next() {
     let site = Site::start().await;
