@@ -14,7 +14,8 @@
 //! - `--soak DURATION`: `thresher run` for that long against feeds that keep
 //!   gaining items; prints RSS over time and fails (exit 1) if RSS keeps growing.
 //!
-//! `--remembered N` seeds the state store with N delivered articles first, to
+//! `THRESHER_BENCH_WRAP="heaptrack -o /tmp/ht"` (or `perf record -g`) runs the
+//! daemon under a profiler. `--remembered N` seeds the state store with N delivered articles first, to
 //! measure memory with a large history. CPU and peak RSS are the daemon's own
 //! (getrusage of the child), not the load generator's.
 
@@ -617,7 +618,19 @@ async fn seed_state(dir: &Path, count: u64) -> Result<(), String> {
 fn daemon(config: &Path, verb: &str) -> Result<Child, String> {
     let log_path = config.with_file_name("daemon.log");
     let log = std::fs::File::create(&log_path).map_err(|e| format!("daemon log: {e}"))?;
-    Command::new(env!("CARGO_BIN_EXE_thresher"))
+    // THRESHER_BENCH_WRAP="perf record -g -o /tmp/perf.data" (or heaptrack, valgrind ...)
+    // runs the daemon under a profiler.
+    let wrap = std::env::var("THRESHER_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(env!("CARGO_BIN_EXE_thresher"));
+            command
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_thresher")),
+    };
+    command
         .args([verb, "--config"])
         .arg(config)
         .env("RUST_LOG", "warn,thresher=info,html5ever=off")
