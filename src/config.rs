@@ -90,9 +90,21 @@ pub struct Config {
     /// Concurrency and queue sizes of the pipeline stages.
     #[serde(default)]
     pub pipeline: PipelineConfig,
+    /// The operations endpoint (metrics, health, status).
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
     /// The feeds to follow.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+}
+
+/// `[telemetry]`: the HTTP endpoint operators and probes talk to.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Address serving `/metrics`, `/healthz`, `/readyz` and `/status`
+    /// (e.g. `127.0.0.1:9464`); no endpoint when absent.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `[state]`: the embedded persistent state.

@@ -12,8 +12,9 @@ use tracing::{info, warn};
 use url::Url;
 
 use thresher::config::{Config, ConfigOrigin};
-use thresher::pipeline::Pipeline;
+use thresher::pipeline::{Pipeline, Reloader};
 use thresher::schedule::Mode;
+use thresher::telemetry::status::{SourceStatus, StatusReport};
 use thresher::telemetry::{self, LogFormat, StatsSnapshot};
 use thresher::{clean, dedup, fetch};
 
@@ -44,6 +45,9 @@ enum Command {
     Clean(CleanArgs),
     /// Validate the configuration and list the sources.
     CheckConfig(ConfigArgs),
+    /// Show each source's status: asks the running daemon (`[telemetry]
+    /// listen`), else reads the state store.
+    Status(StatusArgs),
     /// Measure the cleaner against scraper's parser alone on a folder of HTML pages.
     Bench(BenchArgs),
 }
@@ -56,6 +60,15 @@ struct BenchArgs {
     /// Rounds over all pages; the best round counts.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Print the status document as JSON (as served at `/status`).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -105,6 +118,8 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => {
             load_config(&args).map(|(config, origin)| check_config(&config, &origin))
         }
+        Command::Status(args) => load_config(&args.config)
+            .and_then(|(config, _)| status(&config, args.json)),
         Command::Clean(args) => clean_files(&args),
         Command::Bench(args) => bench(&args),
     };
@@ -161,9 +176,14 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
         }
         // Handlers first: a SIGTERM while the state store opens must still end in a clean exit.
         let signals = Signals::install();
+        // Installed before the pipeline too: SIGHUP's default action ends the process.
+        let hangups = (mode == Mode::Continuous).then(install_hangup).flatten();
         tokio::spawn(stop_on_signal(signals, shutdown.clone()));
         let pipeline =
             Pipeline::new(config, shutdown.clone()).context("cannot start the pipeline")?;
+        if let Some(hangups) = hangups {
+            tokio::spawn(reload_on_hangup(hangups, pipeline.reloader(), origin.clone()));
+        }
         let stats = pipeline.run(mode).await?;
         print_summary(&stats);
         info!("thresher stopped");
@@ -216,6 +236,27 @@ impl Signals {
             _ = next(&mut self.interrupt) => {}
             _ = next(&mut self.terminate) => {}
         }
+    }
+}
+
+/// The SIGHUP listener, or `None` (logged) when it cannot be installed.
+fn install_hangup() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    signal(SignalKind::hangup())
+        .inspect_err(|e| warn!("cannot install the SIGHUP handler ({e}); reload needs a restart"))
+        .ok()
+}
+
+/// Reloads the configuration on every SIGHUP; a rejected one is logged by
+/// the reloader and changes nothing.
+async fn reload_on_hangup(
+    mut hangups: tokio::signal::unix::Signal,
+    reloader: Reloader,
+    origin: ConfigOrigin,
+) {
+    while hangups.recv().await.is_some() {
+        info!(config = %origin, "SIGHUP: reloading the configuration");
+        let _ = reloader.reload(&origin);
     }
 }
 
@@ -323,6 +364,97 @@ fn print_source_health(config: &Config, width: usize) {
             }
         }
     }
+}
+
+/// Where `thresher status` got its answer.
+enum StatusFrom {
+    Daemon(String),
+    Store(PathBuf),
+}
+
+/// `thresher status`: the running daemon's `/status`, else the state store.
+fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (report, from) = runtime.block_on(async {
+        let mut unreachable = None;
+        if let Some(listen) = config.telemetry.listen {
+            let url = status_url(listen);
+            match fetch_status(&url).await {
+                Ok(report) => return Ok((report, StatusFrom::Daemon(url))),
+                Err(e) => unreachable = Some(format!("no daemon answered at {url} ({e:#})")),
+            }
+        }
+        let report = status_from_store(config).await.with_context(|| match &unreachable {
+            Some(why) => format!("{why}, and the state store cannot be read"),
+            None => "the state store cannot be read (with `[telemetry] listen` set, \
+                     `thresher status` asks the running daemon instead)"
+                .to_string(),
+        })?;
+        if let Some(why) = unreachable {
+            eprintln!("thresher: {why}");
+        }
+        Ok::<_, anyhow::Error>((report, StatusFrom::Store(config.state.dir.clone())))
+    })?;
+    let source = match &from {
+        StatusFrom::Daemon(url) => format!("status of the running daemon ({url})"),
+        StatusFrom::Store(dir) => format!(
+            "status from the state store in {} (no running daemon asked)",
+            dir.display()
+        ),
+    };
+    if json {
+        eprintln!("{source}");
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{source}:");
+        print!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `/status` URL of a daemon listening on `listen` (an unspecified
+/// address such as 0.0.0.0 is reached through loopback).
+fn status_url(listen: std::net::SocketAddr) -> String {
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}/status")
+}
+
+async fn fetch_status(url: &str) -> anyhow::Result<StatusReport> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    let response = client.get(url).send().await?.error_for_status()?;
+    let body = response.bytes().await?;
+    serde_json::from_slice(&body).context("the answer is not a Thresher status document")
+}
+
+async fn status_from_store(config: &Config) -> anyhow::Result<StatusReport> {
+    let mut sources = Vec::new();
+    if config.state.dir.join(thresher::state::DB_FILE).exists() {
+        let state = thresher::state::State::open(&config.state.dir)?;
+        for source in &config.sources {
+            sources.push(SourceStatus::from_store(&state, source).await);
+        }
+    } else {
+        // Nothing polled yet: the sources, with nothing known of them.
+        sources.extend(config.sources.iter().map(SourceStatus::unpolled));
+    }
+    Ok(StatusReport {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: None,
+        totals: None,
+        sources,
+    })
 }
 
 /// The JSON `thresher clean` prints: the article fields a page alone can give.
