@@ -806,6 +806,20 @@ mod tests {
     }
 
     #[test]
+    fn telemetry_listen_is_off_by_default_and_named_when_invalid() {
+        assert_eq!(parse("").expect("valid").telemetry.listen, None);
+        let config = parse("[telemetry]\nlisten = \"127.0.0.1:9464\"\n").expect("valid");
+        assert_eq!(
+            config.telemetry.listen,
+            Some("127.0.0.1:9464".parse().expect("addr"))
+        );
+        let err = parse("[telemetry]\nlisten = \"localhost\"\n").unwrap_err();
+        assert!(err.contains("telemetry.listen"), "{err}");
+        let err = parse("[telemetry]\nlisen = \"127.0.0.1:1\"\n").unwrap_err();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
     fn unsafe_source_names_are_rejected() {
         for name in ["", "../etc", "a/b", ".hidden", "with space"] {
             let text = format!("[[sources]]\nname = {name:?}\nurl = \"https://a.example/\"\n");

@@ -14,6 +14,8 @@ use url::Url;
 use thresher::config::{Config, ConfigOrigin};
 use thresher::pipeline::{Pipeline, Reloader};
 use thresher::schedule::Mode;
+use thresher::telemetry::metrics::Metrics;
+use thresher::telemetry::progress::OnceProgress;
 use thresher::telemetry::status::{SourceStatus, StatusReport};
 use thresher::telemetry::{self, LogFormat, StatsSnapshot};
 use thresher::{clean, dedup, fetch};
@@ -174,6 +176,7 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
         if config.sources.is_empty() {
             warn!("no [[sources]] configured: nothing to poll");
         }
+        let source_names: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
         // Handlers first: a SIGTERM while the state store opens must still end in a clean exit.
         let signals = Signals::install();
         // Installed before the pipeline too: SIGHUP's default action ends the process.
@@ -184,8 +187,19 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
         if let Some(hangups) = hangups {
             tokio::spawn(reload_on_hangup(hangups, pipeline.reloader(), origin.clone()));
         }
-        let stats = pipeline.run(mode).await?;
+        let progress = (mode == Mode::Once)
+            .then(|| OnceProgress::start(pipeline.stats(), source_names.len()))
+            .flatten();
+        let metrics = pipeline.metrics();
+        let result = pipeline.run(mode).await;
+        if let Some(progress) = progress {
+            progress.finish();
+        }
+        let stats = result?;
         print_summary(&stats);
+        if mode == Mode::Once {
+            print!("{}", once_table(&metrics, &source_names, &stats));
+        }
         info!("thresher stopped");
         if mode == Mode::Once && stats.polls_failed > 0 && !shutdown.is_cancelled() {
             eprintln!(
@@ -281,6 +295,50 @@ fn print_summary(stats: &StatsSnapshot) {
         failed = stats.failed,
         "summary"
     );
+}
+
+/// The table `thresher once` prints at the end: each source's poll and
+/// articles, then the totals.
+fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> String {
+    use std::fmt::Write as _;
+    let width = sources.iter().map(String::len).chain([6]).max().unwrap_or(6);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:width$}  {:<12}  {:>7}  {:>10}",
+        "source", "feed", "written", "duplicates"
+    );
+    for name in sources {
+        let poll = ["failed", "not_modified", "ok"]
+            .into_iter()
+            .find(|outcome| metrics.poll_count(name, outcome) > 0)
+            .map_or("not polled", |outcome| match outcome {
+                "not_modified" => "not modified",
+                other => other,
+            });
+        let _ = writeln!(
+            out,
+            "{name:width$}  {poll:<12}  {:>7}  {:>10}",
+            Metrics::source_count(&metrics.articles_written, name),
+            Metrics::source_count(&metrics.duplicates, name),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:width$}  {:<12}  {:>7}  {:>10}",
+        "total",
+        format!("{}/{} ok", totals.polls_ok, totals.polls_ok + totals.polls_failed),
+        totals.articles_written,
+        totals.duplicates,
+    );
+    if totals.rejected + totals.failed > 0 {
+        let _ = writeln!(
+            out,
+            "{} page(s) without an article, {} article failure(s) (see the log)",
+            totals.rejected, totals.failed
+        );
+    }
+    out
 }
 
 fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {

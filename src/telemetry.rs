@@ -2,6 +2,7 @@
 //! built on them, and the HTTP endpoint serving metrics, health and status.
 
 pub mod metrics;
+pub mod progress;
 pub mod server;
 pub mod status;
 
@@ -29,7 +30,8 @@ pub fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        // Line by line, above `thresher once`'s progress bar when one is shown.
+        .with_writer(progress::LogWriter::default);
     // A second call (tests) keeps the first subscriber; that is fine.
     let _ = match format {
         LogFormat::Human => builder.try_init(),

@@ -427,3 +427,71 @@ async fn an_invalid_reload_is_rejected_and_the_running_config_stays() {
         .await;
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_prints_a_summary_table_and_plain_log_lines_off_a_terminal() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "table-1");
+    site.publish(Format::Rss, "table-2");
+    let ws = Workspace::new();
+    ws.write_config(
+        &[
+            ("news", site.url(Format::Rss.path())),
+            ("quiet", site.url(Format::Atom.path())),
+        ],
+        "1h",
+        "",
+    );
+    let output = ws.once().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["source", "feed", "written", "duplicates"], "{stdout}");
+    assert_eq!(rows[1], ["news", "ok", "2", "0"], "{stdout}");
+    assert_eq!(rows[2], ["quiet", "ok", "0", "0"], "{stdout}");
+    assert_eq!(rows[3], ["total", "2/2", "ok", "2", "0"], "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("sources polled") && !stderr.contains('\r'),
+        "no progress bar when stderr is not a terminal: {stderr}"
+    );
+    assert!(stderr.contains("article written"), "plain log lines: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_shows_a_progress_bar_on_a_terminal() {
+    // `script` (util-linux) runs the command on a pseudo-terminal.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("`script` not installed: cannot give `thresher once` a terminal; skipped");
+        return;
+    }
+    let site = Site::start().await;
+    site.publish(Format::Rss, "bar-1");
+    let ws = Workspace::new();
+    ws.write_config(&[("news", site.url(Format::Rss.path()))], "1h", "");
+    let command = format!(
+        "{} once --config {}",
+        env!("CARGO_BIN_EXE_thresher"),
+        ws.config_path().display()
+    );
+    let output = tokio::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("RUST_LOG", "thresher=info")
+        .output()
+        .await
+        .expect("run script");
+    let terminal = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{terminal}");
+    assert!(
+        terminal.contains("1/1 sources polled, 1 articles written"),
+        "the bar counts polls and articles: {terminal}"
+    );
+    assert!(terminal.contains("article written"), "log lines above the bar: {terminal}");
+    assert_eq!(ws.articles().len(), 1);
+}

@@ -803,6 +803,7 @@ mod tests {
             output: Default::default(),
             fetch: FetchConfig::default(),
             pipeline: Default::default(),
+            telemetry: Default::default(),
             sources: Vec::new(),
         };
         assert!(!config.fetch.allow_private_networks);
