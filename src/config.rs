@@ -93,9 +93,22 @@ pub struct Config {
     /// The operations endpoint (metrics, health, status).
     #[serde(default)]
     pub telemetry: TelemetryConfig,
+    /// How the running daemon picks up a changed configuration.
+    #[serde(default)]
+    pub reload: ReloadConfig,
     /// The feeds to follow.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+}
+
+/// `[reload]`: SIGHUP always reloads; this adds watching the file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadConfig {
+    /// Also reload when the config file's content changes (checked every
+    /// two seconds; a Kubernetes ConfigMap update is picked up this way).
+    #[serde(default)]
+    pub watch: bool,
 }
 
 /// `[telemetry]`: the HTTP endpoint operators and probes talk to.

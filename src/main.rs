@@ -177,6 +177,7 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
             warn!("no [[sources]] configured: nothing to poll");
         }
         let source_names: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
+        let watch = config.reload.watch;
         // Handlers first: a SIGTERM while the state store opens must still end in a clean exit.
         let signals = Signals::install();
         // Installed before the pipeline too: SIGHUP's default action ends the process.
@@ -186,6 +187,15 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
             Pipeline::new(config, shutdown.clone()).context("cannot start the pipeline")?;
         if let Some(hangups) = hangups {
             tokio::spawn(reload_on_hangup(hangups, pipeline.reloader(), origin.clone()));
+        }
+        match (mode, watch, origin) {
+            (Mode::Continuous, true, ConfigOrigin::File(path)) => {
+                tokio::spawn(pipeline.reloader().watch(path.clone(), shutdown.clone()));
+            }
+            (Mode::Continuous, true, ConfigOrigin::Embedded) => {
+                warn!("reload.watch: the embedded configuration has no file to watch");
+            }
+            _ => {}
         }
         let progress = (mode == Mode::Once)
             .then(|| OnceProgress::start(pipeline.stats(), source_names.len()))

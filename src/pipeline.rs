@@ -49,7 +49,7 @@ mod observe;
 mod reload;
 
 use self::observe::{AbortOnDrop, Observer, Queues};
-pub use self::reload::{ReloadError, Reloader};
+pub use self::reload::{ReloadError, Reloader, WATCH_INTERVAL};
 
 /// Pending jobs are replayed in batches of this size to keep start-up memory flat.
 const REPLAY_BATCH: usize = 256;

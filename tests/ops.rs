@@ -495,3 +495,41 @@ async fn once_shows_a_progress_bar_on_a_terminal() {
     assert!(terminal.contains("article written"), "log lines above the bar: {terminal}");
     assert_eq!(ws.articles().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_reload_watch_a_changed_config_file_is_applied_without_a_signal() {
+    let site = Site::start().await;
+    site.publish(Format::Json, "watched-1");
+    let ws = Workspace::new();
+    let port = free_port();
+    let watch = "[reload]\nwatch = true\n";
+    configure(&ws, &[("alpha", site.url(Format::Rss.path()))], "20s", port);
+    let config = std::fs::read_to_string(ws.config_path()).expect("config");
+    std::fs::write(ws.config_path(), format!("{watch}{config}")).expect("write");
+    let daemon = Daemon::start(&ws, port).await;
+    wait_until(Duration::from_secs(10), "alpha polled", || {
+        site.hits(Format::Rss.path()) >= 1
+    })
+    .await;
+
+    configure(
+        &ws,
+        &[
+            ("alpha", site.url(Format::Rss.path())),
+            ("gamma", site.url(Format::Json.path())),
+        ],
+        "20s",
+        port,
+    );
+    let config = std::fs::read_to_string(ws.config_path()).expect("config");
+    std::fs::write(ws.config_path(), format!("{watch}{config}")).expect("write");
+    daemon
+        .wait_for_sample(
+            "thresher_source_articles_written_total{source=\"gamma\"}",
+            1.0,
+        )
+        .await;
+    let log = daemon.stop().await;
+    assert!(log.contains("config file changed: reloading"), "{log}");
+    assert!(log.contains("added=[\"gamma\"]"), "{log}");
+}

@@ -804,6 +804,7 @@ mod tests {
             fetch: FetchConfig::default(),
             pipeline: Default::default(),
             telemetry: Default::default(),
+            reload: Default::default(),
             sources: Vec::new(),
         };
         assert!(!config.fetch.allow_private_networks);

@@ -6,10 +6,19 @@
 //! pipeline is built around (folders, stage sizes, the telemetry address)
 //! keep their values until a restart, and a reload that changes them says so.
 //! A configuration that does not load is rejected as a whole.
+//!
+//! With `[reload] watch = true` the file is also read every
+//! [`WATCH_INTERVAL`] and reloaded once a change has stayed put for one
+//! interval (so a file caught half-written is not rejected). Reading the
+//! content rather than watching inode events also sees a Kubernetes
+//! ConfigMap update, which swaps a symlink above the file.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::Context;
@@ -75,6 +84,30 @@ impl Reloader {
         result
     }
 
+    /// Reloads whenever the content of the config file changes and then
+    /// stays the same for one [`WATCH_INTERVAL`], until `shutdown`.
+    pub async fn watch(self, path: PathBuf, shutdown: CancellationToken) {
+        let read = |path: &PathBuf| std::fs::read(path).ok();
+        let mut applied = read(&path);
+        let mut last_seen = applied.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(WATCH_INTERVAL) => {}
+            }
+            // Missing for a moment while an editor or the kubelet replaces it.
+            let Some(now) = read(&path) else { continue };
+            let settled = last_seen.as_ref() == Some(&now);
+            if settled && applied.as_ref() != Some(&now) {
+                info!(config = %path.display(), "config file changed: reloading");
+                // A rejected file is logged; it is not retried until it changes again.
+                let _ = self.reload(&ConfigOrigin::File(path.clone()));
+                applied = Some(now.clone());
+            }
+            last_seen = Some(now);
+        }
+    }
+
     /// Applies an already validated configuration.
     pub fn apply(&self, config: Config) -> Result<Change, ReloadError> {
         for key in restart_only_changes(&self.ctx.config, &config) {
@@ -98,6 +131,9 @@ impl Reloader {
     }
 }
 
+/// How often a watched config file is read.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
 /// The keys that differ between `running` and `new` but only take effect
 /// after a restart.
 fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
@@ -109,6 +145,7 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
             "telemetry.listen",
             running.telemetry.listen != new.telemetry.listen,
         ),
+        ("reload.watch", running.reload.watch != new.reload.watch),
         (
             "fetch.max_concurrency",
             running.fetch.max_concurrency != new.fetch.max_concurrency,
