@@ -120,8 +120,9 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => {
             load_config(&args).map(|(config, origin)| check_config(&config, &origin))
         }
-        Command::Status(args) => load_config(&args.config)
-            .and_then(|(config, _)| status(&config, args.json)),
+        Command::Status(args) => {
+            load_config(&args.config).and_then(|(config, _)| status(&config, args.json))
+        }
         Command::Clean(args) => clean_files(&args),
         Command::Bench(args) => bench(&args),
     };
@@ -186,7 +187,11 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
         let pipeline =
             Pipeline::new(config, shutdown.clone()).context("cannot start the pipeline")?;
         if let Some(hangups) = hangups {
-            tokio::spawn(reload_on_hangup(hangups, pipeline.reloader(), origin.clone()));
+            tokio::spawn(reload_on_hangup(
+                hangups,
+                pipeline.reloader(),
+                origin.clone(),
+            ));
         }
         match (mode, watch, origin) {
             (Mode::Continuous, true, ConfigOrigin::File(path)) => {
@@ -311,7 +316,12 @@ fn print_summary(stats: &StatsSnapshot) {
 /// articles, then the totals.
 fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> String {
     use std::fmt::Write as _;
-    let width = sources.iter().map(String::len).chain([6]).max().unwrap_or(6);
+    let width = sources
+        .iter()
+        .map(String::len)
+        .chain([6])
+        .max()
+        .unwrap_or(6);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -337,7 +347,11 @@ fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> 
         out,
         "{:width$}  {:<12}  {:>7}  {:>10}",
         "total",
-        format!("{}/{} ok", totals.polls_ok, totals.polls_ok + totals.polls_failed),
+        format!(
+            "{}/{} ok",
+            totals.polls_ok,
+            totals.polls_ok + totals.polls_failed
+        ),
         totals.articles_written,
         totals.duplicates,
     );
@@ -455,12 +469,14 @@ fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 Err(e) => unreachable = Some(format!("no daemon answered at {url} ({e:#})")),
             }
         }
-        let report = status_from_store(config).await.with_context(|| match &unreachable {
-            Some(why) => format!("{why}, and the state store cannot be read"),
-            None => "the state store cannot be read (with `[telemetry] listen` set, \
+        let report = status_from_store(config)
+            .await
+            .with_context(|| match &unreachable {
+                Some(why) => format!("{why}, and the state store cannot be read"),
+                None => "the state store cannot be read (with `[telemetry] listen` set, \
                      `thresher status` asks the running daemon instead)"
-                .to_string(),
-        })?;
+                    .to_string(),
+            })?;
         if let Some(why) = unreachable {
             eprintln!("thresher: {why}");
         }

@@ -38,10 +38,10 @@ use crate::config::Config;
 use crate::dedup;
 use crate::feed;
 use crate::fetch::{self, FetchError, Fetcher, Validators};
+use crate::roster::Roster;
 use crate::schedule::{Mode, PollDone, PollRequest, Scheduler};
 use crate::sink::{self, Sink};
 use crate::state::{FeedState, Outcome, Retry, RetryPolicy, Setback, State, StateError};
-use crate::roster::Roster;
 use crate::telemetry::metrics::{Metrics, SourceLabels};
 use crate::telemetry::{self, Stats, StatsSnapshot};
 
@@ -139,7 +139,8 @@ impl Pipeline {
             .telemetry
             .listen
             .map(|addr| {
-                telemetry::server::bind(addr).map_err(|source| PipelineError::Listen { addr, source })
+                telemetry::server::bind(addr)
+                    .map_err(|source| PipelineError::Listen { addr, source })
             })
             .transpose()?;
         let stats = Arc::new(Stats::default());
@@ -220,7 +221,7 @@ impl Pipeline {
             });
             tokio::spawn(telemetry::server::serve(listener, observed))
         });
-        let _stop_endpoint = endpoint.map(|task| AbortOnDrop(task));
+        let _stop_endpoint = endpoint.map(AbortOnDrop);
 
         let scheduler = Scheduler::new(
             Arc::clone(&ctx.roster),
@@ -443,9 +444,16 @@ async fn poll_source(
             accepted,
         }) => {
             Stats::inc(&ctx.stats.polls_ok);
-            let outcome = if validators.is_some() { "ok" } else { "not_modified" };
+            let outcome = if validators.is_some() {
+                "ok"
+            } else {
+                "not_modified"
+            };
             ctx.metrics.poll(&source.name, outcome);
-            ctx.metrics.source_failing.get_or_create(&source_labels(&source.name)).set(0);
+            ctx.metrics
+                .source_failing
+                .get_or_create(&source_labels(&source.name))
+                .set(0);
             if let Some(v) = validators {
                 feed_state.etag = v.etag;
                 feed_state.last_modified = v.last_modified;
@@ -845,7 +853,11 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
             explain: false,
         };
         let cleaned = clean::clean_with(&html, Some(&base), &options);
-        (cleaned, hits.into_inner().unwrap_or_default(), started.elapsed())
+        (
+            cleaned,
+            hits.into_inner().unwrap_or_default(),
+            started.elapsed(),
+        )
     })
     .await
     .map_err(|e| format!("cleaner crashed on this page: {e}"))?;

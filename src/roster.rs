@@ -188,7 +188,20 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert!(roster.source("c").is_none());
-        assert!(roster.next_poll("c").is_none(), "a removed source has no next poll");
-        assert!(roster.replace(&roster.sources().iter().map(|s| (**s).clone()).collect::<Vec<_>>()).is_empty());
+        assert!(
+            roster.next_poll("c").is_none(),
+            "a removed source has no next poll"
+        );
+        assert!(
+            roster
+                .replace(
+                    &roster
+                        .sources()
+                        .iter()
+                        .map(|s| (**s).clone())
+                        .collect::<Vec<_>>()
+                )
+                .is_empty()
+        );
     }
 }

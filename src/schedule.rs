@@ -189,7 +189,11 @@ impl Scheduler {
             match self.slots.get_mut(&name) {
                 None => {
                     let polling = self.removed_while_polling.contains(&name);
-                    let turn = if polling { Turn::Polling } else { Turn::Due(first) };
+                    let turn = if polling {
+                        Turn::Polling
+                    } else {
+                        Turn::Due(first)
+                    };
                     self.slots.insert(name.clone(), Slot { source, turn });
                     if !polling {
                         self.schedule(name, first);
@@ -213,7 +217,7 @@ impl Scheduler {
         }
     }
 
-/// Sends a request, waiting for room (backpressure); false on shutdown or closed channel.
+    /// Sends a request, waiting for room (backpressure); false on shutdown or closed channel.
     async fn send(&self, request: PollRequest) -> bool {
         tokio::select! {
             _ = self.shutdown.cancelled() => false,
@@ -319,13 +323,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_source_is_not_polled_again_before_its_poll_is_done() {
-        let mut h = start(
-            &[source("a", Duration::from_secs(10))],
-            Mode::Continuous,
-            8,
-        );
+        let mut h = start(&[source("a", Duration::from_secs(10))], Mode::Continuous, 8);
         let first = h.polls.recv().await.expect("first poll");
-        assert!(h.roster.next_poll("a").is_none(), "no next poll while polling");
+        assert!(
+            h.roster.next_poll("a").is_none(),
+            "no next poll while polling"
+        );
         // Far past the interval, but the first poll has not reported done.
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert!(h.polls.try_recv().is_err(), "no overlapping poll");
@@ -349,7 +352,15 @@ mod tests {
         let mut h = start(&[source("a", hour), source("b", hour)], Mode::Continuous, 8);
         let mut first: Vec<String> = Vec::new();
         for _ in 0..2 {
-            first.push(h.polls.recv().await.expect("first polls").source.name.clone());
+            first.push(
+                h.polls
+                    .recv()
+                    .await
+                    .expect("first polls")
+                    .source
+                    .name
+                    .clone(),
+            );
         }
         first.sort();
         assert_eq!(first, ["a", "b"]);
@@ -359,10 +370,14 @@ mod tests {
 
         // b removed, c added, a polled every 10 s from now on.
         let reloaded_at = Instant::now();
-        h.roster.replace(&[source("a", Duration::from_secs(10)), source("c", hour)]);
+        h.roster
+            .replace(&[source("a", Duration::from_secs(10)), source("c", hour)]);
         h.reloads.send(()).expect("reload");
         let next = h.polls.recv().await.expect("new source polled");
-        assert_eq!(next.source.name, "c", "the added source comes first (start spread)");
+        assert_eq!(
+            next.source.name, "c",
+            "the added source comes first (start spread)"
+        );
         h.done("c");
         let next = h.polls.recv().await.expect("a with its new interval");
         assert_eq!(next.source.name, "a");
@@ -396,7 +411,10 @@ mod tests {
         assert!(h.polls.try_recv().is_err(), "no overlapping poll");
         h.done("a");
         let next = tokio::time::timeout(2 * minute, h.polls.recv()).await;
-        assert!(matches!(next, Ok(Some(_))), "polled again after the old poll");
+        assert!(
+            matches!(next, Ok(Some(_))),
+            "polled again after the old poll"
+        );
         h.shutdown.cancel();
         h.task.await.expect("scheduler stops on shutdown");
     }

@@ -12,7 +12,9 @@ use serde_norway::Value;
 use thresher::config::Config;
 
 fn deploy_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy")
+        .join(name)
 }
 
 fn read(name: &str) -> String {
@@ -94,7 +96,8 @@ fn systemd_unit_is_hardened_reloads_with_sighup_and_verifies() {
         .collect();
     for key in ["THRESHER__STATE__DIR", "THRESHER__OUTPUT__DIR"] {
         assert!(
-            env.get(key).is_some_and(|v| v.starts_with("/var/lib/thresher/")),
+            env.get(key)
+                .is_some_and(|v| v.starts_with("/var/lib/thresher/")),
             "{key}: {env:?}"
         );
     }
@@ -178,15 +181,26 @@ fn kubernetes_manifests_parse_and_probe_the_real_endpoints_on_the_real_port() {
         Some(1),
         "one writer"
     );
-    assert_eq!(spec["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
+    assert_eq!(
+        spec["securityContext"]["runAsNonRoot"].as_bool(),
+        Some(true)
+    );
     let container = &spec["containers"][0];
     let env: BTreeMap<&str, &str> = container["env"]
         .as_sequence()
         .expect("env")
         .iter()
-        .map(|e| (str_of(&e["name"], "env name"), str_of(&e["value"], "env value")))
+        .map(|e| {
+            (
+                str_of(&e["name"], "env name"),
+                str_of(&e["value"], "env value"),
+            )
+        })
         .collect();
-    let port = port_of(env.get("THRESHER__TELEMETRY__LISTEN").expect("listen in env"));
+    let port = port_of(
+        env.get("THRESHER__TELEMETRY__LISTEN")
+            .expect("listen in env"),
+    );
     let ports = container["ports"].as_sequence().expect("ports");
     let named = ports
         .iter()
@@ -286,7 +300,9 @@ fn instructions(text: &str) -> Vec<Instruction> {
             continue;
         }
         current.push_str(trimmed);
-        let (keyword, args) = current.split_once(char::is_whitespace).unwrap_or((&current, ""));
+        let (keyword, args) = current
+            .split_once(char::is_whitespace)
+            .unwrap_or((&current, ""));
         assert!(
             KNOWN.contains(&keyword),
             "unknown instruction {keyword:?} in {current:?}"
@@ -348,8 +364,9 @@ fn containerfile_builds_in_one_stage_and_runs_as_non_root_with_volumes() {
         "the build stage runs cargo"
     );
     // Everything the build stage copies is in the repository and not ignored.
-    let ignore = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".dockerignore"))
-        .expect(".dockerignore");
+    let ignore =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".dockerignore"))
+            .expect(".dockerignore");
     for copy in build.iter().filter(|i| i.keyword == "COPY") {
         let mut parts: Vec<&str> = copy.args.split_whitespace().collect();
         parts.pop(); // destination
@@ -388,7 +405,10 @@ fn containerfile_builds_in_one_stage_and_runs_as_non_root_with_volumes() {
         .collect();
     for key in ["THRESHER__STATE__DIR", "THRESHER__OUTPUT__DIR"] {
         let dir = env.get(key).unwrap_or_else(|| panic!("ENV {key}"));
-        assert!(volumes.contains(dir), "{key}={dir} is a volume: {volumes:?}");
+        assert!(
+            volumes.contains(dir),
+            "{key}={dir} is a volume: {volumes:?}"
+        );
     }
     let listen = env.get("THRESHER__TELEMETRY__LISTEN").expect("ENV listen");
     let exposed: Vec<&str> = runtime

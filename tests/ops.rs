@@ -161,7 +161,10 @@ async fn metrics_and_health_endpoints_report_what_the_running_daemon_does() {
     assert_eq!((code, body.as_str()), (200, "ok\n"));
 
     daemon
-        .wait_for_sample("thresher_source_articles_written_total{source=\"news\"}", 2.0)
+        .wait_for_sample(
+            "thresher_source_articles_written_total{source=\"news\"}",
+            2.0,
+        )
         .await;
     let text = daemon.metrics().await;
     for (series, expected) in [
@@ -172,14 +175,24 @@ async fn metrics_and_health_endpoints_report_what_the_running_daemon_does() {
             "thresher_source_polls_total{source=\"news\",outcome=\"ok\"}",
             1.0,
         ),
-        ("thresher_fetch_duration_seconds_count{target=\"feed\"}", 1.0),
-        ("thresher_fetch_duration_seconds_count{target=\"page\"}", 2.0),
+        (
+            "thresher_fetch_duration_seconds_count{target=\"feed\"}",
+            1.0,
+        ),
+        (
+            "thresher_fetch_duration_seconds_count{target=\"page\"}",
+            2.0,
+        ),
         ("thresher_clean_duration_seconds_count", 2.0),
         ("thresher_queue_depth{queue=\"jobs\"}", 0.0),
         ("thresher_articles_pending", 0.0),
         ("thresher_sources", 1.0),
     ] {
-        assert_eq!(sample(&text, series), Some(expected), "{series} in:\n{text}");
+        assert_eq!(
+            sample(&text, series),
+            Some(expected),
+            "{series} in:\n{text}"
+        );
     }
     assert!(
         text.contains("# TYPE thresher_fetch_duration_seconds histogram"),
@@ -187,7 +200,8 @@ async fn metrics_and_health_endpoints_report_what_the_running_daemon_does() {
     );
     assert!(
         text.contains("thresher_fetch_duration_seconds_bucket{le=\"+Inf\",target=\"feed\"} 1")
-            || text.contains("thresher_fetch_duration_seconds_bucket{target=\"feed\",le=\"+Inf\"} 1"),
+            || text
+                .contains("thresher_fetch_duration_seconds_bucket{target=\"feed\",le=\"+Inf\"} 1"),
         "{text}"
     );
 
@@ -232,7 +246,9 @@ async fn readyz_fails_while_the_output_folder_cannot_be_written() {
         .clone();
     assert_eq!(output["ok"], false, "{body}");
     assert!(
-        output["detail"].as_str().is_some_and(|d| d.contains("articles")),
+        output["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("articles")),
         "the detail names the folder: {body}"
     );
     // Alive all the same: a liveness probe must not restart it for this.
@@ -257,7 +273,10 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
     );
     let daemon = Daemon::start(&ws, port).await;
     daemon
-        .wait_for_sample("thresher_source_articles_written_total{source=\"news\"}", 1.0)
+        .wait_for_sample(
+            "thresher_source_articles_written_total{source=\"news\"}",
+            1.0,
+        )
         .await;
     daemon
         .wait_for_sample(
@@ -282,14 +301,20 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
     assert_eq!(broken["name"], "broken");
     assert!(broken["last_success_at"].is_null(), "{body}");
     assert!(
-        broken["last_error"].as_str().is_some_and(|e| e.contains("404")),
+        broken["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("404")),
         "{body}"
     );
     assert_eq!(broken["consecutive_failures"], 1, "{body}");
     assert_eq!(broken["poll_failures"]["http_4xx"], 1, "{body}");
     assert_eq!(status["totals"]["articles_written"], 1, "{body}");
 
-    let output = ws.command("status").output().await.expect("thresher status");
+    let output = ws
+        .command("status")
+        .output()
+        .await
+        .expect("thresher status");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(
@@ -298,7 +323,10 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
         )),
         "{stdout}"
     );
-    assert!(stdout.contains("news") && stdout.contains("404"), "{stdout}");
+    assert!(
+        stdout.contains("news") && stdout.contains("404"),
+        "{stdout}"
+    );
 
     let output = ws
         .command("status")
@@ -311,13 +339,20 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
 
     daemon.stop().await;
     // No daemon now: the answer comes from the state store, and says so.
-    let output = ws.command("status").output().await.expect("thresher status");
+    let output = ws
+        .command("status")
+        .output()
+        .await
+        .expect("thresher status");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}{stderr}");
     assert!(stderr.contains("no daemon answered"), "{stderr}");
     assert!(stdout.contains("from the state store"), "{stdout}");
-    assert!(stdout.contains("news") && stdout.contains("404"), "{stdout}");
+    assert!(
+        stdout.contains("news") && stdout.contains("404"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,12 +374,17 @@ async fn sighup_starts_an_added_source_and_stops_a_removed_one() {
 
     configure(&ws, std::slice::from_ref(&beta), "1s", port);
     signal(&daemon.child, "HUP");
-    wait_until(Duration::from_secs(10), "beta polled after the reload", || {
-        site.hits(Format::Atom.path()) >= 1
-    })
+    wait_until(
+        Duration::from_secs(10),
+        "beta polled after the reload",
+        || site.hits(Format::Atom.path()) >= 1,
+    )
     .await;
     daemon
-        .wait_for_sample("thresher_source_articles_written_total{source=\"beta\"}", 1.0)
+        .wait_for_sample(
+            "thresher_source_articles_written_total{source=\"beta\"}",
+            1.0,
+        )
         .await;
     // A poll of alpha already under way when the signal came may still land.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -398,7 +438,10 @@ async fn an_invalid_reload_is_rejected_and_the_running_config_stays() {
     .await;
 
     // A misspelt key: the whole file is rejected.
-    append_config(&ws, "\n[[sources]]\nname = \"beta\"\nurll = \"http://127.0.0.1:9/\"\n");
+    append_config(
+        &ws,
+        "\n[[sources]]\nname = \"beta\"\nurll = \"http://127.0.0.1:9/\"\n",
+    );
     signal(&daemon.child, "HUP");
     daemon
         .wait_for_sample("thresher_config_reloads_total{result=\"rejected\"}", 1.0)
@@ -448,7 +491,11 @@ async fn once_prints_a_summary_table_and_plain_log_lines_off_a_terminal() {
         .lines()
         .map(|l| l.split_whitespace().collect())
         .collect();
-    assert_eq!(rows[0], ["source", "feed", "written", "duplicates"], "{stdout}");
+    assert_eq!(
+        rows[0],
+        ["source", "feed", "written", "duplicates"],
+        "{stdout}"
+    );
     assert_eq!(rows[1], ["news", "ok", "2", "0"], "{stdout}");
     assert_eq!(rows[2], ["quiet", "ok", "0", "0"], "{stdout}");
     assert_eq!(rows[3], ["total", "2/2", "ok", "2", "0"], "{stdout}");
@@ -457,7 +504,10 @@ async fn once_prints_a_summary_table_and_plain_log_lines_off_a_terminal() {
         !stderr.contains("sources polled") && !stderr.contains('\r'),
         "no progress bar when stderr is not a terminal: {stderr}"
     );
-    assert!(stderr.contains("article written"), "plain log lines: {stderr}");
+    assert!(
+        stderr.contains("article written"),
+        "plain log lines: {stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -492,7 +542,10 @@ async fn once_shows_a_progress_bar_on_a_terminal() {
         terminal.contains("1/1 sources polled, 1 articles written"),
         "the bar counts polls and articles: {terminal}"
     );
-    assert!(terminal.contains("article written"), "log lines above the bar: {terminal}");
+    assert!(
+        terminal.contains("article written"),
+        "log lines above the bar: {terminal}"
+    );
     assert_eq!(ws.articles().len(), 1);
 }
 

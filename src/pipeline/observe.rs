@@ -60,7 +60,10 @@ impl Observed for Observer {
                 ("pages", depth(&q.pages)),
                 ("articles", depth(&q.articles)),
             ] {
-                metrics.queue_depth.get_or_create(&QueueLabels { queue }).set(depth);
+                metrics
+                    .queue_depth
+                    .get_or_create(&QueueLabels { queue })
+                    .set(depth);
             }
             // Only origins blocked now: an expired block's series disappears.
             metrics.host_blocked_seconds.clear();
@@ -98,7 +101,10 @@ impl Observed for Observer {
             ));
             for sink in &self.ctx.sinks {
                 let result = sink.check().await.map_err(|e| e.to_string());
-                checks.push(Check::from_result(format!("output:{}", sink.name()), result));
+                checks.push(Check::from_result(
+                    format!("output:{}", sink.name()),
+                    result,
+                ));
             }
             checks
         })

@@ -159,8 +159,14 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
             a.fetch_concurrency != b.fetch_concurrency,
         ),
         ("pipeline.clean_workers", a.clean_workers != b.clean_workers),
-        ("pipeline.queue_capacity", a.queue_capacity != b.queue_capacity),
-        ("pipeline.shutdown_grace", a.shutdown_grace != b.shutdown_grace),
+        (
+            "pipeline.queue_capacity",
+            a.queue_capacity != b.queue_capacity,
+        ),
+        (
+            "pipeline.shutdown_grace",
+            a.shutdown_grace != b.shutdown_grace,
+        ),
         (
             "pipeline.max_article_attempts",
             a.max_article_attempts != b.max_article_attempts,
@@ -191,11 +197,7 @@ mod tests {
         new.telemetry.listen = Some("127.0.0.1:9464".parse().expect("addr"));
         assert_eq!(
             restart_only_changes(&base, &new),
-            [
-                "output.dir",
-                "telemetry.listen",
-                "pipeline.queue_capacity"
-            ]
+            ["output.dir", "telemetry.listen", "pipeline.queue_capacity"]
         );
     }
 }

@@ -116,8 +116,7 @@ impl Metrics {
         let source_failing = Family::default();
         // 5 ms to ~80 s: a local page and a feed on a slow host both land in a bucket.
         let fetch_seconds = Family::<FetchLabels, Histogram>::new_with_constructor(
-            (|| Histogram::new(exponential_buckets(0.005, 2.0, 15)))
-                as fn() -> Histogram,
+            (|| Histogram::new(exponential_buckets(0.005, 2.0, 15))) as fn() -> Histogram,
         );
         // 0.5 ms to ~4 s.
         let clean_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
@@ -335,7 +334,10 @@ mod tests {
             .inc();
         metrics.fetched("feed", Duration::from_millis(20));
         let text = metrics.encode().expect("encode");
-        assert!(text.contains("thresher_articles_written_total 3\n"), "{text}");
+        assert!(
+            text.contains("thresher_articles_written_total 3\n"),
+            "{text}"
+        );
         assert!(
             text.contains("thresher_source_polls_total{source=\"news\",outcome=\"ok\"} 1\n"),
             "{text}"

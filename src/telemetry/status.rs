@@ -91,7 +91,10 @@ impl SourceStatus {
         let feed = match state.feed_state(source.name.clone()).await {
             Ok(feed) => feed.unwrap_or_default(),
             Err(e) => {
-                tracing::warn!("status: cannot read the feed state of {:?}: {e}", source.name);
+                tracing::warn!(
+                    "status: cannot read the feed state of {:?}: {e}",
+                    source.name
+                );
                 Default::default()
             }
         };
@@ -119,7 +122,10 @@ impl StatusReport {
     /// last error of failing sources beneath them.
     pub fn table(&self) -> String {
         let when = |t: &Option<DateTime<Utc>>| {
-            t.map_or_else(|| "-".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            t.map_or_else(
+                || "-".to_string(),
+                |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            )
         };
         let width = self
             .sources
