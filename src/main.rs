@@ -369,6 +369,10 @@ fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
     println!("config OK: {origin}");
     println!("state dir:  {}", config.state.dir.display());
     println!("output dir: {}", config.output.dir.display());
+    match config.telemetry.listen {
+        Some(listen) => println!("telemetry:  http://{listen}/metrics, /healthz, /readyz, /status"),
+        None => println!("telemetry:  off (set [telemetry] listen)"),
+    }
     println!("{} source(s):", config.sources.len());
     let width = config
         .sources

@@ -176,6 +176,7 @@ impl Scheduler {
             .cloned()
             .collect();
         for name in removed {
+            self.roster.set_next_poll(&name, None);
             if let Some(slot) = self.slots.remove(&name)
                 && slot.turn == Turn::Polling
             {
