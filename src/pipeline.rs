@@ -17,6 +17,10 @@
 //! stop taking new work on shutdown; local stages (clean, deliver) drain. What
 //! is still running after `pipeline.shutdown_grace` is abandoned: it is still
 //! pending in the state store and is processed after the next start.
+//!
+//! Sources are looked up in the [`Roster`], which a [`Reloader`] swaps on
+//! SIGHUP before telling the scheduler to reconcile (`reload`). The telemetry
+//! endpoint sees the running pipeline through `observe`.
 
 use std::collections::HashSet;
 use std::future::Future;
