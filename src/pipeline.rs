@@ -364,7 +364,7 @@ async fn replay_pending(ctx: Arc<Context>, jobs: mpsc::Sender<ArticleJob>, mode:
             };
             let complete = due.len() < REPLAY_BATCH;
             for job in due {
-                debug!(url = %job.url, attempt = job.failed_attempts + 1, "retrying article");
+                debug!(source = %job.source, url = %job.url, attempt = job.failed_attempts + 1, "retrying article");
                 if !send_job(&ctx, &jobs, job).await {
                     return;
                 }
