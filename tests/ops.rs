@@ -285,6 +285,13 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
         )
         .await;
 
+    assert_eq!(
+        daemon
+            .sample("thresher_source_consecutive_failures{source=\"broken\"}")
+            .await,
+        Some(1.0),
+        "the failing source is backing off"
+    );
     let (code, body) = daemon.get("/status").await.expect("status");
     assert_eq!(code, 200, "{body}");
     let status: serde_json::Value = serde_json::from_str(&body).expect("status JSON");
