@@ -90,9 +90,34 @@ pub struct Config {
     /// Concurrency and queue sizes of the pipeline stages.
     #[serde(default)]
     pub pipeline: PipelineConfig,
+    /// The operations endpoint (metrics, health, status).
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+    /// How the running daemon picks up a changed configuration.
+    #[serde(default)]
+    pub reload: ReloadConfig,
     /// The feeds to follow.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+}
+
+/// `[reload]`: SIGHUP always reloads; this adds watching the file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadConfig {
+    /// Also reload when the config file's content changes (checked every
+    /// two seconds; a Kubernetes ConfigMap update is picked up this way).
+    #[serde(default)]
+    pub watch: bool,
+}
+
+/// `[telemetry]`: the HTTP endpoint operators and probes talk to.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Address serving `/metrics`, `/healthz`, `/readyz` and `/status`
+    /// (e.g. `127.0.0.1:9464`); no endpoint when absent.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `[state]`: the embedded persistent state.
@@ -806,6 +831,20 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("sources[0].rules.remove[1]"), "{err}");
         assert!(err.contains("div["), "{err}");
+    }
+
+    #[test]
+    fn telemetry_listen_is_off_by_default_and_named_when_invalid() {
+        assert_eq!(parse("").expect("valid").telemetry.listen, None);
+        let config = parse("[telemetry]\nlisten = \"127.0.0.1:9464\"\n").expect("valid");
+        assert_eq!(
+            config.telemetry.listen,
+            Some("127.0.0.1:9464".parse().expect("addr"))
+        );
+        let err = parse("[telemetry]\nlisten = \"localhost\"\n").unwrap_err();
+        assert!(err.contains("telemetry.listen"), "{err}");
+        let err = parse("[telemetry]\nlisen = \"127.0.0.1:1\"\n").unwrap_err();
+        assert!(err.contains("lisen"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The modules follow the pipeline, in order:
 //! [`config`] → [`schedule`] → [`fetch`] → [`feed`] → [`clean`] → [`dedup`] → [`sink`],
 //! wired together by [`pipeline`], with persistent [`state`] and [`telemetry`]
-//! beside them. [`article`] holds the records passed between stages;
+//! beside them; [`roster`] holds the sources being followed (swapped on
+//! reload). [`article`] holds the records passed between stages;
 //! [`boilerplate`] is what the daemon learns about each site's template;
 //! [`bench`] measures the cleaner.
 
@@ -16,6 +17,7 @@ pub mod dedup;
 pub mod feed;
 pub mod fetch;
 pub mod pipeline;
+pub mod roster;
 pub mod schedule;
 pub mod sink;
 pub mod state;

@@ -12,8 +12,11 @@ use tracing::{info, warn};
 use url::Url;
 
 use thresher::config::{Config, ConfigOrigin};
-use thresher::pipeline::Pipeline;
+use thresher::pipeline::{Pipeline, Reloader};
 use thresher::schedule::Mode;
+use thresher::telemetry::metrics::Metrics;
+use thresher::telemetry::progress::OnceProgress;
+use thresher::telemetry::status::{SourceStatus, StatusReport};
 use thresher::telemetry::{self, LogFormat, StatsSnapshot};
 use thresher::{clean, dedup, fetch};
 
@@ -44,6 +47,9 @@ enum Command {
     Clean(CleanArgs),
     /// Validate the configuration and list the sources.
     CheckConfig(ConfigArgs),
+    /// Show each source's status: asks the running daemon (`[telemetry]
+    /// listen`), else reads the state store.
+    Status(StatusArgs),
     /// Measure the cleaner against scraper's parser alone on a folder of HTML pages.
     Bench(BenchArgs),
 }
@@ -56,6 +62,15 @@ struct BenchArgs {
     /// Rounds over all pages; the best round counts.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Print the status document as JSON (as served at `/status`).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -120,6 +135,9 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => {
             load_config(&args).map(|(config, origin)| check_config(&config, &origin))
         }
+        Command::Status(args) => {
+            load_config(&args.config).and_then(|(config, _)| status(&config, args.json))
+        }
         Command::Clean(args) => clean_files(&args),
         Command::Bench(args) => bench(&args),
     };
@@ -174,13 +192,44 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
         if config.sources.is_empty() {
             warn!("no [[sources]] configured: nothing to poll");
         }
+        let source_names: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
+        let watch = config.reload.watch;
         // Handlers first: a SIGTERM while the state store opens must still end in a clean exit.
         let signals = Signals::install();
+        // Installed before the pipeline too: SIGHUP's default action ends the process.
+        let hangups = (mode == Mode::Continuous).then(install_hangup).flatten();
         tokio::spawn(stop_on_signal(signals, shutdown.clone()));
         let pipeline =
             Pipeline::new(config, shutdown.clone()).context("cannot start the pipeline")?;
-        let stats = pipeline.run(mode).await?;
+        if let Some(hangups) = hangups {
+            tokio::spawn(reload_on_hangup(
+                hangups,
+                pipeline.reloader(),
+                origin.clone(),
+            ));
+        }
+        match (mode, watch, origin) {
+            (Mode::Continuous, true, ConfigOrigin::File(path)) => {
+                tokio::spawn(pipeline.reloader().watch(path.clone(), shutdown.clone()));
+            }
+            (Mode::Continuous, true, ConfigOrigin::Embedded) => {
+                warn!("reload.watch: the embedded configuration has no file to watch");
+            }
+            _ => {}
+        }
+        let progress = (mode == Mode::Once)
+            .then(|| OnceProgress::start(pipeline.stats(), source_names.len()))
+            .flatten();
+        let metrics = pipeline.metrics();
+        let result = pipeline.run(mode).await;
+        if let Some(progress) = progress {
+            progress.finish();
+        }
+        let stats = result?;
         print_summary(&stats);
+        if mode == Mode::Once {
+            print!("{}", once_table(&metrics, &source_names, &stats));
+        }
         info!("thresher stopped");
         if mode == Mode::Once && stats.polls_failed > 0 && !shutdown.is_cancelled() {
             eprintln!(
@@ -234,6 +283,27 @@ impl Signals {
     }
 }
 
+/// The SIGHUP listener, or `None` (logged) when it cannot be installed.
+fn install_hangup() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    signal(SignalKind::hangup())
+        .inspect_err(|e| warn!("cannot install the SIGHUP handler ({e}); reload needs a restart"))
+        .ok()
+}
+
+/// Reloads the configuration on every SIGHUP; a rejected one is logged by
+/// the reloader and changes nothing.
+async fn reload_on_hangup(
+    mut hangups: tokio::signal::unix::Signal,
+    reloader: Reloader,
+    origin: ConfigOrigin,
+) {
+    while hangups.recv().await.is_some() {
+        info!(config = %origin, "SIGHUP: reloading the configuration");
+        let _ = reloader.reload(&origin);
+    }
+}
+
 /// Cancels `shutdown` on the first SIGINT or SIGTERM; a second one exits at once.
 async fn stop_on_signal(mut signals: Signals, shutdown: CancellationToken) {
     signals.recv().await;
@@ -257,10 +327,67 @@ fn print_summary(stats: &StatsSnapshot) {
     );
 }
 
+/// The table `thresher once` prints at the end: each source's poll and
+/// articles, then the totals.
+fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> String {
+    use std::fmt::Write as _;
+    let width = sources
+        .iter()
+        .map(String::len)
+        .chain([6])
+        .max()
+        .unwrap_or(6);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:width$}  {:<12}  {:>7}  {:>10}",
+        "source", "feed", "written", "duplicates"
+    );
+    for name in sources {
+        let poll = ["failed", "not_modified", "ok"]
+            .into_iter()
+            .find(|outcome| metrics.poll_count(name, outcome) > 0)
+            .map_or("not polled", |outcome| match outcome {
+                "not_modified" => "not modified",
+                other => other,
+            });
+        let _ = writeln!(
+            out,
+            "{name:width$}  {poll:<12}  {:>7}  {:>10}",
+            Metrics::source_count(&metrics.articles_written, name),
+            Metrics::source_count(&metrics.duplicates, name),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:width$}  {:<12}  {:>7}  {:>10}",
+        "total",
+        format!(
+            "{}/{} ok",
+            totals.polls_ok,
+            totals.polls_ok + totals.polls_failed
+        ),
+        totals.articles_written,
+        totals.duplicates,
+    );
+    if totals.rejected + totals.failed > 0 {
+        let _ = writeln!(
+            out,
+            "{} page(s) without an article, {} article failure(s) (see the log)",
+            totals.rejected, totals.failed
+        );
+    }
+    out
+}
+
 fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
     println!("config OK: {origin}");
     println!("state dir:  {}", config.state.dir.display());
     println!("output dir: {}", config.output.dir.display());
+    match config.telemetry.listen {
+        Some(listen) => println!("telemetry:  http://{listen}/metrics, /healthz, /readyz, /status"),
+        None => println!("telemetry:  off (set [telemetry] listen)"),
+    }
     println!("{} source(s):", config.sources.len());
     let width = config
         .sources
@@ -338,6 +465,99 @@ fn print_source_health(config: &Config, width: usize) {
             }
         }
     }
+}
+
+/// Where `thresher status` got its answer.
+enum StatusFrom {
+    Daemon(String),
+    Store(PathBuf),
+}
+
+/// `thresher status`: the running daemon's `/status`, else the state store.
+fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (report, from) = runtime.block_on(async {
+        let mut unreachable = None;
+        if let Some(listen) = config.telemetry.listen {
+            let url = status_url(listen);
+            match fetch_status(&url).await {
+                Ok(report) => return Ok((report, StatusFrom::Daemon(url))),
+                Err(e) => unreachable = Some(format!("no daemon answered at {url} ({e:#})")),
+            }
+        }
+        let report = status_from_store(config)
+            .await
+            .with_context(|| match &unreachable {
+                Some(why) => format!("{why}, and the state store cannot be read"),
+                None => "the state store cannot be read (with `[telemetry] listen` set, \
+                     `thresher status` asks the running daemon instead)"
+                    .to_string(),
+            })?;
+        if let Some(why) = unreachable {
+            eprintln!("thresher: {why}");
+        }
+        Ok::<_, anyhow::Error>((report, StatusFrom::Store(config.state.dir.clone())))
+    })?;
+    let source = match &from {
+        StatusFrom::Daemon(url) => format!("status of the running daemon ({url})"),
+        StatusFrom::Store(dir) => format!(
+            "status from the state store in {} (no running daemon asked)",
+            dir.display()
+        ),
+    };
+    if json {
+        eprintln!("{source}");
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{source}:");
+        print!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `/status` URL of a daemon listening on `listen` (an unspecified
+/// address such as 0.0.0.0 is reached through loopback).
+fn status_url(listen: std::net::SocketAddr) -> String {
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}/status")
+}
+
+async fn fetch_status(url: &str) -> anyhow::Result<StatusReport> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    let response = client.get(url).send().await?.error_for_status()?;
+    let body = response.bytes().await?;
+    serde_json::from_slice(&body).context("the answer is not a Thresher status document")
+}
+
+async fn status_from_store(config: &Config) -> anyhow::Result<StatusReport> {
+    let mut sources = Vec::new();
+    if config.state.dir.join(thresher::state::DB_FILE).exists() {
+        let state = thresher::state::State::open(&config.state.dir)?;
+        for source in &config.sources {
+            sources.push(SourceStatus::from_store(&state, source).await);
+        }
+    } else {
+        // Nothing polled yet: the sources, with nothing known of them.
+        sources.extend(config.sources.iter().map(SourceStatus::unpolled));
+    }
+    Ok(StatusReport {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: None,
+        totals: None,
+        sources,
+    })
 }
 
 /// The JSON `thresher clean` prints: the article fields a page alone can give.

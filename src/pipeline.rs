@@ -17,8 +17,12 @@
 //! stop taking new work on shutdown; local stages (clean, deliver) drain. What
 //! is still running after `pipeline.shutdown_grace` is abandoned: it is still
 //! pending in the state store and is processed after the next start.
+//!
+//! Sources are looked up in the [`Roster`], which a [`Reloader`] swaps on
+//! SIGHUP before telling the scheduler to reconcile (`reload`). The telemetry
+//! endpoint sees the running pipeline through `observe`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,10 +42,18 @@ use crate::config::Config;
 use crate::dedup;
 use crate::feed;
 use crate::fetch::{self, FetchError, Fetcher, Validators};
+use crate::roster::Roster;
 use crate::schedule::{Mode, PollDone, PollRequest, Scheduler};
 use crate::sink::{self, Sink};
 use crate::state::{FeedState, Outcome, Retry, RetryPolicy, Setback, State, StateError};
-use crate::telemetry::{Stats, StatsSnapshot};
+use crate::telemetry::metrics::{Metrics, SourceLabels};
+use crate::telemetry::{self, Stats, StatsSnapshot};
+
+mod observe;
+mod reload;
+
+use self::observe::{AbortOnDrop, Observer, Queues};
+pub use self::reload::{ReloadError, Reloader, WATCH_INTERVAL};
 
 /// Pending jobs are replayed in batches of this size to keep start-up memory flat.
 const REPLAY_BATCH: usize = 256;
@@ -63,6 +75,14 @@ pub enum PipelineError {
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Client(#[from] FetchError),
+    /// The telemetry endpoint's address could not be bound.
+    #[error("cannot listen on {addr} (telemetry.listen): {source}")]
+    Listen {
+        /// The configured address.
+        addr: std::net::SocketAddr,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
     /// A stage crashed (a bug); the daemon stopped so a supervisor can restart it.
     #[error("pipeline stage crashed: {0}; unfinished articles stay pending for the next start")]
     StageCrashed(String),
@@ -89,47 +109,83 @@ struct Page {
 
 /// Everything the stages share.
 struct Context {
+    /// The configuration the daemon started with. Sources and fetch settings
+    /// are reloadable and read from `roster` and `fetcher`; the rest of this
+    /// stays until a restart.
     config: Config,
-    /// Compiled `[sources.rules]`, by source name.
-    rules: HashMap<String, Arc<clean::Rules>>,
+    /// The sources being followed, with their compiled rules.
+    roster: Arc<Roster>,
     state: State,
     fetcher: Fetcher,
     sinks: Vec<Box<dyn Sink>>,
     stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
+    started_at: DateTime<Utc>,
 }
 
 /// The assembled daemon, ready to run.
 pub struct Pipeline {
     ctx: Arc<Context>,
+    /// Tells the scheduler that the roster changed.
+    reload_tx: mpsc::UnboundedSender<()>,
+    reload_rx: mpsc::UnboundedReceiver<()>,
+    /// The telemetry endpoint's socket, bound at start.
+    listener: Option<std::net::TcpListener>,
 }
 
 impl Pipeline {
-    /// Opens the state store, builds the HTTP client and the sinks.
+    /// Opens the state store, binds the telemetry endpoint (if configured),
+    /// builds the HTTP clients and the sinks.
     pub fn new(config: Config, shutdown: CancellationToken) -> Result<Self, PipelineError> {
         let state = State::open_with_cache(&config.state.dir, config.state.cache_mib << 20)?;
-        let fetcher = Fetcher::new(&config, Some(state.clone()))?;
-        let sinks = sink::build(&config);
-        let rules = config
-            .sources
-            .iter()
-            .filter_map(|source| {
-                // Validated when the config was loaded, so compiling cannot fail here.
-                let rules = source.rules.as_ref()?.compile().ok()?;
-                Some((source.name.clone(), Arc::new(rules)))
+        let listener = config
+            .telemetry
+            .listen
+            .map(|addr| {
+                telemetry::server::bind(addr)
+                    .map_err(|source| PipelineError::Listen { addr, source })
             })
-            .collect();
+            .transpose()?;
+        let stats = Arc::new(Stats::default());
+        let metrics = Arc::new(Metrics::new(Arc::clone(&stats)));
+        let fetcher =
+            Fetcher::new(&config, Some(state.clone()))?.with_metrics(Arc::clone(&metrics));
+        let sinks = sink::build(&config);
+        let roster = Arc::new(Roster::new(&config.sources));
+        metrics.sources.set(roster.len() as i64);
+        let (reload_tx, reload_rx) = mpsc::unbounded_channel();
         Ok(Self {
             ctx: Arc::new(Context {
                 config,
-                rules,
+                roster,
                 state,
                 fetcher,
                 sinks,
-                stats: Arc::new(Stats::default()),
+                stats,
+                metrics,
                 shutdown,
+                started_at: Utc::now(),
             }),
+            reload_tx,
+            reload_rx,
+            listener,
         })
+    }
+
+    /// The counters, for progress reports while the pipeline runs.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.ctx.stats)
+    }
+
+    /// The metrics registry, for the per-source summary after a run.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.ctx.metrics)
+    }
+
+    /// A handle that applies a new configuration to the running pipeline.
+    pub fn reloader(&self) -> Reloader {
+        Reloader::new(Arc::clone(&self.ctx), self.reload_tx.clone())
     }
 
     /// Runs until every source was polled once and its articles processed
@@ -137,7 +193,14 @@ impl Pipeline {
     /// stage stops the whole pipeline: running on without it would poll
     /// feeds and never deliver.
     pub async fn run(self, mode: Mode) -> Result<StatsSnapshot, PipelineError> {
-        let ctx = self.ctx;
+        let Self {
+            ctx,
+            reload_tx,
+            reload_rx,
+            listener,
+        } = self;
+        // Reloaders keep their own sender; this one is not needed.
+        drop(reload_tx);
         let capacity = ctx.config.pipeline.queue_capacity;
         let (poll_tx, poll_rx) = mpsc::channel(capacity);
         // Unbounded but small: at most one message per source, as a source has at most one poll in flight.
@@ -148,8 +211,29 @@ impl Pipeline {
         let (page_tx, page_rx) = mpsc::channel(heavy_capacity);
         let (article_tx, article_rx) = mpsc::channel::<CleanPage>(heavy_capacity);
 
-        let sources = ctx.config.sources.iter().cloned().map(Arc::new).collect();
-        let scheduler = Scheduler::new(sources, poll_tx, done_rx, ctx.shutdown.clone());
+        let queues = Queues {
+            polls: poll_tx.downgrade(),
+            jobs: job_tx.downgrade(),
+            pages: page_tx.downgrade(),
+            articles: article_tx.downgrade(),
+        };
+        // Outside the stage set: the endpoint answers until the stages are done.
+        let endpoint = listener.map(|listener| {
+            let observed = Arc::new(Observer {
+                ctx: Arc::clone(&ctx),
+                queues,
+            });
+            tokio::spawn(telemetry::server::serve(listener, observed))
+        });
+        let _stop_endpoint = endpoint.map(AbortOnDrop);
+
+        let scheduler = Scheduler::new(
+            Arc::clone(&ctx.roster),
+            poll_tx,
+            done_rx,
+            reload_rx,
+            ctx.shutdown.clone(),
+        );
 
         let mut tasks = JoinSet::new();
         tasks.spawn(scheduler.run(mode));
@@ -280,7 +364,7 @@ async fn replay_pending(ctx: Arc<Context>, jobs: mpsc::Sender<ArticleJob>, mode:
             };
             let complete = due.len() < REPLAY_BATCH;
             for job in due {
-                debug!(url = %job.url, attempt = job.failed_attempts + 1, "retrying article");
+                debug!(source = %job.source, url = %job.url, attempt = job.failed_attempts + 1, "retrying article");
                 if !send_job(&ctx, &jobs, job).await {
                     return;
                 }
@@ -324,7 +408,7 @@ async fn feed_stage(
             let next_in = poll_source(&ctx, &request, &jobs, max_wait).await;
             // The scheduler is gone in once mode; nothing to tell then.
             let _ = done.send(PollDone {
-                slot: request.slot,
+                source: request.source.name.clone(),
                 next_in,
             });
         }
@@ -364,6 +448,16 @@ async fn poll_source(
             accepted,
         }) => {
             Stats::inc(&ctx.stats.polls_ok);
+            let outcome = if validators.is_some() {
+                "ok"
+            } else {
+                "not_modified"
+            };
+            ctx.metrics.poll(&source.name, outcome);
+            ctx.metrics
+                .source_failing
+                .get_or_create(&source_labels(&source.name))
+                .set(0);
             if let Some(v) = validators {
                 feed_state.etag = v.etag;
                 feed_state.last_modified = v.last_modified;
@@ -398,6 +492,8 @@ async fn poll_source(
         }
         Err(failure) => {
             Stats::inc(&ctx.stats.polls_failed);
+            ctx.metrics.poll(&source.name, "failed");
+            ctx.metrics.failure(&source.name, "feed", failure.kind);
             feed_state.consecutive_failures = feed_state.consecutive_failures.saturating_add(1);
             *feed_state
                 .failures
@@ -413,10 +509,21 @@ async fn poll_source(
                 failure.message,
                 humantime::format_duration(Duration::from_secs(next_in.as_secs().max(1)))
             );
+            ctx.metrics
+                .source_failing
+                .get_or_create(&source_labels(&source.name))
+                .set(i64::from(feed_state.consecutive_failures));
             feed_state.last_error = Some(failure.message);
             store_feed_state(ctx, &source.name, feed_state).await;
             Some(next_in)
         }
+    }
+}
+
+/// The metric labels of `source`.
+fn source_labels(source: &str) -> SourceLabels {
+    SourceLabels {
+        source: source.to_string(),
     }
 }
 
@@ -697,6 +804,7 @@ async fn clean_stage(
                 }
                 Err(reason) => {
                     Stats::inc(&ctx.stats.rejected);
+                    ctx.metrics.failure(&job.source, "article", "no_article");
                     info!(
                         "source {:?}: article {}: skipped: {reason}",
                         job.source, job.url
@@ -728,9 +836,10 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
             HashSet::new()
         }
     };
-    let rules = ctx.rules.get(&job.source).cloned();
+    let rules = ctx.roster.rules(&job.source);
     let base = final_url.clone();
-    let (cleaned, template_hits) = tokio::task::spawn_blocking(move || {
+    let (cleaned, template_hits, took) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
         let html = fetch::decode_html(&body, content_type.as_deref());
         let hits = Mutex::new(HashSet::new());
         let is_template = |block: &str| {
@@ -748,10 +857,15 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
             explain: false,
         };
         let cleaned = clean::clean_with(&html, Some(&base), &options);
-        (cleaned, hits.into_inner().unwrap_or_default())
+        (
+            cleaned,
+            hits.into_inner().unwrap_or_default(),
+            started.elapsed(),
+        )
     })
     .await
     .map_err(|e| format!("cleaner crashed on this page: {e}"))?;
+    ctx.metrics.clean_seconds.observe(took.as_secs_f64());
     let cleaned = cleaned.map_err(|e| e.to_string())?;
     Ok(CleanPage {
         article: assemble(job.clone(), final_url, fetched_at, cleaned),
@@ -809,6 +923,10 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
     match ctx.state.is_delivered(article.id.clone()).await {
         Ok(true) => {
             Stats::inc(&ctx.stats.duplicates);
+            ctx.metrics
+                .duplicates
+                .get_or_create(&source_labels(&article.source))
+                .inc();
             info!(id = %article.id, "duplicate of an article already written");
             let outcome = Outcome::Duplicate {
                 article_id: article.id,
@@ -825,12 +943,17 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
     for sink in &ctx.sinks {
         if let Err(e) = sink.write(&article).await {
             // Our failure, not the site's: retry without using up an attempt.
+            ctx.metrics.failure(&job.source, "article", "sink");
             let reason = format!("{} sink: {e}", sink.name());
             retry_later(ctx, job, reason, Setback::Postpone).await;
             return;
         }
     }
     Stats::inc(&ctx.stats.articles_written);
+    ctx.metrics
+        .articles_written
+        .get_or_create(&source_labels(&article.source))
+        .inc();
     info!(id = %article.id, title = %article.title, "article written");
     learn_template(ctx, &article, template_hits).await;
     let outcome = Outcome::Written {
@@ -898,8 +1021,10 @@ async fn retry_later(ctx: &Context, job: ArticleJob, reason: String, setback: Se
     }
 }
 
-/// Counts a failed article for `check-config`; a failure to count is only logged.
+/// Counts a failed article for `check-config` and the metrics; a failure to
+/// count is only logged.
 async fn count_failure(ctx: &Context, source: &str, kind: &'static str) {
+    ctx.metrics.failure(source, "article", kind);
     if let Err(e) = ctx.state.count_failure(source.to_string(), kind).await {
         debug!("cannot count a failure: {e}");
     }

@@ -1,4 +1,10 @@
-//! Telemetry: log set-up and the pipeline's counters.
+//! Telemetry: log set-up, the pipeline's counters, the Prometheus metrics
+//! built on them, and the HTTP endpoint serving metrics, health and status.
+
+pub mod metrics;
+pub mod progress;
+pub mod server;
+pub mod status;
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +30,8 @@ pub fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        // Line by line, above `thresher once`'s progress bar when one is shown.
+        .with_writer(progress::LogWriter::default);
     // A second call (tests) keeps the first subscriber; that is fine.
     let _ = match format {
         LogFormat::Human => builder.try_init(),
@@ -32,42 +39,83 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Counters of what the pipeline did; shared by all stages.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Feed polls that succeeded (including 304 Not Modified).
-    pub polls_ok: AtomicU64,
-    /// Feed polls that failed.
-    pub polls_failed: AtomicU64,
-    /// New links accepted from feeds.
-    pub links_accepted: AtomicU64,
-    /// Articles delivered to the sinks.
-    pub articles_written: AtomicU64,
-    /// Pages recognised as an already delivered article.
-    pub duplicates: AtomicU64,
-    /// Pages without an article.
-    pub rejected: AtomicU64,
-    /// Article fetches or writes that failed.
-    pub failed: AtomicU64,
+/// Whether a [`Stats`] field counts events or reports a current level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatKind {
+    /// Only ever goes up; exported as `thresher_<name>_total`.
+    Counter,
+    /// Goes up and down (a depth, a connection state); exported as `thresher_<name>`.
+    Gauge,
 }
 
-/// A point-in-time copy of [`Stats`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct StatsSnapshot {
-    /// See [`Stats::polls_ok`].
-    pub polls_ok: u64,
-    /// See [`Stats::polls_failed`].
-    pub polls_failed: u64,
-    /// See [`Stats::links_accepted`].
-    pub links_accepted: u64,
-    /// See [`Stats::articles_written`].
-    pub articles_written: u64,
-    /// See [`Stats::duplicates`].
-    pub duplicates: u64,
-    /// See [`Stats::rejected`].
-    pub rejected: u64,
-    /// See [`Stats::failed`].
-    pub failed: u64,
+/// One [`Stats`] field as the metrics exporter sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatMetric {
+    /// The field name, which is also the metric name after `thresher_`.
+    pub name: &'static str,
+    /// The help text: the field's doc comment.
+    pub help: &'static str,
+    /// Counter or gauge.
+    pub kind: StatKind,
+    /// The current value.
+    pub value: u64,
+}
+
+/// Declares [`Stats`], [`StatsSnapshot`] and their export as metrics from one
+/// list, so a new counter or gauge is one entry here: its doc comment becomes
+/// the field's documentation and the metric's help text.
+macro_rules! stats {
+    ($( $(#[doc = $doc:literal])+ $kind:ident $name:ident; )+) => {
+        /// Counters of what the pipeline did; shared by all stages.
+        #[derive(Debug, Default)]
+        pub struct Stats {
+            $( $(#[doc = $doc])+ pub $name: AtomicU64, )+
+        }
+
+        /// A point-in-time copy of [`Stats`].
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct StatsSnapshot {
+            $( $(#[doc = $doc])+ pub $name: u64, )+
+        }
+
+        impl Stats {
+            /// Reads all counters.
+            pub fn snapshot(&self) -> StatsSnapshot {
+                StatsSnapshot {
+                    $( $name: self.$name.load(Ordering::Relaxed), )+
+                }
+            }
+
+            /// Every field with its metric name, help text, kind and value.
+            pub fn metrics(&self) -> Vec<StatMetric> {
+                vec![
+                    $( StatMetric {
+                        name: stringify!($name),
+                        help: concat!($($doc),+),
+                        kind: StatKind::$kind,
+                        value: self.$name.load(Ordering::Relaxed),
+                    }, )+
+                ]
+            }
+        }
+    };
+}
+
+stats! {
+    /// Feed polls that succeeded (including 304 Not Modified).
+    Counter polls_ok;
+    /// Feed polls that failed.
+    Counter polls_failed;
+    /// New links accepted from feeds.
+    Counter links_accepted;
+    /// Articles delivered to the sinks.
+    Counter articles_written;
+    /// Pages recognised as an already delivered article.
+    Counter duplicates;
+    /// Pages without an article.
+    Counter rejected;
+    /// Article fetches or writes that failed.
+    Counter failed;
 }
 
 impl Stats {
@@ -81,17 +129,8 @@ impl Stats {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Reads all counters.
-    pub fn snapshot(&self) -> StatsSnapshot {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        StatsSnapshot {
-            polls_ok: get(&self.polls_ok),
-            polls_failed: get(&self.polls_failed),
-            links_accepted: get(&self.links_accepted),
-            articles_written: get(&self.articles_written),
-            duplicates: get(&self.duplicates),
-            rejected: get(&self.rejected),
-            failed: get(&self.failed),
-        }
+    /// Sets the gauge `gauge` to `value`.
+    pub fn set(gauge: &AtomicU64, value: u64) {
+        gauge.store(value, Ordering::Relaxed);
     }
 }

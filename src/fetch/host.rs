@@ -177,6 +177,19 @@ impl Hosts {
             .map(|t| t.duration_since(now))
     }
 
+    /// Every origin still blocked by a `Retry-After`, with the time left.
+    pub fn blocked(&self) -> Vec<(String, Duration)> {
+        let now = Instant::now();
+        self.origins()
+            .iter()
+            .filter_map(|(key, origin)| {
+                let timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
+                let until = timing.blocked_until.filter(|&t| t > now)?;
+                Some((key.clone(), until.duration_since(now)))
+            })
+            .collect()
+    }
+
     /// Keeps every request away from `key` for `wait` (a 429/503 answer).
     pub fn block(&self, key: &str, wait: Duration) {
         let origin = self.origin(key);
@@ -231,6 +244,9 @@ mod tests {
         let busy = hosts.acquire("http://b", policy(4, 0), limit).await;
         assert!(matches!(busy, Err(Busy { wait }) if wait > Duration::from_secs(59)));
         assert!(hosts.blocked_for("http://b").is_some());
+        let blocked = hosts.blocked();
+        assert_eq!(blocked.len(), 1);
+        assert_eq!(blocked[0].0, "http://b");
         assert!(hosts.blocked_for("http://a").is_none());
     }
 

@@ -9,7 +9,8 @@ mod host;
 mod robots;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -22,6 +23,7 @@ use self::host::{HostPermit, HostPolicy, Hosts, origin};
 use self::robots::{RobotsCache, Verdict, agent_token};
 use crate::config::{Config, FetchConfig};
 use crate::state::{RobotsRecord, State};
+use crate::telemetry::metrics::Metrics;
 
 pub use self::guard::is_public;
 
@@ -258,22 +260,16 @@ impl Profile {
     }
 }
 
-/// Everything that fetches: per-source clients and the politeness state
-/// they share.
-pub struct Fetcher {
+/// The clients of one configuration: the default and each source's own.
+struct Profiles {
     default: Arc<Profile>,
     by_source: HashMap<String, Arc<Profile>>,
-    hosts: Hosts,
-    robots: RobotsCache,
-    /// Origins whose stored record (robots.txt, block) was already loaded.
-    restored: Mutex<HashSet<String>>,
-    state: Option<State>,
 }
 
-impl Fetcher {
-    /// Builds the clients from `[fetch]` and each `[sources.fetch]`;
-    /// `state` keeps politeness records across restarts.
-    pub fn new(config: &Config, state: Option<State>) -> Result<Self, FetchError> {
+impl Profiles {
+    /// Builds the clients from `[fetch]` and each `[sources.fetch]`; sources
+    /// with the same effective settings share a client.
+    fn new(config: &Config) -> Result<Self, FetchError> {
         let default = Arc::new(Profile::new(config.fetch.clone())?);
         let mut shared: Vec<Arc<Profile>> = vec![Arc::clone(&default)];
         let mut by_source = HashMap::new();
@@ -292,23 +288,66 @@ impl Fetcher {
             };
             by_source.insert(source.name.clone(), profile);
         }
+        Ok(Self { default, by_source })
+    }
+}
+
+/// Everything that fetches: per-source clients and the politeness state
+/// they share.
+pub struct Fetcher {
+    /// Swapped whole on reload; politeness state below is kept.
+    profiles: RwLock<Arc<Profiles>>,
+    hosts: Hosts,
+    robots: RobotsCache,
+    /// Origins whose stored record (robots.txt, block) was already loaded.
+    restored: Mutex<HashSet<String>>,
+    state: Option<State>,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl Fetcher {
+    /// Builds the clients from `[fetch]` and each `[sources.fetch]`;
+    /// `state` keeps politeness records across restarts.
+    pub fn new(config: &Config, state: Option<State>) -> Result<Self, FetchError> {
         Ok(Self {
-            default,
-            by_source,
+            profiles: RwLock::new(Arc::new(Profiles::new(config)?)),
             hosts: Hosts::new(config.fetch.max_concurrency),
             robots: RobotsCache::default(),
             restored: Mutex::new(HashSet::new()),
             state,
+            metrics: None,
         })
     }
 
-    fn profile(&self, source: &str) -> &Profile {
-        self.by_source.get(source).unwrap_or(&self.default)
+    /// Records request times in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Rebuilds the clients from a reloaded configuration; politeness state
+    /// (slots, blocks, robots.txt) is kept. `fetch.max_concurrency` and an
+    /// origin's `host_concurrency`, fixed by its first request, keep their
+    /// values until a restart. On error the old clients stay.
+    pub fn reconfigure(&self, config: &Config) -> Result<(), FetchError> {
+        let profiles = Arc::new(Profiles::new(config)?);
+        *self.profiles.write().unwrap_or_else(|e| e.into_inner()) = profiles;
+        Ok(())
+    }
+
+    fn profile(&self, source: &str) -> Arc<Profile> {
+        let profiles = Arc::clone(&self.profiles.read().unwrap_or_else(|e| e.into_inner()));
+        Arc::clone(profiles.by_source.get(source).unwrap_or(&profiles.default))
     }
 
     /// The `max_source_backoff` of `source`.
     pub fn max_source_backoff(&self, source: &str) -> Duration {
         self.profile(source).config.max_source_backoff
+    }
+
+    /// Origins blocked by a `Retry-After`, with the time left.
+    pub fn blocked_origins(&self) -> Vec<(String, Duration)> {
+        self.hosts.blocked()
     }
 
     /// GETs a feed for `source`, conditionally when `validators` are given.
@@ -321,8 +360,9 @@ impl Fetcher {
         max_wait: Duration,
     ) -> Result<Response, FetchError> {
         let profile = self.profile(source);
-        self.admit(profile, url).await?;
-        self.request(profile, url, validators, max_wait).await
+        self.admit(&profile, url).await?;
+        self.request(&profile, url, validators, max_wait, "feed")
+            .await
     }
 
     /// GETs an article page for `source`, if robots.txt allows it.
@@ -334,15 +374,15 @@ impl Fetcher {
     ) -> Result<Response, FetchError> {
         let profile = self.profile(source);
         // Before anything goes out, robots.txt included.
-        self.admit(profile, url).await?;
+        self.admit(&profile, url).await?;
         if profile.config.respect_robots_txt {
-            match self.robots_verdict(profile, url, max_wait).await? {
+            match self.robots_verdict(&profile, url, max_wait).await? {
                 Verdict::Allowed => {}
                 Verdict::Disallowed => return Err(FetchError::Robots),
                 Verdict::Unavailable(wait) => return Err(FetchError::RobotsUnavailable { wait }),
             }
         }
-        self.request(profile, url, None, max_wait).await
+        self.request(&profile, url, None, max_wait, "page").await
     }
 
     /// What every fetch passes first: the private-network guard on the URL,
@@ -375,13 +415,16 @@ impl Fetcher {
         url: &Url,
         validators: Option<&Validators>,
         max_wait: Duration,
+        target: &'static str,
     ) -> Result<Response, FetchError> {
         let key = origin(url);
         let mut attempt = 0;
         loop {
             let permit = self.slot(&key, profile, max_wait).await?;
             let limit = profile.config.max_body_bytes;
-            let result = send(&profile.client, url, validators, limit).await;
+            let result = self
+                .timed(target, send(&profile.client, url, validators, limit))
+                .await;
             drop(permit);
             match result {
                 Err(FetchError::Status {
@@ -406,6 +449,16 @@ impl Fetcher {
                 other => return other,
             }
         }
+    }
+
+    /// Runs one request, recording its time under `target`.
+    async fn timed<T>(&self, target: &'static str, request: impl Future<Output = T>) -> T {
+        let started = std::time::Instant::now();
+        let result = request.await;
+        if let Some(metrics) = &self.metrics {
+            metrics.fetched(target, started.elapsed());
+        }
+        result
     }
 
     /// Keeps requests away from `key` for `wait`, also after a restart.
@@ -498,7 +551,12 @@ impl Fetcher {
         robots_url.set_query(None);
         robots_url.set_fragment(None);
         let permit = self.slot(&key, profile, max_wait).await?;
-        let answer = send(&profile.client, &robots_url, None, robots::MAX_ROBOTS_BYTES).await;
+        let answer = self
+            .timed(
+                "robots",
+                send(&profile.client, &robots_url, None, robots::MAX_ROBOTS_BYTES),
+            )
+            .await;
         drop(permit);
         let (status, body) = match answer {
             Ok(Response::Ok(fetched)) => (200, String::from_utf8_lossy(&fetched.body).into_owned()),
@@ -745,6 +803,8 @@ mod tests {
             output: Default::default(),
             fetch: FetchConfig::default(),
             pipeline: Default::default(),
+            telemetry: Default::default(),
+            reload: Default::default(),
             sources: Vec::new(),
         };
         assert!(!config.fetch.allow_private_networks);

@@ -66,6 +66,31 @@ impl Sink for DirectorySink {
                 .map_err(|e| SinkError::Task(e.to_string()))?
         })
     }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+        let probe = self
+            .dir
+            .join(TEMP_DIR)
+            .join(format!("readyz.{}.probe", std::process::id()));
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || write_probe(&probe))
+                .await
+                .map_err(|e| SinkError::Task(e.to_string()))?
+        })
+    }
+}
+
+/// Creates and removes `probe`: the output folder takes files.
+fn write_probe(probe: &Path) -> Result<(), SinkError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SinkError::Io { path, source }
+    };
+    if let Some(folder) = probe.parent() {
+        std::fs::create_dir_all(folder).map_err(io(folder))?;
+    }
+    std::fs::write(probe, b"").map_err(io(probe))?;
+    std::fs::remove_file(probe).map_err(io(probe))
 }
 
 /// Writes `bytes` to `path` so that readers see the old file or the whole new
@@ -160,5 +185,16 @@ mod tests {
         let sink = DirectorySink::new(blocker.clone());
         let err = sink.write(&article("x")).await.unwrap_err();
         assert!(err.to_string().contains("blocker"), "{err}");
+        let err = sink.check().await.unwrap_err();
+        assert!(err.to_string().contains("blocker"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn check_passes_on_a_writable_folder_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sink = DirectorySink::new(dir.path().join("out"));
+        sink.check().await.expect("writable");
+        let temp = std::fs::read_dir(dir.path().join("out/.tmp")).expect("temp folder");
+        assert_eq!(temp.count(), 0, "probe removed");
     }
 }

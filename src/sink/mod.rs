@@ -38,6 +38,10 @@ pub trait Sink: Send + Sync {
 
     /// Stores one article durably; idempotent for the same article id.
     fn write<'a>(&'a self, article: &'a Article) -> BoxFuture<'a, Result<(), SinkError>>;
+
+    /// Whether the sink can take articles now (for `/readyz`): a folder is
+    /// writable, a broker connected. Should answer within a second or two.
+    fn check(&self) -> BoxFuture<'_, Result<(), SinkError>>;
 }
 
 /// Builds every sink the configuration enables.
