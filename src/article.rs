@@ -79,4 +79,8 @@ pub struct Article {
     pub html: String,
     /// When the page was fetched.
     pub fetched_at: DateTime<Utc>,
+    /// Other URLs the same story was found at later (syndicated copies, other
+    /// links to the same page), oldest first; added by the sinks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_seen_at: Vec<Url>,
 }

@@ -43,8 +43,10 @@ pub struct Stats {
     pub links_accepted: AtomicU64,
     /// Articles delivered to the sinks.
     pub articles_written: AtomicU64,
-    /// Pages recognised as an already delivered article.
+    /// Pages recognised as an already delivered article (same canonical URL).
     pub duplicates: AtomicU64,
+    /// Pages recognised as another copy of a delivered story (similar body).
+    pub near_duplicates: AtomicU64,
     /// Pages without an article.
     pub rejected: AtomicU64,
     /// Article fetches or writes that failed.
@@ -64,6 +66,8 @@ pub struct StatsSnapshot {
     pub articles_written: u64,
     /// See [`Stats::duplicates`].
     pub duplicates: u64,
+    /// See [`Stats::near_duplicates`].
+    pub near_duplicates: u64,
     /// See [`Stats::rejected`].
     pub rejected: u64,
     /// See [`Stats::failed`].
@@ -90,6 +94,7 @@ impl Stats {
             links_accepted: get(&self.links_accepted),
             articles_written: get(&self.articles_written),
             duplicates: get(&self.duplicates),
+            near_duplicates: get(&self.near_duplicates),
             rejected: get(&self.rejected),
             failed: get(&self.failed),
         }

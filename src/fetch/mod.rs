@@ -745,6 +745,7 @@ mod tests {
             output: Default::default(),
             fetch: FetchConfig::default(),
             pipeline: Default::default(),
+            dedup: Default::default(),
             sources: Vec::new(),
         };
         assert!(!config.fetch.allow_private_networks);
