@@ -444,8 +444,8 @@ impl Default for DedupConfig {
             near_duplicates: true,
             retention: Duration::from_secs(7 * 24 * 3600),
             body_similarity: 0.6,
-            body_similarity_with_title: 0.4,
-            title_similarity: 0.6,
+            body_similarity_with_title: 0.6,
+            title_similarity: 0.8,
             min_words: 60,
             tracking_params: Vec::new(),
         }
