@@ -134,7 +134,9 @@ fn load(corpus: &Path) -> Vec<Doc> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The story in another site's template, cleaned again as the daemon would.
@@ -316,15 +318,13 @@ fn pairs(docs: &[Doc], min_words: usize) -> Vec<Pair> {
         }
         // The most similar other page by vocabulary: the nearest thing to
         // "another report on the same subject" the corpus has.
-        let nearest = (0..docs.len())
-            .filter(|&j| j != i)
-            .max_by(|&x, &y| {
-                let jac = |j: usize| {
-                    let inter = sets[i].intersection(&sets[j]).count() as f64;
-                    inter / (sets[i].len() + sets[j].len()) as f64
-                };
-                jac(x).total_cmp(&jac(y))
-            });
+        let nearest = (0..docs.len()).filter(|&j| j != i).max_by(|&x, &y| {
+            let jac = |j: usize| {
+                let inter = sets[i].intersection(&sets[j]).count() as f64;
+                inter / (sets[i].len() + sets[j].len()) as f64
+            };
+            jac(x).total_cmp(&jac(y))
+        });
         if let Some(j) = nearest {
             out.push(measure(Kind::SameTopicPage, a, &docs[j], min_words));
         }
@@ -437,7 +437,10 @@ fn quality(corpus: &Path) {
     println!(
         "defaults: precision {precision:.3}  recall {recall:.3}  (false merges {fp}, missed copies {fneg})"
     );
-    for pair in pairs.iter().filter(|p| predicted(p, &t) != p.kind.positive()) {
+    for pair in pairs
+        .iter()
+        .filter(|p| predicted(p, &t) != p.kind.positive())
+    {
         println!(
             "  wrong: {:?} body {:.2} title {:.2} band in common {} ({})",
             pair.kind, pair.body, pair.title, pair.candidate, pair.names
@@ -459,7 +462,9 @@ fn quality(corpus: &Path) {
                 title,
             };
             let (p, r, fp, fneg) = scores(&pairs, &t);
-            println!("{body:>6.2} {with_title:>6.2} {title:>6.2} {p:>10.3} {r:>8.3} {fp:>4} {fneg:>4}");
+            println!(
+                "{body:>6.2} {with_title:>6.2} {title:>6.2} {p:>10.3} {r:>8.3} {fp:>4} {fneg:>4}"
+            );
         }
     }
     let _ = docs.iter().map(|d| &d.name).count();

@@ -471,7 +471,10 @@ impl DedupConfig {
         }
         for (name, value) in [
             ("body_similarity", self.body_similarity),
-            ("body_similarity_with_title", self.body_similarity_with_title),
+            (
+                "body_similarity_with_title",
+                self.body_similarity_with_title,
+            ),
             ("title_similarity", self.title_similarity),
         ] {
             if !(0.05..=1.0).contains(&value) {
@@ -917,7 +920,10 @@ mod tests {
             ("retention = \"0s\"", "dedup.retention"),
             ("body_similarity = 1.5", "dedup.body_similarity"),
             ("title_similarity = 0", "dedup.title_similarity"),
-            ("body_similarity_with_title = 0.9", "dedup.body_similarity_with_title"),
+            (
+                "body_similarity_with_title = 0.9",
+                "dedup.body_similarity_with_title",
+            ),
             ("min_words = 1", "dedup.min_words"),
             ("tracking_params = [\"a=b\"]", "dedup.tracking_params[0]"),
             ("threshold = 0.5", "threshold"),

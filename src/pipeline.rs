@@ -742,7 +742,9 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
     let base = final_url.clone();
     let entry_title = job.entry.title.clone();
     let dedup_config = &ctx.config.dedup;
-    let min_words = dedup_config.near_duplicates.then_some(dedup_config.min_words);
+    let min_words = dedup_config
+        .near_duplicates
+        .then_some(dedup_config.min_words);
     let (cleaned, template_hits, signature) = tokio::task::spawn_blocking(move || {
         let html = fetch::decode_html(&body, content_type.as_deref());
         let hits = Mutex::new(HashSet::new());
@@ -835,8 +837,8 @@ async fn deliver_stage(ctx: Arc<Context>, mut articles: mpsc::Receiver<CleanPage
 
 /// Forgets stories older than `[dedup] retention`.
 async fn forget_old_stories(ctx: &Context) {
-    let retention = chrono::Duration::from_std(ctx.config.dedup.retention)
-        .unwrap_or(chrono::Duration::MAX);
+    let retention =
+        chrono::Duration::from_std(ctx.config.dedup.retention).unwrap_or(chrono::Duration::MAX);
     let cutoff = Utc::now() - retention;
     match ctx.state.forget_stories_before(cutoff).await {
         Ok(0) => {}
@@ -868,7 +870,13 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
             if let Some(original) = original {
                 let sighting = sighting(&job, &article, &original, SightingKind::SameArticle, 1.0);
                 if !record_sighting(ctx, &sighting).await {
-                    retry_later(ctx, job, "sink could not record a sighting".into(), Setback::Postpone).await;
+                    retry_later(
+                        ctx,
+                        job,
+                        "sink could not record a sighting".into(),
+                        Setback::Postpone,
+                    )
+                    .await;
                     return;
                 }
             }
@@ -913,7 +921,13 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
                     found.body_similarity,
                 );
                 if !record_sighting(ctx, &sighting).await {
-                    retry_later(ctx, job, "sink could not record a sighting".into(), Setback::Postpone).await;
+                    retry_later(
+                        ctx,
+                        job,
+                        "sink could not record a sighting".into(),
+                        Setback::Postpone,
+                    )
+                    .await;
                     return;
                 }
                 let outcome = Outcome::NearDuplicate {

@@ -221,8 +221,8 @@ fn decode_story(key: u64, bytes: &[u8]) -> Result<Story, StateError> {
         key: format!("{key:016x}"),
         source,
     };
-    let (seen, signature, meta) = story_head(bytes)
-        .ok_or_else(|| corrupt(serde::de::Error::custom("truncated record")))?;
+    let (seen, signature, meta) =
+        story_head(bytes).ok_or_else(|| corrupt(serde::de::Error::custom("truncated record")))?;
     let meta: StoryMeta = serde_json::from_slice(meta).map_err(corrupt)?;
     Ok(Story {
         id: meta.id,
@@ -545,7 +545,11 @@ impl State {
                 ..
             }) = &story
             {
-                lock(&index).insert(story_key(id), unix_seconds(*seen_at), band_hashes(signature));
+                lock(&index).insert(
+                    story_key(id),
+                    unix_seconds(*seen_at),
+                    band_hashes(signature),
+                );
             }
             Ok(())
         })
@@ -991,7 +995,9 @@ impl State {
 /// Locks the story index; a panic elsewhere while holding it cannot leave it
 /// half-changed in a way that matters (worst case a story is not found).
 fn lock(index: &std::sync::Mutex<StoryIndex>) -> std::sync::MutexGuard<'_, StoryIndex> {
-    index.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    index
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Reads every remembered story's signature into a fresh index.
@@ -1420,11 +1426,19 @@ mod tests {
                 article_id: id.to_string(),
             };
             state
-                .complete_with_story("k1".into(), written(id_new), Some(story(id_new, "Plan approved", BODY, now)))
+                .complete_with_story(
+                    "k1".into(),
+                    written(id_new),
+                    Some(story(id_new, "Plan approved", BODY, now)),
+                )
                 .await
                 .expect("complete");
             state
-                .complete_with_story("k2".into(), written(id_old), Some(story(id_old, "Fares rise", other, old)))
+                .complete_with_story(
+                    "k2".into(),
+                    written(id_old),
+                    Some(story(id_old, "Fares rise", other, old)),
+                )
                 .await
                 .expect("complete");
             assert_eq!(state.story_index_size().0, 2);
@@ -1434,7 +1448,12 @@ mod tests {
         let probe = story("c", "Council approves harbour plan", BODY, now);
         let signature = probe.signature.clone().expect("signature");
         let found = state
-            .find_same_story(signature.clone(), probe.title.clone(), "c".into(), THRESHOLDS)
+            .find_same_story(
+                signature.clone(),
+                probe.title.clone(),
+                "c".into(),
+                THRESHOLDS,
+            )
             .await
             .expect("lookup")
             .expect("found");
@@ -1447,7 +1466,11 @@ mod tests {
             .expect("lookup");
         assert_eq!(itself, None, "an article is never a copy of itself");
         assert_eq!(
-            state.story(id_old.into()).await.expect("get").map(|s| s.title),
+            state
+                .story(id_old.into())
+                .await
+                .expect("get")
+                .map(|s| s.title),
             Some("Fares rise".to_string())
         );
 

@@ -185,7 +185,11 @@ mod tests {
         let trimmed: Vec<&str> = STORY.split("\n\n").take(3).collect();
         let trimmed = sig(&trimmed.join("\n\n"));
         let full = sig(STORY);
-        assert!(full.similarity(&trimmed) > 0.6, "{}", full.similarity(&trimmed));
+        assert!(
+            full.similarity(&trimmed) > 0.6,
+            "{}",
+            full.similarity(&trimmed)
+        );
         let other = sig(
             "The harbour council rejected a bid on Tuesday to delay the redevelopment, as \
              residents gathered outside the town hall and developers warned of rising costs for \

@@ -30,7 +30,10 @@ const TAIL_MAX: usize = 4096;
 pub fn band_hashes(signature: &Signature) -> [u32; BANDS] {
     let mut out = [0; BANDS];
     for (band, hash) in out.iter_mut().enumerate() {
-        let rows = signature.0.get(band * ROWS..(band + 1) * ROWS).unwrap_or(&[]);
+        let rows = signature
+            .0
+            .get(band * ROWS..(band + 1) * ROWS)
+            .unwrap_or(&[]);
         let bytes: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
         *hash = xxh3_64_with_seed(&bytes, band as u64) as u32;
     }
