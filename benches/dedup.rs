@@ -467,7 +467,6 @@ fn quality(corpus: &Path) {
             );
         }
     }
-    let _ = docs.iter().map(|d| &d.name).count();
 }
 
 /// A pseudo-random signature (SplitMix64), standing in for an unrelated story.

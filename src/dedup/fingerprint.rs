@@ -108,7 +108,7 @@ impl Signature {
 
     /// Reads [`Signature::to_bytes`]; `None` for a length that is not whole values.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return None;
         }
         Some(Self(
