@@ -32,6 +32,11 @@ pub struct ArticleJob {
     /// Set while the job waits for a retry: not to be processed before this time.
     #[serde(default)]
     pub retry_at: Option<DateTime<Utc>>,
+    /// The id earlier versions gave this link (they kept `www.` and a
+    /// trailing slash), when it differs from `key`: a link finished under it
+    /// is not accepted again after an upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_key: Option<String>,
 }
 
 /// Metadata a feed entry carries, kept as fallbacks for the page's own.

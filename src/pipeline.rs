@@ -535,6 +535,7 @@ async fn fetch_and_accept(
         .into_iter()
         .map(|entry| ArticleJob {
             key: ctx.canon.article_id(&entry.link),
+            legacy_key: ctx.canon.legacy_article_id(&entry.link),
             url: entry.link,
             source: source.name.clone(),
             feed_url: source.url.clone(),

@@ -428,7 +428,12 @@ impl State {
                 let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
                 for job in jobs {
                     let key = job.key.as_str();
-                    if pending.get(key).map_err(redb::Error::from)?.is_some()
+                    let finished_before_upgrade = match job.legacy_key.as_deref() {
+                        Some(legacy) => links.get(legacy).map_err(redb::Error::from)?.is_some(),
+                        None => false,
+                    };
+                    if finished_before_upgrade
+                        || pending.get(key).map_err(redb::Error::from)?.is_some()
                         || links.get(key).map_err(redb::Error::from)?.is_some()
                     {
                         continue;
@@ -1075,6 +1080,7 @@ mod tests {
             accepted_run: 0,
             failed_attempts: 0,
             retry_at: None,
+            legacy_key: None,
         }
     }
 
@@ -1118,6 +1124,35 @@ mod tests {
             .await
             .expect("pending");
         assert_eq!(keys(&rest), ["b"]);
+    }
+
+    #[tokio::test]
+    async fn a_link_finished_under_its_pre_upgrade_id_is_not_accepted_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        state.accept(vec![job("old")]).await.expect("accept");
+        let written = Outcome::Written {
+            article_id: "old".into(),
+        };
+        state
+            .complete("old".into(), written)
+            .await
+            .expect("complete");
+        let renamed = ArticleJob {
+            legacy_key: Some("old".into()),
+            ..job("new")
+        };
+        assert!(
+            state
+                .accept(vec![renamed])
+                .await
+                .expect("accept")
+                .is_empty()
+        );
+        assert_eq!(
+            keys(&state.accept(vec![job("new")]).await.expect("accept")),
+            ["new"]
+        );
     }
 
     #[tokio::test]

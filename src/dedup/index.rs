@@ -120,6 +120,13 @@ impl StoryIndex {
         let Ok(slot) = u32::try_from(self.keys.len()) else {
             return; // 4 billion stories: beyond any retention window.
         };
+        // Grow by an eighth, not the default doubling: at a million stories
+        // doubling could leave 12 bytes per story unused.
+        if self.keys.len() == self.keys.capacity() {
+            let more = (self.keys.len() / 8).max(1024);
+            self.keys.reserve_exact(more);
+            self.seen.reserve_exact(more);
+        }
         self.keys.push(key);
         self.seen.push(seen);
         for (band, hash) in self.bands.iter_mut().zip(bands) {

@@ -76,6 +76,15 @@ impl UrlCanon {
         hex::encode(&digest[..16])
     }
 
+    /// The id earlier versions derived from `url` (hashing the canonical URL
+    /// itself, `www.` and trailing slash included), when it differs from
+    /// [`UrlCanon::article_id`]; lets an upgrade recognise links it finished.
+    pub fn legacy_article_id(&self, url: &Url) -> Option<String> {
+        let canonical = self.canonical_url(url);
+        let legacy = hex::encode(&Sha256::digest(canonical.as_str().as_bytes())[..16]);
+        (legacy != self.article_id(url)).then_some(legacy)
+    }
+
     /// See [`identity_url`].
     pub fn identity_url(&self, fetched: &Url, declared_canonical: Option<&Url>) -> Url {
         match declared_canonical {
@@ -247,6 +256,21 @@ mod tests {
             article_id(&url("https://paper.example/")),
             article_id(&url("https://paper.example/story")),
             "the root path keeps its slash"
+        );
+    }
+
+    #[test]
+    fn the_pre_upgrade_id_is_known_only_where_it_differs() {
+        let canon = UrlCanon::default();
+        let www = url("https://www.paper.example/story");
+        let legacy = canon.legacy_article_id(&www).expect("differs");
+        assert_eq!(
+            legacy,
+            hex::encode(&Sha256::digest(b"https://www.paper.example/story")[..16])
+        );
+        assert_eq!(
+            canon.legacy_article_id(&url("https://paper.example/story")),
+            None
         );
     }
 
