@@ -34,7 +34,10 @@ pub fn band_hashes(signature: &Signature) -> [u32; BANDS] {
             .0
             .get(band * ROWS..(band + 1) * ROWS)
             .unwrap_or(&[]);
-        let bytes: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes = [0u8; ROWS * 4];
+        for (chunk, value) in bytes.chunks_exact_mut(4).zip(rows) {
+            chunk.copy_from_slice(&value.to_le_bytes());
+        }
         *hash = xxh3_64_with_seed(&bytes, band as u64) as u32;
     }
     out
@@ -45,6 +48,12 @@ pub fn band_hashes(signature: &Signature) -> [u32; BANDS] {
 struct Band {
     main: Vec<u64>,
     tail: Vec<u64>,
+    /// Where each bucket of `main` starts, a bucket being the top
+    /// `dir_bits` bits of the hash (about 16 entries each, plus one end
+    /// entry): a lookup reads one directory entry and one short run instead
+    /// of binary-searching megabytes (a cache miss per step).
+    dir: Vec<u32>,
+    dir_bits: u32,
 }
 
 impl Band {
@@ -67,13 +76,49 @@ impl Band {
             merged.extend(b);
             self.main = merged;
             self.tail.clear();
+            self.index_main();
         }
+    }
+
+    /// The bucket of an entry.
+    fn bucket(&self, entry: u64) -> usize {
+        if self.dir_bits == 0 {
+            0
+        } else {
+            (entry >> (64 - self.dir_bits)) as usize
+        }
+    }
+
+    /// Rebuilds the directory of `main`.
+    fn index_main(&mut self) {
+        let n = self.main.len();
+        // ~16 entries per bucket: 0.25 bytes per story.
+        self.dir_bits = (usize::BITS - n.leading_zeros()).saturating_sub(4).min(24);
+        let buckets = 1usize << self.dir_bits;
+        let mut dir = Vec::with_capacity(buckets + 1);
+        let mut at = 0;
+        for bucket in 0..buckets {
+            while at < n && self.bucket(self.main[at]) < bucket {
+                at += 1;
+            }
+            dir.push(at as u32);
+        }
+        dir.push(n as u32);
+        self.dir = dir;
     }
 
     /// Slots whose band hash is `hash`.
     fn slots(&self, hash: u32, out: &mut Vec<u32>) {
         let low = u64::from(hash) << 32;
-        for entries in [&self.main, &self.tail] {
+        let bucket = self.bucket(low);
+        let run = match (self.dir.get(bucket), self.dir.get(bucket + 1)) {
+            (Some(&start), Some(&end)) => self
+                .main
+                .get(start as usize..end as usize)
+                .unwrap_or_default(),
+            _ => &self.main[..],
+        };
+        for entries in [run, &self.tail[..]] {
             let start = entries.partition_point(|&e| e < low);
             out.extend(
                 entries[start..]
@@ -85,7 +130,7 @@ impl Band {
     }
 
     fn heap_bytes(&self) -> usize {
-        (self.main.capacity() + self.tail.capacity()) * 8
+        (self.main.capacity() + self.tail.capacity()) * 8 + self.dir.capacity() * 4
     }
 }
 
@@ -187,6 +232,7 @@ impl StoryIndex {
                     .collect();
                 *entries = kept;
             }
+            band.index_main();
         }
         removed
     }
