@@ -5,10 +5,11 @@
 //! stories whose bodies are similar agree on a whole band with high
 //! probability (1 - (1 - J^ROWS)^BANDS for Jaccard similarity J), unrelated
 //! ones almost never. Each band is one sorted `Vec<u64>` of
-//! `band hash << 32 | slot` (8 bytes per story per band), looked up by binary
-//! search; a slot names the story's key in the state store and when it was
+//! `band hash << 32 | slot` (8 bytes per story per band), looked up through a
+//! bucket directory and a short binary search; a slot names the story's key in the state store and when it was
 //! seen. The full signature stays on disk and is read only for the few
-//! candidates a lookup finds. Per story: `BANDS * 8 + 12` bytes of RAM.
+//! candidates a lookup finds. Per story: `BANDS * 8 + 12` bytes of RAM, plus
+//! a quarter byte of bucket directory per band.
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
