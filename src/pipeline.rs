@@ -869,7 +869,14 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
                 }
             };
             if let Some(original) = original {
-                let sighting = sighting(&job, &article, &original, SightingKind::SameArticle, 1.0);
+                let sighting = sighting(
+                    ctx,
+                    &job,
+                    &article,
+                    &original,
+                    SightingKind::SameArticle,
+                    1.0,
+                );
                 if !record_sighting(ctx, &sighting).await {
                     retry_later(
                         ctx,
@@ -915,6 +922,7 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
                     "another copy of a story already written; recorded as seen there"
                 );
                 let sighting = sighting(
+                    ctx,
                     &job,
                     &article,
                     &found.story,
@@ -973,8 +981,10 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
     }
 }
 
-/// The sighting of `original` at the page of `article`.
+/// The sighting of `original` at the page of `article`, whose address is
+/// given without tracking parameters or fragment.
 fn sighting(
+    ctx: &Context,
     job: &ArticleJob,
     article: &Article,
     original: &Story,
@@ -984,7 +994,7 @@ fn sighting(
     Sighting {
         original_id: original.id.clone(),
         original_source: original.source.clone(),
-        url: article.url.clone(),
+        url: ctx.canon.canonical_url(&article.url),
         source: job.source.clone(),
         title: article.title.clone(),
         kind,

@@ -189,7 +189,7 @@ mod tests {
             url: Url::parse(url).expect("url"),
             source: "wire".into(),
             title: "T, reworded".into(),
-            kind: super::super::SightingKind::NearDuplicate,
+            kind: crate::sink::SightingKind::NearDuplicate,
             body_similarity: 0.9,
         }
     }

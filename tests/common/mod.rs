@@ -214,9 +214,10 @@ async fn atom(State(site): State<Site>, headers: HeaderMap) -> Response {
             // Document-relative: resolves against /feeds/atom.xml.
             let href = format!("..{}", article_path(slug).replace('&', "&amp;"));
             format!(
-                "<entry><title>{}</title><id>urn:test:{slug}</id><updated>2024-03-05T10:00:00Z</updated>\
+                "<entry><title>{}</title><id>urn:test:{}</id><updated>2024-03-05T10:00:00Z</updated>\
                  <link rel=\"alternate\" href=\"{href}\"/><author><name>Atom Author</name></author></entry>",
-                title_of(slug).replace('&', "&amp;")
+                title_of(slug).replace('&', "&amp;"),
+                slug.replace('&', "&amp;")
             )
         })
         .collect();
