@@ -348,7 +348,8 @@ pub struct State {
     db: Arc<Database>,
     run: u64,
     /// Remembered stories by signature band; mirrors the `stories` table.
-    stories: Arc<std::sync::Mutex<StoryIndex>>,
+    /// Loaded on first use, so commands that only read state do not pay for it.
+    stories: Arc<StoryCell>,
 }
 
 impl State {
@@ -385,11 +386,10 @@ impl State {
             run
         };
         txn.commit().map_err(redb::Error::from)?;
-        let stories = load_story_index(&db)?;
         Ok(Self {
             db: Arc::new(db),
             run,
-            stories: Arc::new(std::sync::Mutex::new(stories)),
+            stories: Arc::new(StoryCell::default()),
         })
     }
 
@@ -549,8 +549,10 @@ impl State {
                 signature: Some(signature),
                 ..
             }) = &story
+                // Not loaded yet: loading reads the story just committed.
+                && let Some(index) = lock(&index).as_mut()
             {
-                lock(&index).insert(
+                index.insert(
                     story_key(id),
                     unix_seconds(*seen_at),
                     band_hashes(signature),
@@ -588,7 +590,9 @@ impl State {
     ) -> Result<Option<StoryMatch>, StateError> {
         let index = Arc::clone(&self.stories);
         self.blocking(move |db| {
-            let candidates = lock(&index).candidates(&band_hashes(&signature));
+            let candidates = with_index(db, &index, |index| {
+                index.candidates(&band_hashes(&signature))
+            })?;
             if candidates.is_empty() {
                 return Ok(None);
             }
@@ -655,16 +659,17 @@ impl State {
                 removed
             };
             txn.commit().map_err(redb::Error::from)?;
-            lock(&index).forget_before(cutoff);
+            with_index(db, &index, |index| index.forget_before(cutoff))?;
             Ok(removed)
         })
         .await
     }
 
-    /// Stories in the in-memory index, and the heap bytes it holds.
-    pub fn story_index_size(&self) -> (usize, usize) {
-        let index = lock(&self.stories);
-        (index.len(), index.heap_bytes())
+    /// Stories in the in-memory index, and the heap bytes it holds (loading it if needed).
+    pub fn story_index_size(&self) -> Result<(usize, usize), StateError> {
+        with_index(&self.db, &self.stories, |index| {
+            (index.len(), index.heap_bytes())
+        })
     }
 
     /// Records a failure. The job stays pending and becomes due again after a
@@ -997,12 +1002,27 @@ impl State {
     }
 }
 
+/// The story index, `None` until first used.
+type StoryCell = std::sync::Mutex<Option<StoryIndex>>;
+
 /// Locks the story index; a panic elsewhere while holding it cannot leave it
 /// half-changed in a way that matters (worst case a story is not found).
-fn lock(index: &std::sync::Mutex<StoryIndex>) -> std::sync::MutexGuard<'_, StoryIndex> {
-    index
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock(cell: &StoryCell) -> std::sync::MutexGuard<'_, Option<StoryIndex>> {
+    cell.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `op` on the story index, loading it from the store on first use.
+fn with_index<T>(
+    db: &Database,
+    cell: &StoryCell,
+    op: impl FnOnce(&mut StoryIndex) -> T,
+) -> Result<T, StateError> {
+    let mut guard = lock(cell);
+    let index = match guard.as_mut() {
+        Some(index) => index,
+        None => guard.insert(load_story_index(db)?),
+    };
+    Ok(op(index))
 }
 
 /// Reads every remembered story's signature into a fresh index.
@@ -1457,6 +1477,8 @@ mod tests {
             costs and a shortage of crew while passenger groups called the rise unfair to islanders";
         {
             let state = State::open(dir.path()).expect("open");
+            // Loaded (empty) first, so the stories below go into a live index.
+            assert_eq!(state.story_index_size().expect("size").0, 0);
             let written = |id: &str| Outcome::Written {
                 article_id: id.to_string(),
             };
@@ -1476,10 +1498,14 @@ mod tests {
                 )
                 .await
                 .expect("complete");
-            assert_eq!(state.story_index_size().0, 2);
+            assert_eq!(state.story_index_size().expect("size").0, 2);
         }
         let state = State::open(dir.path()).expect("reopen");
-        assert_eq!(state.story_index_size().0, 2, "index loaded from the store");
+        assert_eq!(
+            state.story_index_size().expect("size").0,
+            2,
+            "index loaded from the store"
+        );
         let probe = story("c", "Council approves harbour plan", BODY, now);
         let signature = probe.signature.clone().expect("signature");
         let found = state
@@ -1514,7 +1540,7 @@ mod tests {
             .await
             .expect("prune");
         assert_eq!(removed, 1);
-        assert_eq!(state.story_index_size().0, 1);
+        assert_eq!(state.story_index_size().expect("size").0, 1);
         assert_eq!(state.story(id_old.into()).await.expect("get"), None);
         let other_sig = story("d", "x", other, now).signature.expect("signature");
         assert_eq!(
