@@ -15,7 +15,7 @@
 //! - `meta`: the run counter (see [`State::run`]);
 //! - `stories`: each written article's source, URL, headline and body
 //!   signature, kept for `[dedup] retention` to recognise later copies; an
-//!   in-memory [`StoryIndex`] over it is loaded at open.
+//!   in-memory [`StoryIndex`] over it is loaded on first use.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
