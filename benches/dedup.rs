@@ -623,6 +623,20 @@ fn store_cost(count: usize) {
                     "open + load index: {:.1} µs/story ({loaded} stories)",
                     started.elapsed().as_secs_f64() * 1e6 / count as f64,
                 );
+                let started = Instant::now();
+                let kept = state
+                    .forget_stories_before(chrono::Utc::now() - chrono::Duration::days(7))
+                    .await;
+                let nothing = started.elapsed();
+                let started = Instant::now();
+                let gone = state
+                    .forget_stories_before(chrono::Utc::now() + chrono::Duration::seconds(2))
+                    .await;
+                println!(
+                    "prune: {:.2} ms when nothing is due ({kept:?} removed), {:.1} µs/story removed ({gone:?})",
+                    nothing.as_secs_f64() * 1e3,
+                    started.elapsed().as_secs_f64() * 1e6 / count as f64
+                );
             }
             Err(e) => eprintln!("reopen failed: {e}"),
         }

@@ -15,7 +15,8 @@
 //! - `meta`: the run counter (see [`State::run`]);
 //! - `stories`: each written article's source, URL, headline and body
 //!   signature, kept for `[dedup] retention` to recognise later copies; an
-//!   in-memory [`StoryIndex`] over it is loaded on first use.
+//!   in-memory [`StoryIndex`] over it is loaded on first use;
+//! - `story_times`: the same stories by time written, for pruning.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,6 +42,8 @@ const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");
 const FAILURES: TableDefinition<&str, u64> = TableDefinition::new("failures");
 /// Written stories by [`story_key`]: see [`encode_story`] for the layout.
 const STORIES: TableDefinition<u64, &[u8]> = TableDefinition::new("stories");
+/// `(seen-at, story key)` of every story, so pruning reads only what it removes.
+const STORY_TIMES: TableDefinition<(u32, u64), ()> = TableDefinition::new("story_times");
 
 /// Longest wait before a retry, whatever the back-off or `Retry-After` say.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(6 * 3600);
@@ -375,6 +378,7 @@ impl State {
         }
         txn.open_table(FAILURES).map_err(redb::Error::from)?;
         txn.open_table(STORIES).map_err(redb::Error::from)?;
+        txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
         let run = {
             let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
             let previous = meta
@@ -537,9 +541,13 @@ impl State {
             }
             if let Some(story) = &story {
                 let mut stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
-                let bytes = encode_story(story);
+                let mut times = txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
+                let (key, bytes) = (story_key(&story.id), encode_story(story));
                 stories
-                    .insert(story_key(&story.id), bytes.as_slice())
+                    .insert(key, bytes.as_slice())
+                    .map_err(redb::Error::from)?;
+                times
+                    .insert((unix_seconds(story.seen_at), key), ())
                     .map_err(redb::Error::from)?;
             }
             txn.commit().map_err(redb::Error::from)?;
@@ -647,15 +655,27 @@ impl State {
             let txn = db.begin_write().map_err(redb::Error::from)?;
             let removed = {
                 let mut stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
-                let mut removed = 0;
-                // An unreadable head is dropped too: it can never match.
-                stories
-                    .retain(|_, bytes| {
-                        let keep = story_head(bytes).is_some_and(|(seen, ..)| seen >= cutoff);
-                        removed += usize::from(!keep);
-                        keep
-                    })
+                let mut times = txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
+                let expired: Vec<(u32, u64)> = times
+                    .range(..(cutoff, 0))
+                    .map_err(redb::Error::from)?
+                    .map(|row| row.map(|(key, _)| key.value()))
+                    .collect::<Result<_, _>>()
                     .map_err(redb::Error::from)?;
+                let mut removed = 0;
+                for (seen, key) in expired {
+                    times.remove((seen, key)).map_err(redb::Error::from)?;
+                    // The key may have been written again since (a story
+                    // redone after a crash): only an old record goes.
+                    let old = match stories.get(key).map_err(redb::Error::from)? {
+                        Some(bytes) => story_head(bytes.value()).is_none_or(|(s, ..)| s < cutoff),
+                        None => false,
+                    };
+                    if old {
+                        stories.remove(key).map_err(redb::Error::from)?;
+                        removed += 1;
+                    }
+                }
                 removed
             };
             txn.commit().map_err(redb::Error::from)?;
