@@ -570,11 +570,21 @@ fn write_config(work: &Path, addr: SocketAddr, options: &Options) -> Result<Path
     Ok(path)
 }
 
-/// Fills the state store with `count` delivered articles, as a long-running
-/// daemon's history would.
+/// Fills the state store with `count` delivered articles and their story
+/// fingerprints (random ones: only their number matters here), as a
+/// long-running daemon's history would.
 async fn seed_state(dir: &Path, count: u64) -> Result<(), String> {
     use thresher::article::{ArticleJob, EntryHints};
-    use thresher::state::{Outcome, State};
+    use thresher::dedup::{SIGNATURE_LEN, Signature};
+    use thresher::state::{Outcome, State, Story};
+    let mut random = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next_random = move || {
+        // xorshift64: fast, and good enough for made-up fingerprints.
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        random as u32
+    };
     let started = Instant::now();
     let state = State::open(dir).map_err(|e| e.to_string())?;
     let feed_url = url::Url::parse("http://127.0.0.1/history.xml").map_err(|e| e.to_string())?;
@@ -589,6 +599,7 @@ async fn seed_state(dir: &Path, count: u64) -> Result<(), String> {
                     source: "history".into(),
                     feed_url: feed_url.clone(),
                     entry: EntryHints::default(),
+                    legacy_key: None,
                     accepted_run: 0,
                     failed_attempts: 0,
                     retry_at: None,
@@ -599,8 +610,18 @@ async fn seed_state(dir: &Path, count: u64) -> Result<(), String> {
         let finished = accepted
             .into_iter()
             .map(|job| {
+                let story = Story {
+                    id: job.key.clone(),
+                    source: job.source.clone(),
+                    url: job.url.to_string(),
+                    title: format!("Story {}", job.url.path()),
+                    seen_at: chrono::Utc::now(),
+                    signature: Some(Signature(
+                        (0..SIGNATURE_LEN).map(|_| next_random()).collect(),
+                    )),
+                };
                 let article_id = job.key.clone();
-                (job.key, Outcome::Written { article_id })
+                (job.key, Outcome::Written { article_id }, Some(story))
             })
             .collect();
         state

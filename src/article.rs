@@ -32,6 +32,11 @@ pub struct ArticleJob {
     /// Set while the job waits for a retry: not to be processed before this time.
     #[serde(default)]
     pub retry_at: Option<DateTime<Utc>>,
+    /// The id earlier versions gave this link (they kept `www.` and a
+    /// trailing slash), when it differs from `key`: a link finished under it
+    /// is not accepted again after an upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_key: Option<String>,
 }
 
 /// Metadata a feed entry carries, kept as fallbacks for the page's own.
@@ -79,4 +84,8 @@ pub struct Article {
     pub html: String,
     /// When the page was fetched.
     pub fetched_at: DateTime<Utc>,
+    /// Other URLs the same story was found at later (syndicated copies, other
+    /// links to the same page), oldest first; added by the sinks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_seen_at: Vec<Url>,
 }

@@ -321,6 +321,7 @@ fn print_summary(stats: &StatsSnapshot) {
         new_links = stats.links_accepted,
         written = stats.articles_written,
         duplicates = stats.duplicates,
+        near_duplicates = stats.near_duplicates,
         skipped = stats.rejected,
         failed = stats.failed,
         "summary"

@@ -44,8 +44,8 @@ use crate::feed;
 use crate::fetch::{self, FetchError, Fetcher, Validators};
 use crate::roster::Roster;
 use crate::schedule::{Mode, PollDone, PollRequest, Scheduler};
-use crate::sink::{self, Sink};
-use crate::state::{FeedState, Outcome, Retry, RetryPolicy, Setback, State, StateError};
+use crate::sink::{self, Sighting, SightingKind, Sink};
+use crate::state::{FeedState, Outcome, Retry, RetryPolicy, Setback, State, StateError, Story};
 use crate::telemetry::metrics::{Metrics, SourceLabels};
 use crate::telemetry::{self, Stats, StatsSnapshot};
 
@@ -65,6 +65,9 @@ const RETRY_SWEEP: Duration = Duration::from_secs(15);
 const ONCE_MAX_WAIT: Duration = Duration::from_secs(600);
 /// Longest wait for a host's politeness slot in the daemon.
 const DAEMON_MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// How often the deliver stage forgets stories older than `[dedup] retention`.
+const STORY_PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Why the pipeline could not start.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +95,9 @@ pub enum PipelineError {
 struct CleanPage {
     job: ArticleJob,
     article: Article,
+    /// Fingerprint of the body, when near-duplicate matching is on and the
+    /// body is long enough.
+    signature: Option<dedup::Signature>,
     /// Fingerprints of the page's blocks dropped as learned template; they are
     /// counted again when the article is delivered, to keep what was learned fresh.
     template_hits: HashSet<u64>,
@@ -118,6 +124,8 @@ struct Context {
     state: State,
     fetcher: Fetcher,
     sinks: Vec<Box<dyn Sink>>,
+    /// URL canonicalisation with the configured tracking parameters.
+    canon: dedup::UrlCanon,
     stats: Arc<Stats>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
@@ -139,6 +147,7 @@ impl Pipeline {
     /// builds the HTTP clients and the sinks.
     pub fn new(config: Config, shutdown: CancellationToken) -> Result<Self, PipelineError> {
         let state = State::open_with_cache(&config.state.dir, config.state.cache_mib << 20)?;
+        let canon = dedup::UrlCanon::new(&config.dedup.tracking_params);
         let listener = config
             .telemetry
             .listen
@@ -162,6 +171,7 @@ impl Pipeline {
                 state,
                 fetcher,
                 sinks,
+                canon,
                 stats,
                 metrics,
                 shutdown,
@@ -631,7 +641,8 @@ async fn fetch_and_accept(
     let jobs: Vec<ArticleJob> = entries
         .into_iter()
         .map(|entry| ArticleJob {
-            key: dedup::article_id(&entry.link),
+            key: ctx.canon.article_id(&entry.link),
+            legacy_key: ctx.canon.legacy_article_id(&entry.link),
             url: entry.link,
             source: source.name.clone(),
             feed_url: source.url.clone(),
@@ -838,7 +849,12 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
     };
     let rules = ctx.roster.rules(&job.source);
     let base = final_url.clone();
-    let (cleaned, template_hits, took) = tokio::task::spawn_blocking(move || {
+    let entry_title = job.entry.title.clone();
+    let dedup_config = &ctx.config.dedup;
+    let min_words = dedup_config
+        .near_duplicates
+        .then_some(dedup_config.min_words);
+    let (cleaned, template_hits, signature, took) = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
         let html = fetch::decode_html(&body, content_type.as_deref());
         let hits = Mutex::new(HashSet::new());
@@ -857,9 +873,20 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
             explain: false,
         };
         let cleaned = clean::clean_with(&html, Some(&base), &options);
+        // The same headline `assemble` picks, so a headline the cleaner left
+        // in the body is left out of the fingerprint.
+        let signature = match (&cleaned, min_words) {
+            (Ok(cleaned), Some(min_words)) => {
+                let title = cleaned.title.as_ref().or(entry_title.as_ref());
+                let words = dedup::body_words(title.map_or("", String::as_str), &cleaned.text);
+                dedup::Signature::of_words(&words, min_words)
+            }
+            _ => None,
+        };
         (
             cleaned,
             hits.into_inner().unwrap_or_default(),
+            signature,
             started.elapsed(),
         )
     })
@@ -868,27 +895,29 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
     ctx.metrics.clean_seconds.observe(took.as_secs_f64());
     let cleaned = cleaned.map_err(|e| e.to_string())?;
     Ok(CleanPage {
-        article: assemble(job.clone(), final_url, fetched_at, cleaned),
+        article: assemble(&ctx.canon, job.clone(), final_url, fetched_at, cleaned),
         job,
+        signature,
         template_hits,
     })
 }
 
 /// Combines what the page says with what the feed said into the output record.
 fn assemble(
+    canon: &dedup::UrlCanon,
     job: ArticleJob,
     final_url: Url,
     fetched_at: DateTime<Utc>,
     cleaned: clean::Cleaned,
 ) -> Article {
-    let canonical_url = dedup::identity_url(&final_url, cleaned.canonical_url.as_ref());
+    let canonical_url = canon.identity_url(&final_url, cleaned.canonical_url.as_ref());
     let authors = if cleaned.authors.is_empty() {
         job.entry.authors
     } else {
         cleaned.authors
     };
     Article {
-        id: dedup::article_id(&canonical_url),
+        id: canon.article_id(&canonical_url),
         url: final_url,
         canonical_url,
         source: job.source,
@@ -901,16 +930,36 @@ fn assemble(
         text: cleaned.text,
         html: cleaned.html,
         fetched_at,
+        also_seen_at: Vec::new(),
     }
 }
 
-/// Drops articles already delivered, writes the rest to every sink, and marks
-/// each link done only after the sinks have it. Sequential on purpose: the
-/// "already delivered?" check and the write must not race for one id.
+/// Drops articles already delivered and copies of stories already written
+/// (recording where they were seen), writes the rest to every sink, and
+/// marks each link done only after the sinks have it. Sequential on purpose:
+/// the "seen before?" checks and the write must not race, neither for one id
+/// nor for two copies of one story.
 async fn deliver_stage(ctx: Arc<Context>, mut articles: mpsc::Receiver<CleanPage>) {
+    let mut last_prune = None;
     while let Some(clean) = articles.recv().await {
+        if last_prune.is_none_or(|at: std::time::Instant| at.elapsed() >= STORY_PRUNE_EVERY) {
+            forget_old_stories(&ctx).await;
+            last_prune = Some(std::time::Instant::now());
+        }
         let span = info_span!("deliver", source = %clean.article.source, url = %clean.article.url);
         deliver(&ctx, clean).instrument(span).await;
+    }
+}
+
+/// Forgets stories older than `[dedup] retention`.
+async fn forget_old_stories(ctx: &Context) {
+    let retention =
+        chrono::Duration::from_std(ctx.config.dedup.retention).unwrap_or(chrono::Duration::MAX);
+    let cutoff = Utc::now() - retention;
+    match ctx.state.forget_stories_before(cutoff).await {
+        Ok(0) => {}
+        Ok(n) => info!(count = n, "forgot stories older than the dedup retention"),
+        Err(e) => warn!("cannot forget old stories (tried again in an hour): {e}"),
     }
 }
 
@@ -918,6 +967,7 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
     let CleanPage {
         job,
         article,
+        signature,
         template_hits,
     } = clean;
     match ctx.state.is_delivered(article.id.clone()).await {
@@ -928,6 +978,35 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
                 .get_or_create(&source_labels(&article.source))
                 .inc();
             info!(id = %article.id, "duplicate of an article already written");
+            // Where the link differs from the article's own URL (a redirect,
+            // a canonical link), the article learns it was seen there too.
+            let original = match ctx.state.story(article.id.clone()).await {
+                Ok(original) => original,
+                Err(e) => {
+                    warn!("cannot read the original article's record: {e}");
+                    None
+                }
+            };
+            if let Some(original) = original {
+                let sighting = sighting(
+                    ctx,
+                    &job,
+                    &article,
+                    &original,
+                    SightingKind::SameArticle,
+                    1.0,
+                );
+                if !record_sighting(ctx, &sighting).await {
+                    retry_later(
+                        ctx,
+                        job,
+                        "sink could not record a sighting".into(),
+                        Setback::Postpone,
+                    )
+                    .await;
+                    return;
+                }
+            }
             let outcome = Outcome::Duplicate {
                 article_id: article.id,
             };
@@ -938,6 +1017,56 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
         Err(e) => {
             // Without the answer, writing is safe: sinks are idempotent per id.
             warn!("cannot check for duplicates: {e}");
+        }
+    }
+    if let Some(signature) = &signature {
+        let found = ctx
+            .state
+            .find_same_story(
+                signature.clone(),
+                article.title.clone(),
+                article.id.clone(),
+                ctx.config.dedup.thresholds(),
+            )
+            .await;
+        match found {
+            Ok(Some(found)) => {
+                Stats::inc(&ctx.stats.near_duplicates);
+                info!(
+                    id = %article.id,
+                    original = %found.story.id,
+                    original_url = %found.story.url,
+                    body_similarity = found.body_similarity,
+                    title_similarity = found.title_similarity,
+                    "another copy of a story already written; recorded as seen there"
+                );
+                let sighting = sighting(
+                    ctx,
+                    &job,
+                    &article,
+                    &found.story,
+                    SightingKind::NearDuplicate,
+                    found.body_similarity,
+                );
+                if !record_sighting(ctx, &sighting).await {
+                    retry_later(
+                        ctx,
+                        job,
+                        "sink could not record a sighting".into(),
+                        Setback::Postpone,
+                    )
+                    .await;
+                    return;
+                }
+                let outcome = Outcome::NearDuplicate {
+                    article_id: found.story.id,
+                };
+                finish(ctx, job.key, outcome).await;
+                return;
+            }
+            Ok(None) => {}
+            // Writing a possible copy beats losing an article.
+            Err(e) => warn!("cannot look for copies of this story, writing it: {e}"),
         }
     }
     for sink in &ctx.sinks {
@@ -956,10 +1085,61 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
         .inc();
     info!(id = %article.id, title = %article.title, "article written");
     learn_template(ctx, &article, template_hits).await;
+    let story = Story {
+        id: article.id.clone(),
+        source: article.source.clone(),
+        url: article.url.to_string(),
+        title: article.title.clone(),
+        seen_at: Utc::now(),
+        signature,
+    };
     let outcome = Outcome::Written {
         article_id: article.id,
     };
-    finish(ctx, job.key, outcome).await;
+    if let Err(e) = ctx
+        .state
+        .complete_with_story(job.key, outcome, Some(story))
+        .await
+    {
+        error!("cannot record article outcome (it will be processed again): {e}");
+    }
+}
+
+/// The sighting of `original` at the page of `article`, whose address is
+/// given without tracking parameters or fragment.
+fn sighting(
+    ctx: &Context,
+    job: &ArticleJob,
+    article: &Article,
+    original: &Story,
+    kind: SightingKind,
+    body_similarity: f64,
+) -> Sighting {
+    Sighting {
+        original_id: original.id.clone(),
+        original_source: original.source.clone(),
+        url: ctx.canon.canonical_url(&article.url),
+        source: job.source.clone(),
+        title: article.title.clone(),
+        kind,
+        body_similarity,
+    }
+}
+
+/// Tells every sink about a sighting; false if one failed (logged).
+async fn record_sighting(ctx: &Context, sighting: &Sighting) -> bool {
+    for sink in &ctx.sinks {
+        if let Err(e) = sink.duplicate(sighting).await {
+            warn!(
+                "{} sink: cannot record that article {} was seen at {}: {e}",
+                sink.name(),
+                sighting.original_id,
+                sighting.url
+            );
+            return false;
+        }
+    }
+    true
 }
 
 /// Counts the blocks of a delivered article for its host's learned template.

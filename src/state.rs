@@ -12,7 +12,11 @@
 //! - `feeds`: per-source poll state (HTTP validators, last success, last error);
 //! - `quarantine`: pending records that could not be decoded, kept for inspection;
 //! - `learned`: per-host template blocks (see [`crate::boilerplate`]);
-//! - `meta`: the run counter (see [`State::run`]).
+//! - `meta`: the run counter (see [`State::run`]);
+//! - `stories`: each written article's source, URL, headline and body
+//!   signature, kept for `[dedup] retention` to recognise later copies; an
+//!   in-memory [`StoryIndex`] over it is loaded on first use;
+//! - `story_times`: the same stories by time written, for pruning.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::article::ArticleJob;
 use crate::boilerplate::HostBlocks;
+use crate::dedup::{Signature, StoryIndex, Thresholds, band_hashes, title_similarity};
 
 const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
 const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
@@ -35,6 +40,10 @@ const LEARNED: TableDefinition<&str, &[u8]> = TableDefinition::new("learned");
 const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");
 /// Article failures per `source/kind`.
 const FAILURES: TableDefinition<&str, u64> = TableDefinition::new("failures");
+/// Written stories by [`story_key`]: see [`encode_story`] for the layout.
+const STORIES: TableDefinition<u64, &[u8]> = TableDefinition::new("stories");
+/// `(seen-at, story key)` of every story, so pruning reads only what it removes.
+const STORY_TIMES: TableDefinition<(u32, u64), ()> = TableDefinition::new("story_times");
 
 /// Default ceiling of redb's page cache. redb's own default is 1 GiB, which a
 /// store with millions of links would slowly fill; the B-tree's interior pages,
@@ -106,6 +115,12 @@ pub enum Outcome {
         /// Id of the earlier article.
         article_id: String,
     },
+    /// The page is another copy of the story delivered under `article_id`
+    /// (a syndicated copy, another URL for the same text).
+    NearDuplicate {
+        /// Id of the earlier article.
+        article_id: String,
+    },
     /// The page held no article (or something the cleaner refuses); not retried.
     Rejected {
         /// Why.
@@ -121,8 +136,115 @@ pub enum Outcome {
 impl Outcome {
     /// Whether the link's article is in the sinks (written now or earlier).
     pub fn is_delivered(&self) -> bool {
-        matches!(self, Self::Written { .. } | Self::Duplicate { .. })
+        matches!(
+            self,
+            Self::Written { .. } | Self::Duplicate { .. } | Self::NearDuplicate { .. }
+        )
     }
+}
+
+/// A written article as remembered for de-duplication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Story {
+    /// Article id.
+    pub id: String,
+    /// Source whose folder holds it.
+    pub source: String,
+    /// URL it was written from.
+    pub url: String,
+    /// Headline.
+    pub title: String,
+    /// When it was written.
+    pub seen_at: DateTime<Utc>,
+    /// Body fingerprint; `None` for a body too short to fingerprint.
+    pub signature: Option<Signature>,
+}
+
+/// An earlier story found to be the same as a new article.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryMatch {
+    /// The earlier story.
+    pub story: Story,
+    /// Estimated body similarity (share of shingles in common).
+    pub body_similarity: f64,
+    /// Headline similarity.
+    pub title_similarity: f64,
+}
+
+/// The fields of a [`Story`] stored as JSON after its signature.
+#[derive(Serialize, Deserialize)]
+struct StoryMeta {
+    id: String,
+    source: String,
+    url: String,
+    title: String,
+}
+
+/// Key of a story in the `stories` table and the index: the first 64 bits of
+/// its article id (ids are 128-bit hashes, so two stories sharing a key
+/// within a retention window is a one-in-10^7 event at a million stories;
+/// the stored id is compared on every match).
+pub fn story_key(article_id: &str) -> u64 {
+    article_id
+        .get(..16)
+        .and_then(|prefix| u64::from_str_radix(prefix, 16).ok())
+        .unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(article_id.as_bytes()))
+}
+
+/// Layout of a `stories` value: seen-at (u32 Unix seconds), signature length
+/// n (u16), n signature values (u32), then [`StoryMeta`] as JSON; all
+/// little-endian. The fixed head lets the index load without parsing JSON.
+fn encode_story(story: &Story) -> Vec<u8> {
+    let values = story.signature.as_ref().map_or(&[][..], |s| &s.0[..]);
+    let n = values.len().min(usize::from(u16::MAX));
+    let meta = StoryMeta {
+        id: story.id.clone(),
+        source: story.source.clone(),
+        url: story.url.clone(),
+        title: story.title.clone(),
+    };
+    let mut bytes = Vec::with_capacity(6 + 4 * n + 128);
+    bytes.extend_from_slice(&unix_seconds(story.seen_at).to_le_bytes());
+    bytes.extend_from_slice(&(n as u16).to_le_bytes());
+    for value in &values[..n] {
+        bytes.extend_from_slice(&value.to_le_bytes());
+    }
+    bytes.extend_from_slice(&encode(&meta));
+    bytes
+}
+
+/// The fixed head of a `stories` value: seen-at and signature.
+fn story_head(bytes: &[u8]) -> Option<(u32, Option<Signature>, &[u8])> {
+    let seen = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
+    let n = usize::from(u16::from_le_bytes(bytes.get(4..6)?.try_into().ok()?));
+    let values = bytes.get(6..6 + 4 * n)?;
+    let rest = bytes.get(6 + 4 * n..)?;
+    let signature = (n > 0).then(|| Signature::from_bytes(values)).flatten();
+    Some((seen, signature, rest))
+}
+
+fn decode_story(key: u64, bytes: &[u8]) -> Result<Story, StateError> {
+    let corrupt = |source| StateError::Corrupt {
+        table: "stories",
+        key: format!("{key:016x}"),
+        source,
+    };
+    let (seen, signature, meta) =
+        story_head(bytes).ok_or_else(|| corrupt(serde::de::Error::custom("truncated record")))?;
+    let meta: StoryMeta = serde_json::from_slice(meta).map_err(corrupt)?;
+    Ok(Story {
+        id: meta.id,
+        source: meta.source,
+        url: meta.url,
+        title: meta.title,
+        seen_at: DateTime::from_timestamp(i64::from(seen), 0).unwrap_or_default(),
+        signature,
+    })
+}
+
+/// Seconds since 1970 as stored (u32 lasts until 2106).
+fn unix_seconds(at: DateTime<Utc>) -> u32 {
+    u32::try_from(at.timestamp().max(0)).unwrap_or(u32::MAX)
 }
 
 /// The stored record of a finished link.
@@ -233,6 +355,9 @@ pub enum Retry {
 pub struct State {
     db: Arc<Database>,
     run: u64,
+    /// Remembered stories by signature band; mirrors the `stories` table.
+    /// Loaded on first use, so commands that only read state do not pay for it.
+    stories: Arc<StoryCell>,
 }
 
 impl State {
@@ -267,6 +392,8 @@ impl State {
             txn.open_table(table).map_err(redb::Error::from)?;
         }
         txn.open_table(FAILURES).map_err(redb::Error::from)?;
+        txn.open_table(STORIES).map_err(redb::Error::from)?;
+        txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
         let run = {
             let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
             let previous = meta
@@ -281,6 +408,7 @@ impl State {
         Ok(Self {
             db: Arc::new(db),
             run,
+            stories: Arc::new(StoryCell::default()),
         })
     }
 
@@ -319,7 +447,12 @@ impl State {
                 let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
                 for job in jobs {
                     let key = job.key.as_str();
-                    if pending.get(key).map_err(redb::Error::from)?.is_some()
+                    let finished_before_upgrade = match job.legacy_key.as_deref() {
+                        Some(legacy) => links.get(legacy).map_err(redb::Error::from)?.is_some(),
+                        None => false,
+                    };
+                    if finished_before_upgrade
+                        || pending.get(key).map_err(redb::Error::from)?.is_some()
                         || links.get(key).map_err(redb::Error::from)?.is_some()
                     {
                         continue;
@@ -388,38 +521,208 @@ impl State {
     /// A written article is also recorded under its own id, so the same page
     /// reached through another link is recognised as already delivered.
     pub async fn complete(&self, key: String, outcome: Outcome) -> Result<(), StateError> {
-        self.complete_all(vec![(key, outcome)]).await
+        self.complete_all(vec![(key, outcome, None)]).await
     }
 
-    /// [`State::complete`] for many links in one transaction (one disk sync).
-    pub async fn complete_all(&self, finished: Vec<(String, Outcome)>) -> Result<(), StateError> {
+    /// Like [`State::complete`], and remembers the written `story` in the
+    /// same transaction, so a story is remembered exactly when its link is done.
+    pub async fn complete_with_story(
+        &self,
+        key: String,
+        outcome: Outcome,
+        story: Option<Story>,
+    ) -> Result<(), StateError> {
+        self.complete_all(vec![(key, outcome, story)]).await
+    }
+
+    /// [`State::complete_with_story`] for many links in one transaction (one disk sync).
+    pub async fn complete_all(
+        &self,
+        finished: Vec<(String, Outcome, Option<Story>)>,
+    ) -> Result<(), StateError> {
+        let index = Arc::clone(&self.stories);
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(redb::Error::from)?;
             {
                 let mut links = txn.open_table(LINKS).map_err(redb::Error::from)?;
                 let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                for (key, outcome) in finished {
+                let mut stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
+                let mut times = txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
+                for (key, outcome, story) in &finished {
                     let failed_attempts =
                         match pending.remove(key.as_str()).map_err(redb::Error::from)? {
-                            Some(bytes) => decode::<ArticleJob>("pending", &key, bytes.value())
+                            Some(bytes) => decode::<ArticleJob>("pending", key, bytes.value())
                                 .map_or(0, |job| job.failed_attempts),
                             None => 0,
                         };
                     // Never downgrade a delivered link (a second copy of the job may finish later).
                     let delivered = match links.get(key.as_str()).map_err(redb::Error::from)? {
-                        Some(bytes) => decode::<LinkRecord>("links", &key, bytes.value())
+                        Some(bytes) => decode::<LinkRecord>("links", key, bytes.value())
                             .is_ok_and(|r| r.outcome.is_delivered()),
                         None => false,
                     };
                     if !delivered || outcome.is_delivered() {
-                        finish(&mut links, &key, outcome, failed_attempts.saturating_add(1))?;
+                        finish(
+                            &mut links,
+                            key,
+                            outcome.clone(),
+                            failed_attempts.saturating_add(1),
+                        )?;
+                    }
+                    if let Some(story) = story {
+                        let (key, bytes) = (story_key(&story.id), encode_story(story));
+                        stories
+                            .insert(key, bytes.as_slice())
+                            .map_err(redb::Error::from)?;
+                        times
+                            .insert((unix_seconds(story.seen_at), key), ())
+                            .map_err(redb::Error::from)?;
                     }
                 }
             }
             txn.commit().map_err(redb::Error::from)?;
+            // Not loaded yet: loading reads the stories just committed.
+            if let Some(index) = lock(&index).as_mut() {
+                for (_, _, story) in &finished {
+                    if let Some(Story {
+                        id,
+                        seen_at,
+                        signature: Some(signature),
+                        ..
+                    }) = story
+                    {
+                        index.insert(
+                            story_key(id),
+                            unix_seconds(*seen_at),
+                            band_hashes(signature),
+                        );
+                    }
+                }
+            }
             Ok(())
         })
         .await
+    }
+
+    /// The remembered story written under `article_id`, if still within retention.
+    pub async fn story(&self, article_id: String) -> Result<Option<Story>, StateError> {
+        self.blocking(move |db| {
+            let key = story_key(&article_id);
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
+            let Some(bytes) = stories.get(key).map_err(redb::Error::from)? else {
+                return Ok(None);
+            };
+            let story = decode_story(key, bytes.value())?;
+            Ok((story.id == article_id).then_some(story))
+        })
+        .await
+    }
+
+    /// The earlier story most similar to a body with this `signature` under
+    /// `title` that `thresholds` call the same story; never the article
+    /// `exclude_id` itself (an article written again after a crash).
+    pub async fn find_same_story(
+        &self,
+        signature: Signature,
+        title: String,
+        exclude_id: String,
+        thresholds: Thresholds,
+    ) -> Result<Option<StoryMatch>, StateError> {
+        let index = Arc::clone(&self.stories);
+        self.blocking(move |db| {
+            let candidates = with_index(db, &index, |index| {
+                index.candidates(&band_hashes(&signature))
+            })?;
+            if candidates.is_empty() {
+                return Ok(None);
+            }
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
+            let mut best: Option<StoryMatch> = None;
+            for key in candidates {
+                let Some(bytes) = stories.get(key).map_err(redb::Error::from)? else {
+                    continue;
+                };
+                let Some((_, Some(earlier), _)) = story_head(bytes.value()) else {
+                    continue;
+                };
+                let body_similarity = signature.similarity(&earlier);
+                // Cheap reject before decoding the rest of the record.
+                if body_similarity < thresholds.body_with_title.min(thresholds.body) {
+                    continue;
+                }
+                let story = match decode_story(key, bytes.value()) {
+                    Ok(story) => story,
+                    Err(e) => {
+                        tracing::warn!("{e}; skipped");
+                        continue;
+                    }
+                };
+                if story.id == exclude_id {
+                    continue;
+                }
+                let title_similarity = title_similarity(&title, &story.title);
+                if thresholds.same_story(body_similarity, title_similarity)
+                    && best
+                        .as_ref()
+                        .is_none_or(|b| body_similarity > b.body_similarity)
+                {
+                    best = Some(StoryMatch {
+                        story,
+                        body_similarity,
+                        title_similarity,
+                    });
+                }
+            }
+            Ok(best)
+        })
+        .await
+    }
+
+    /// Forgets stories written before `cutoff` (store and index); returns how many.
+    pub async fn forget_stories_before(&self, cutoff: DateTime<Utc>) -> Result<usize, StateError> {
+        let index = Arc::clone(&self.stories);
+        self.blocking(move |db| {
+            let cutoff = unix_seconds(cutoff);
+            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let removed = {
+                let mut stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
+                let mut times = txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
+                let expired: Vec<(u32, u64)> = times
+                    .range(..(cutoff, 0))
+                    .map_err(redb::Error::from)?
+                    .map(|row| row.map(|(key, _)| key.value()))
+                    .collect::<Result<_, _>>()
+                    .map_err(redb::Error::from)?;
+                let mut removed = 0;
+                for (seen, key) in expired {
+                    times.remove((seen, key)).map_err(redb::Error::from)?;
+                    // The key may have been written again since (a story
+                    // redone after a crash): only an old record goes.
+                    let old = match stories.get(key).map_err(redb::Error::from)? {
+                        Some(bytes) => story_head(bytes.value()).is_none_or(|(s, ..)| s < cutoff),
+                        None => false,
+                    };
+                    if old {
+                        stories.remove(key).map_err(redb::Error::from)?;
+                        removed += 1;
+                    }
+                }
+                removed
+            };
+            txn.commit().map_err(redb::Error::from)?;
+            with_index(db, &index, |index| index.forget_before(cutoff))?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    /// Stories in the in-memory index, and the heap bytes it holds (loading it if needed).
+    pub fn story_index_size(&self) -> Result<(usize, usize), StateError> {
+        with_index(&self.db, &self.stories, |index| {
+            (index.len(), index.heap_bytes())
+        })
     }
 
     /// Records a failure. The job stays pending and becomes due again after a
@@ -752,6 +1055,43 @@ impl State {
     }
 }
 
+/// The story index, `None` until first used.
+type StoryCell = std::sync::Mutex<Option<StoryIndex>>;
+
+/// Locks the story index; a panic elsewhere while holding it cannot leave it
+/// half-changed in a way that matters (worst case a story is not found).
+fn lock(cell: &StoryCell) -> std::sync::MutexGuard<'_, Option<StoryIndex>> {
+    cell.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `op` on the story index, loading it from the store on first use.
+fn with_index<T>(
+    db: &Database,
+    cell: &StoryCell,
+    op: impl FnOnce(&mut StoryIndex) -> T,
+) -> Result<T, StateError> {
+    let mut guard = lock(cell);
+    let index = match guard.as_mut() {
+        Some(index) => index,
+        None => guard.insert(load_story_index(db)?),
+    };
+    Ok(op(index))
+}
+
+/// Reads every remembered story's signature into a fresh index.
+fn load_story_index(db: &Database) -> Result<StoryIndex, StateError> {
+    let mut index = StoryIndex::new();
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
+    for row in stories.iter().map_err(redb::Error::from)? {
+        let (key, bytes) = row.map_err(redb::Error::from)?;
+        if let Some((seen, Some(signature), _)) = story_head(bytes.value()) {
+            index.insert(key.value(), seen, band_hashes(&signature));
+        }
+    }
+    Ok(index)
+}
+
 /// Writes the final record of a link (and, for a written article, of its id).
 fn finish(
     links: &mut redb::Table<&str, &[u8]>,
@@ -813,6 +1153,7 @@ mod tests {
             accepted_run: 0,
             failed_attempts: 0,
             retry_at: None,
+            legacy_key: None,
         }
     }
 
@@ -856,6 +1197,35 @@ mod tests {
             .await
             .expect("pending");
         assert_eq!(keys(&rest), ["b"]);
+    }
+
+    #[tokio::test]
+    async fn a_link_finished_under_its_pre_upgrade_id_is_not_accepted_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        state.accept(vec![job("old")]).await.expect("accept");
+        let written = Outcome::Written {
+            article_id: "old".into(),
+        };
+        state
+            .complete("old".into(), written)
+            .await
+            .expect("complete");
+        let renamed = ArticleJob {
+            legacy_key: Some("old".into()),
+            ..job("new")
+        };
+        assert!(
+            state
+                .accept(vec![renamed])
+                .await
+                .expect("accept")
+                .is_empty()
+        );
+        assert_eq!(
+            keys(&state.accept(vec![job("new")]).await.expect("accept")),
+            ["new"]
+        );
     }
 
     #[tokio::test]
@@ -1125,5 +1495,115 @@ mod tests {
             .await
             .expect("put");
         assert_eq!(state.feed_state("s".into()).await.expect("get"), Some(feed));
+    }
+
+    fn story(id: &str, title: &str, words: &str, seen_at: DateTime<Utc>) -> Story {
+        let words = crate::dedup::fingerprint::words(words);
+        Story {
+            id: id.to_string(),
+            source: "wire".into(),
+            url: format!("https://n.example/{id}"),
+            title: title.to_string(),
+            seen_at,
+            signature: Signature::of_words(&words, 10),
+        }
+    }
+
+    const BODY: &str = "The harbour council voted on Tuesday evening to approve the long debated \
+        redevelopment plan ending months of public consultation and heated argument between \
+        residents and developers while officials said the new quay would open to ferries next spring";
+
+    const THRESHOLDS: Thresholds = Thresholds {
+        body: 0.6,
+        body_with_title: 0.4,
+        title: 0.6,
+    };
+
+    #[tokio::test]
+    async fn stories_are_found_by_body_after_reopen_and_forgotten_after_retention() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = Utc::now();
+        let old = now - chrono::Duration::days(8);
+        let id_new = "aaaaaaaaaaaaaaaa0000000000000000";
+        let id_old = "bbbbbbbbbbbbbbbb0000000000000000";
+        let other = "The ferry company announced higher fares for the summer season citing fuel \
+            costs and a shortage of crew while passenger groups called the rise unfair to islanders";
+        {
+            let state = State::open(dir.path()).expect("open");
+            // Loaded (empty) first, so the stories below go into a live index.
+            assert_eq!(state.story_index_size().expect("size").0, 0);
+            let written = |id: &str| Outcome::Written {
+                article_id: id.to_string(),
+            };
+            state
+                .complete_with_story(
+                    "k1".into(),
+                    written(id_new),
+                    Some(story(id_new, "Plan approved", BODY, now)),
+                )
+                .await
+                .expect("complete");
+            state
+                .complete_with_story(
+                    "k2".into(),
+                    written(id_old),
+                    Some(story(id_old, "Fares rise", other, old)),
+                )
+                .await
+                .expect("complete");
+            assert_eq!(state.story_index_size().expect("size").0, 2);
+        }
+        let state = State::open(dir.path()).expect("reopen");
+        assert_eq!(
+            state.story_index_size().expect("size").0,
+            2,
+            "index loaded from the store"
+        );
+        let probe = story("c", "Council approves harbour plan", BODY, now);
+        let signature = probe.signature.clone().expect("signature");
+        let found = state
+            .find_same_story(
+                signature.clone(),
+                probe.title.clone(),
+                "c".into(),
+                THRESHOLDS,
+            )
+            .await
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(found.story.id, id_new);
+        assert_eq!(found.story.source, "wire");
+        assert_eq!(found.body_similarity, 1.0);
+        let itself = state
+            .find_same_story(signature, probe.title, id_new.into(), THRESHOLDS)
+            .await
+            .expect("lookup");
+        assert_eq!(itself, None, "an article is never a copy of itself");
+        assert_eq!(
+            state
+                .story(id_old.into())
+                .await
+                .expect("get")
+                .map(|s| s.title),
+            Some("Fares rise".to_string())
+        );
+
+        let removed = state
+            .forget_stories_before(now - chrono::Duration::days(7))
+            .await
+            .expect("prune");
+        assert_eq!(removed, 1);
+        assert_eq!(state.story_index_size().expect("size").0, 1);
+        assert_eq!(state.story(id_old.into()).await.expect("get"), None);
+        let other_sig = story("d", "x", other, now).signature.expect("signature");
+        assert_eq!(
+            state
+                .find_same_story(other_sig, "Fares rise".into(), "d".into(), THRESHOLDS)
+                .await
+                .expect("lookup"),
+            None,
+            "a forgotten story is not found"
+        );
+        assert!(state.story(id_new.into()).await.expect("get").is_some());
     }
 }

@@ -110,8 +110,10 @@ stats! {
     Counter links_accepted;
     /// Articles delivered to the sinks.
     Counter articles_written;
-    /// Pages recognised as an already delivered article.
+    /// Pages recognised as an already delivered article (same canonical URL).
     Counter duplicates;
+    /// Pages recognised as another copy of a delivered story (similar body).
+    Counter near_duplicates;
     /// Pages without an article.
     Counter rejected;
     /// Article fetches or writes that failed.

@@ -805,6 +805,7 @@ mod tests {
             pipeline: Default::default(),
             telemetry: Default::default(),
             reload: Default::default(),
+            dedup: Default::default(),
             sources: Vec::new(),
         };
         assert!(!config.fetch.allow_private_networks);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 
-use super::{Sink, SinkError};
+use super::{Sighting, Sink, SinkError};
 use crate::article::Article;
 
 /// Writes each article as `<dir>/<source>/<id>.json`, atomically.
@@ -27,9 +27,17 @@ impl DirectorySink {
 
     /// Where an article's file goes.
     pub fn path_for(&self, article: &Article) -> PathBuf {
+        self.file(&article.source, &article.id)
+    }
+
+    fn file(&self, source: &str, id: &str) -> PathBuf {
+        self.dir.join(source).join(format!("{id}.json"))
+    }
+
+    fn temp_for(&self, id: &str) -> PathBuf {
         self.dir
-            .join(&article.source)
-            .join(format!("{}.json", article.id))
+            .join(TEMP_DIR)
+            .join(format!("{id}.{}.tmp", std::process::id()))
     }
 
     fn sweep_temp_files(&self) {
@@ -51,10 +59,7 @@ impl Sink for DirectorySink {
 
     fn write<'a>(&'a self, article: &'a Article) -> BoxFuture<'a, Result<(), SinkError>> {
         let path = self.path_for(article);
-        let temp =
-            self.dir
-                .join(TEMP_DIR)
-                .join(format!("{}.{}.tmp", article.id, std::process::id()));
+        let temp = self.temp_for(&article.id);
         let json = serde_json::to_vec_pretty(article);
         Box::pin(async move {
             let json = json.map_err(|e| SinkError::Io {
@@ -78,6 +83,20 @@ impl Sink for DirectorySink {
                 .map_err(|e| SinkError::Task(e.to_string()))?
         })
     }
+
+    /// Adds the sighting's URL to the original file's `also_seen_at`:
+    /// read, add, write a temp file, rename over (readers see the old file or
+    /// the new one). The deliver stage is sequential, so no two updates race.
+    fn duplicate<'a>(&'a self, sighting: &'a Sighting) -> BoxFuture<'a, Result<(), SinkError>> {
+        let path = self.file(&sighting.original_source, &sighting.original_id);
+        let temp = self.temp_for(&sighting.original_id);
+        let url = sighting.url.to_string();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || add_also_seen_at(&temp, &path, &url))
+                .await
+                .map_err(|e| SinkError::Task(e.to_string()))?
+        })
+    }
 }
 
 /// Creates and removes `probe`: the output folder takes files.
@@ -91,6 +110,47 @@ fn write_probe(probe: &Path) -> Result<(), SinkError> {
     }
     std::fs::write(probe, b"").map_err(io(probe))?;
     std::fs::remove_file(probe).map_err(io(probe))
+}
+
+/// Adds `url` to the `also_seen_at` array of the article file at `path`,
+/// unless the file already names it. A file that is gone (removed by a
+/// user) is left alone: there is nothing to add to.
+fn add_also_seen_at(temp: &Path, path: &Path, url: &str) -> Result<(), SinkError> {
+    let io = |source| SinkError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::info!("{}: gone; sighting at {url} not recorded", path.display());
+            return Ok(());
+        }
+        Err(e) => return Err(io(e)),
+    };
+    // Edited as JSON, not as an `Article`, so fields this version does not
+    // know survive the rewrite.
+    let mut article: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| io(std::io::Error::other(e)))?;
+    let Some(fields) = article.as_object_mut() else {
+        return Err(io(std::io::Error::other("not a JSON object")));
+    };
+    let known = |key: &str| fields.get(key).and_then(|v| v.as_str()) == Some(url);
+    if known("url") || known("canonical_url") {
+        return Ok(());
+    }
+    let seen = fields
+        .entry("also_seen_at")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    let Some(seen) = seen.as_array_mut() else {
+        return Err(io(std::io::Error::other("also_seen_at is not an array")));
+    };
+    if seen.iter().any(|v| v.as_str() == Some(url)) {
+        return Ok(());
+    }
+    seen.push(serde_json::Value::String(url.to_string()));
+    let json = serde_json::to_vec_pretty(&article).map_err(|e| io(std::io::Error::other(e)))?;
+    write_atomically(temp, path, &json)
 }
 
 /// Writes `bytes` to `path` so that readers see the old file or the whole new
@@ -143,7 +203,57 @@ mod tests {
             text: text.into(),
             html: format!("<p>{text}</p>"),
             fetched_at: Utc::now(),
+            also_seen_at: vec![],
         }
+    }
+
+    fn sighting(url: &str) -> Sighting {
+        Sighting {
+            original_id: "0123456789abcdef0123456789abcdef".into(),
+            original_source: "news".into(),
+            url: Url::parse(url).expect("url"),
+            source: "wire".into(),
+            title: "T, reworded".into(),
+            kind: crate::sink::SightingKind::NearDuplicate,
+            body_similarity: 0.9,
+        }
+    }
+
+    #[tokio::test]
+    async fn sightings_are_added_once_each_to_the_original_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sink = DirectorySink::new(dir.path().join("out"));
+        let original = article("one");
+        sink.write(&original).await.expect("write");
+        for url in [
+            "https://copy.example/1",
+            "https://copy.example/2",
+            "https://copy.example/1",
+            "https://n.example/a",
+        ] {
+            sink.duplicate(&sighting(url)).await.expect("sighting");
+        }
+        let path = sink.path_for(&original);
+        let written: Article =
+            serde_json::from_slice(&std::fs::read(&path).expect("file")).expect("json");
+        let seen: Vec<&str> = written.also_seen_at.iter().map(Url::as_str).collect();
+        assert_eq!(seen, ["https://copy.example/1", "https://copy.example/2"]);
+        assert_eq!(written.text, "one", "the rest is kept");
+        let temp = std::fs::read_dir(dir.path().join("out/.tmp")).expect("temp folder");
+        assert_eq!(temp.count(), 0, "no temp files left");
+        // A file without sightings does not carry the field at all.
+        let plain = serde_json::to_value(article("x")).expect("json");
+        assert!(plain.get("also_seen_at").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_sighting_of_a_removed_file_is_not_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sink = DirectorySink::new(dir.path().to_path_buf());
+        sink.duplicate(&sighting("https://copy.example/1"))
+            .await
+            .expect("nothing to update");
+        assert!(!sink.path_for(&article("x")).exists());
     }
 
     #[tokio::test]

@@ -15,6 +15,36 @@ use futures::future::BoxFuture;
 use crate::article::Article;
 use crate::config::Config;
 
+/// A later sighting of a story already written: another page with the same
+/// story (a syndicated copy) or another link to the same article.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Sighting {
+    /// Id of the article written earlier.
+    pub original_id: String,
+    /// Source the earlier article was written under.
+    pub original_source: String,
+    /// Where the story was seen now.
+    pub url: url::Url,
+    /// Source whose feed listed it now.
+    pub source: String,
+    /// Headline of the copy.
+    pub title: String,
+    /// Why it counts as the same story.
+    pub kind: SightingKind,
+    /// Estimated body similarity to the original (1 for the same page).
+    pub body_similarity: f64,
+}
+
+/// How a [`Sighting`] was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SightingKind {
+    /// A link that resolved to an article already written (redirect, canonical URL).
+    SameArticle,
+    /// Another page whose body is a near copy of the article's.
+    NearDuplicate,
+}
+
 /// A sink failure; the article stays pending and is retried after a restart.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -42,6 +72,12 @@ pub trait Sink: Send + Sync {
     /// Whether the sink can take articles now (for `/readyz`): a folder is
     /// writable, a broker connected. Should answer within a second or two.
     fn check(&self) -> BoxFuture<'_, Result<(), SinkError>>;
+    /// Records that an article written earlier was seen again (a `duplicate`
+    /// event for a queue, an `also_seen_at` entry for files); idempotent for
+    /// the same sighting. Sinks without a use for it keep this no-op.
+    fn duplicate<'a>(&'a self, _sighting: &'a Sighting) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Builds every sink the configuration enables.

@@ -45,6 +45,8 @@ struct SiteState {
     feeds: HashMap<Format, Vec<String>>,
     /// Extra raw feed bodies by path (e.g. broken XML).
     raw: HashMap<String, String>,
+    /// HTML pages served at `/pages/{name}`.
+    pages: HashMap<String, String>,
     /// Requests per path.
     hits: HashMap<String, u32>,
     /// 304 answers given to conditional feed requests.
@@ -79,6 +81,9 @@ impl Site {
             .route("/feed.json", get(json_feed))
             .route("/raw/{name}", get(raw))
             .route("/articles/{slug}", get(article))
+            .route("/articles/{slug}/", get(article))
+            .route("/go/{slug}", get(short_link))
+            .route("/pages/{name}", get(page))
             .route("/slow/{slug}", get(slow_article))
             .route("/flaky/{slug}", get(flaky_article))
             .with_state(site.clone());
@@ -101,6 +106,12 @@ impl Site {
             .entry(format)
             .or_default()
             .insert(0, slug.to_string());
+    }
+
+    /// Serves the HTML `body` at `/pages/{name}`.
+    pub fn set_page(&self, name: &str, body: &str) {
+        let mut state = self.state.lock().expect("site state");
+        state.pages.insert(name.to_string(), body.to_string());
     }
 
     /// Serves `body` at `/raw/{name}`.
@@ -182,8 +193,8 @@ async fn rss(State(site): State<Site>, headers: HeaderMap) -> Response {
         .map(|slug| {
             format!(
                 "<item><title>{}</title><link>{}</link><pubDate>Tue, 05 Mar 2024 10:00:00 +0000</pubDate></item>",
-                title_of(slug),
-                article_path(slug)
+                title_of(slug).replace('&', "&amp;"),
+                article_path(slug).replace('&', "&amp;")
             )
         })
         .collect();
@@ -201,11 +212,12 @@ async fn atom(State(site): State<Site>, headers: HeaderMap) -> Response {
         .iter()
         .map(|slug| {
             // Document-relative: resolves against /feeds/atom.xml.
-            let href = format!("..{}", article_path(slug));
+            let href = format!("..{}", article_path(slug).replace('&', "&amp;"));
             format!(
-                "<entry><title>{}</title><id>urn:test:{slug}</id><updated>2024-03-05T10:00:00Z</updated>\
+                "<entry><title>{}</title><id>urn:test:{}</id><updated>2024-03-05T10:00:00Z</updated>\
                  <link rel=\"alternate\" href=\"{href}\"/><author><name>Atom Author</name></author></entry>",
-                title_of(slug)
+                title_of(slug).replace('&', "&amp;"),
+                slug.replace('&', "&amp;")
             )
         })
         .collect();
@@ -254,6 +266,31 @@ async fn raw(State(site): State<Site>, UrlPath(name): UrlPath<String>) -> Respon
     }
 }
 
+/// A short link: redirects to the article.
+async fn short_link(State(site): State<Site>, UrlPath(slug): UrlPath<String>) -> Response {
+    site.hit(format!("/go/{slug}"));
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, format!("/articles/{slug}"))],
+    )
+        .into_response()
+}
+
+async fn page(State(site): State<Site>, UrlPath(name): UrlPath<String>) -> Response {
+    site.hit(format!("/pages/{name}"));
+    let body = site
+        .state
+        .lock()
+        .expect("site state")
+        .pages
+        .get(&name)
+        .cloned();
+    match body {
+        Some(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn article(State(site): State<Site>, UrlPath(slug): UrlPath<String>) -> Response {
     site.hit(format!("/articles/{slug}"));
     (
@@ -294,9 +331,12 @@ async fn flaky_article(State(site): State<Site>, UrlPath(slug): UrlPath<String>)
 }
 
 /// Where an article lives: slugs starting with `slow-` are served by the gated
-/// route, `flaky-` by the one that fails once.
+/// route, `flaky-` by the one that fails once; an item starting with `/` is
+/// listed as that path (query and fragment included).
 pub fn article_path(slug: &str) -> String {
-    if slug.starts_with("slow-") {
+    if slug.starts_with('/') {
+        slug.to_string()
+    } else if slug.starts_with("slow-") {
         format!("/slow/{slug}")
     } else if slug.starts_with("flaky-") {
         format!("/flaky/{slug}")
@@ -315,6 +355,95 @@ pub fn marker_of(slug: &str) -> String {
     format!("The unique finding of report {slug} surprised the committee members.")
 }
 
+/// Paragraphs of text only article `slug` has (seeded by the slug), so
+/// that every test story is a different story to near-duplicate matching.
+pub fn story_paragraphs(slug: &str) -> Vec<String> {
+    const WORDS: &[&str] = &[
+        "council",
+        "budget",
+        "river",
+        "school",
+        "minister",
+        "station",
+        "market",
+        "harvest",
+        "tenants",
+        "bridge",
+        "union",
+        "museum",
+        "hospital",
+        "court",
+        "police",
+        "festival",
+        "drought",
+        "airport",
+        "factory",
+        "library",
+        "mayor",
+        "teachers",
+        "farmers",
+        "ferry",
+        "election",
+        "storm",
+        "rents",
+        "tram",
+        "shipyard",
+        "orchestra",
+        "clinic",
+        "stadium",
+        "reported",
+        "announced",
+        "delayed",
+        "approved",
+        "rejected",
+        "warned",
+        "promised",
+        "questioned",
+        "welcomed",
+        "criticised",
+        "opened",
+        "closed",
+        "expanded",
+        "cut",
+        "on",
+        "after",
+        "before",
+        "despite",
+        "while",
+        "because",
+        "with",
+        "without",
+        "over",
+        "under",
+        "new",
+        "old",
+        "local",
+        "regional",
+        "national",
+        "late",
+        "early",
+        "costly",
+    ];
+    let mut state = fnv(slug.as_bytes());
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..3)
+        .map(|_| {
+            let words: Vec<&str> = (0..90)
+                .map(|_| WORDS[(next() % WORDS.len() as u64) as usize])
+                .collect();
+            let mut paragraph = words.join(" ");
+            paragraph[..1].make_ascii_uppercase();
+            paragraph.push('.');
+            paragraph
+        })
+        .collect()
+}
+
 /// A membership appeal that the site puts inside every article body whose
 /// slug starts with `promo-`: only learning across pages can tell it is template.
 pub const PROMO: &str = "Independent journalism needs your support: become a member of the Test Gazette today and read without limits.";
@@ -330,6 +459,10 @@ pub const SPONSOR_NOTE: &str = "This report was produced with the support of the
 pub fn article_html(slug: &str) -> String {
     let title = title_of(slug);
     let marker = marker_of(slug);
+    let story: String = story_paragraphs(slug)
+        .iter()
+        .map(|p| format!("<p>{p}</p>\n"))
+        .collect();
     let extra = if slug.starts_with("promo-") {
         format!("<p>{PROMO}</p>")
     } else if slug.starts_with("sponsored-") {
@@ -360,6 +493,7 @@ pub fn article_html(slug: &str) -> String {
 <div class="ad-slot"><style>#ad-inarticle-1 {{ clear: both; margin: 0 0 15px; }}</style><div id="ad-inarticle-1">Advertisement</div></div>
 <p>Opponents, who had gathered more than two thousand signatures, said they would consider an appeal, arguing that the environmental survey was incomplete and rushed.</p>
 <p>The council leader, speaking after the vote, said the decision balanced the needs of the town's economy with the concerns of those living closest to the water.</p>
+{story}
 {extra}
 </div>
 </article>
@@ -422,6 +556,15 @@ impl Workspace {
                 "\n[[sources]]\nname = {name:?}\nurl = {url:?}\ninterval = {interval:?}\n"
             ));
         }
+        std::fs::write(self.config_path(), text).expect("write config");
+    }
+
+    /// Like [`Workspace::write_config`] (polled every 10 minutes), with
+    /// `dedup` holding `key = value` lines for `[dedup]`.
+    pub fn write_config_with_dedup(&self, sources: &[(&str, String)], dedup: &str) {
+        self.write_config(sources, "10m", "");
+        let mut text = std::fs::read_to_string(self.config_path()).expect("read config");
+        text.push_str(&format!("\n[dedup]\n{dedup}\n"));
         std::fs::write(self.config_path(), text).expect("write config");
     }
 
