@@ -154,6 +154,7 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
             sources = config.sources.len(),
             state = %config.state.dir.display(),
             output = %config.output.dir.display(),
+            nats = config.output.nats.as_ref().map_or("off", |n| n.url.as_str()),
             "thresher starting"
         );
         if config.sources.is_empty() {
@@ -238,6 +239,9 @@ fn print_summary(stats: &StatsSnapshot) {
         duplicates = stats.duplicates,
         skipped = stats.rejected,
         failed = stats.failed,
+        published = stats.published,
+        publish_retries = stats.publish_retries,
+        outbox = stats.outbox_depth,
         "summary"
     );
 }
@@ -245,7 +249,15 @@ fn print_summary(stats: &StatsSnapshot) {
 fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
     println!("config OK: {origin}");
     println!("state dir:  {}", config.state.dir.display());
-    println!("output dir: {}", config.output.dir.display());
+    if config.output.directory {
+        println!("output dir: {}", config.output.dir.display());
+    }
+    if let Some(nats) = &config.output.nats {
+        println!(
+            "output nats: {} stream {} subject {}",
+            nats.url, nats.stream, nats.subject
+        );
+    }
     println!("{} source(s):", config.sources.len());
     let width = config
         .sources
@@ -277,7 +289,7 @@ fn print_source_health(config: &Config, width: usize) {
         Option<thresher::state::FeedState>,
         std::collections::BTreeMap<String, u64>,
     );
-    let health = || -> anyhow::Result<Vec<Health>> {
+    let health = || -> anyhow::Result<(Vec<Health>, u64)> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .context("cannot start the async runtime")?;
@@ -289,13 +301,16 @@ fn print_source_health(config: &Config, width: usize) {
                 let articles = state.failure_counts(source.name.clone()).await?;
                 out.push((source.name.clone(), feed, articles));
             }
-            Ok(out)
+            Ok((out, state.outbox_len().await?))
         })
     };
     println!();
     match health() {
         Err(e) => println!("source status: not available ({e:#})"),
-        Ok(rows) => {
+        Ok((rows, outbox)) => {
+            if config.output.nats.is_some() || outbox > 0 {
+                println!("NATS outbox: {outbox} article(s) waiting for the broker");
+            }
             println!("source status (from {}):", config.state.dir.display());
             for (name, feed, article_failures) in rows {
                 let Some(feed) = feed else {

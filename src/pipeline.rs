@@ -63,6 +63,9 @@ pub enum PipelineError {
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Client(#[from] FetchError),
+    /// A sink could not be set up.
+    #[error("output: {0}")]
+    Sink(#[from] sink::SinkError),
     /// A stage crashed (a bug); the daemon stopped so a supervisor can restart it.
     #[error("pipeline stage crashed: {0}; unfinished articles stay pending for the next start")]
     StageCrashed(String),
@@ -109,7 +112,8 @@ impl Pipeline {
     pub fn new(config: Config, shutdown: CancellationToken) -> Result<Self, PipelineError> {
         let state = State::open(&config.state.dir)?;
         let fetcher = Fetcher::new(&config, Some(state.clone()))?;
-        let sinks = sink::build(&config);
+        let stats = Arc::new(Stats::default());
+        let sinks = sink::build(&config, &state, &stats)?;
         let rules = config
             .sources
             .iter()
@@ -126,7 +130,7 @@ impl Pipeline {
                 state,
                 fetcher,
                 sinks,
-                stats: Arc::new(Stats::default()),
+                stats,
                 shutdown,
             }),
         })
@@ -200,6 +204,13 @@ impl Pipeline {
                     break;
                 }
             }
+        }
+        // `once` that ran to its end waits for broker sinks to deliver what
+        // they accepted (each sink's own limit); after a signal or a crash the
+        // shutdown grace bounds that wait. What is left stays queued.
+        let limit = (mode == Mode::Continuous || ctx.shutdown.is_cancelled()).then_some(grace);
+        for sink in &ctx.sinks {
+            sink.close(limit).await;
         }
         match crash {
             Some(message) => Err(PipelineError::StageCrashed(message)),

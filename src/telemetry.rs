@@ -49,6 +49,14 @@ pub struct Stats {
     pub rejected: AtomicU64,
     /// Article fetches or writes that failed.
     pub failed: AtomicU64,
+    /// Articles acknowledged by the NATS JetStream broker.
+    pub published: AtomicU64,
+    /// NATS publishes that failed or timed out and will be retried.
+    pub publish_retries: AtomicU64,
+    /// Gauge: articles in the NATS outbox, accepted but not yet acknowledged.
+    pub outbox_depth: AtomicU64,
+    /// Gauge: 1 while connected to the NATS broker, else 0.
+    pub broker_connected: AtomicU64,
 }
 
 /// A point-in-time copy of [`Stats`].
@@ -68,6 +76,14 @@ pub struct StatsSnapshot {
     pub rejected: u64,
     /// See [`Stats::failed`].
     pub failed: u64,
+    /// See [`Stats::published`].
+    pub published: u64,
+    /// See [`Stats::publish_retries`].
+    pub publish_retries: u64,
+    /// See [`Stats::outbox_depth`].
+    pub outbox_depth: u64,
+    /// See [`Stats::broker_connected`].
+    pub broker_connected: u64,
 }
 
 impl Stats {
@@ -81,6 +97,11 @@ impl Stats {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Sets the gauge `gauge` to `value`.
+    pub fn set(gauge: &AtomicU64, value: u64) {
+        gauge.store(value, Ordering::Relaxed);
+    }
+
     /// Reads all counters.
     pub fn snapshot(&self) -> StatsSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -92,6 +113,10 @@ impl Stats {
             duplicates: get(&self.duplicates),
             rejected: get(&self.rejected),
             failed: get(&self.failed),
+            published: get(&self.published),
+            publish_retries: get(&self.publish_retries),
+            outbox_depth: get(&self.outbox_depth),
+            broker_connected: get(&self.broker_connected),
         }
     }
 }

@@ -55,7 +55,7 @@ impl Sink for DirectorySink {
             self.dir
                 .join(TEMP_DIR)
                 .join(format!("{}.{}.tmp", article.id, std::process::id()));
-        let json = serde_json::to_vec_pretty(article);
+        let json = super::article_json(article);
         Box::pin(async move {
             let json = json.map_err(|e| SinkError::Io {
                 path: path.clone(),
