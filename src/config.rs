@@ -169,7 +169,8 @@ pub const NATS_CREDS_ENV: &str = "THRESHER_NATS_CREDS";
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct NatsConfig {
-    /// Server URL, e.g. `nats://127.0.0.1:4222` (`tls://` for TLS).
+    /// Server URL, e.g. `nats://127.0.0.1:4222` (`tls://` for TLS); several
+    /// servers of one cluster may be listed, separated by commas.
     pub url: String,
     /// JetStream stream the articles are stored in; created if missing.
     pub stream: String,
@@ -226,7 +227,8 @@ impl NatsConfig {
     fn validate(&self) -> Result<(), (String, String)> {
         let key = |name: &str| format!("output.nats.{name}");
         for server in self.url.split(',') {
-            if server.trim().parse::<async_nats::ServerAddr>().is_err() {
+            let parsed = server.trim().parse::<async_nats::ServerAddr>();
+            if parsed.is_err() || parsed.is_ok_and(|addr| addr.host().is_empty()) {
                 return Err((
                     key("url"),
                     format!("{server:?} is not a NATS server URL (nats://host:port)"),
@@ -976,6 +978,48 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("sources[0].rules.remove[1]"), "{err}");
         assert!(err.contains("div["), "{err}");
+    }
+
+    #[test]
+    fn nats_output_has_defaults_and_sits_beside_the_directory() {
+        let config = parse("[output.nats]\nstream = \"NEWS\"\n").expect("valid");
+        assert!(config.output.directory, "directory stays on");
+        let nats = config.output.nats.expect("nats on");
+        assert_eq!(nats.url, "nats://127.0.0.1:4222");
+        assert_eq!(nats.stream, "NEWS");
+        assert_eq!(nats.subject_for("bbc"), "thresher.articles.bbc");
+        assert_eq!(nats.duplicate_window, Duration::from_secs(7200));
+        let embedded = Config::load(&ConfigOrigin::Embedded).expect("embedded");
+        assert_eq!(embedded.output.nats, None, "the default needs no server");
+        let only = parse("[output]\ndirectory = false\n[output.nats]\n").expect("valid");
+        assert!(!only.output.directory);
+    }
+
+    #[test]
+    fn bad_nats_settings_are_rejected_with_their_key() {
+        for (body, key) in [
+            ("subject = \"a..b\"", "output.nats.subject"),
+            ("subject = \"a.*\"", "output.nats.subject"),
+            ("subject = \"a.x{source}\"", "output.nats.subject"),
+            ("subject = \"a b\"", "output.nats.subject"),
+            ("stream = \"a.b\"", "output.nats.stream"),
+            ("stream = \"\"", "output.nats.stream"),
+            ("url = \"nats://\"", "output.nats.url"),
+            ("outbox_capacity = 0", "output.nats.outbox_capacity"),
+            ("max_in_flight = 0", "output.nats.max_in_flight"),
+            ("duplicate_window = \"0s\"", "output.nats.duplicate_window"),
+            ("ack_timeout = \"1h\"", "output.nats.ack_timeout"),
+        ] {
+            let err = parse(&format!("[output.nats]\n{body}\n")).unwrap_err();
+            assert!(err.contains(key), "{body}: {err}");
+        }
+        let err = parse("[output.nats]\npassword = \"x\"\n").unwrap_err();
+        assert!(
+            err.contains("password"),
+            "credentials are not file keys: {err}"
+        );
+        let err = parse("[output]\ndirectory = false\n").unwrap_err();
+        assert!(err.contains("output.directory"), "{err}");
     }
 
     #[test]

@@ -153,7 +153,11 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
             config = %origin,
             sources = config.sources.len(),
             state = %config.state.dir.display(),
-            output = %config.output.dir.display(),
+            output = %if config.output.directory {
+                config.output.dir.display().to_string()
+            } else {
+                "off".to_string()
+            },
             nats = config.output.nats.as_ref().map_or("off", |n| n.url.as_str()),
             "thresher starting"
         );

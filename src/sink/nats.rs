@@ -289,10 +289,9 @@ fn connect_options(options: ConnectOptions, shared: &Arc<Shared>) -> ConnectOpti
 /// Publishes the outbox until told to stop.
 async fn run_publisher(shared: Arc<Shared>, options: ConnectOptions) {
     let config = &shared.config;
-    let client = match connect_options(options, &shared)
-        .connect(config.url.as_str())
-        .await
-    {
+    // `url` may list several servers of a cluster, separated by commas.
+    let servers: Vec<&str> = config.url.split(',').map(str::trim).collect();
+    let client = match connect_options(options, &shared).connect(servers).await {
         Ok(client) => client,
         Err(e) => {
             // With retry_on_initial_connect only an unusable address fails here,
