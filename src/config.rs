@@ -218,6 +218,22 @@ impl NatsConfig {
             .replace(SOURCE_PLACEHOLDER, &source.replace('.', "_"))
     }
 
+    /// `url` with any `user:password@` replaced by `***@`, for logs.
+    pub fn url_for_logs(&self) -> String {
+        self.url
+            .split(',')
+            .map(|server| {
+                let server = server.trim();
+                let rest = server.find("://").map_or(0, |i| i + 3);
+                match server[rest..].rfind('@') {
+                    Some(at) => format!("{}***{}", &server[..rest], &server[rest + at..]),
+                    None => server.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The subject filter covering every article subject (`{source}` as `*`).
     pub fn subject_filter(&self) -> String {
         self.subject.replace(SOURCE_PLACEHOLDER, "*")
@@ -989,6 +1005,14 @@ mod tests {
         assert_eq!(nats.stream, "NEWS");
         assert_eq!(nats.subject_for("bbc"), "thresher.articles.bbc");
         assert_eq!(nats.duplicate_window, Duration::from_secs(7200));
+        let secret = NatsConfig {
+            url: "nats://me:s3cret@a.example:4222, tls://b.example".into(),
+            ..NatsConfig::default()
+        };
+        assert_eq!(
+            secret.url_for_logs(),
+            "nats://***@a.example:4222,tls://b.example"
+        );
         let embedded = Config::load(&ConfigOrigin::Embedded).expect("embedded");
         assert_eq!(embedded.output.nats, None, "the default needs no server");
         let only = parse("[output]\ndirectory = false\n[output.nats]\n").expect("valid");

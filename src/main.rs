@@ -158,7 +158,11 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
             } else {
                 "off".to_string()
             },
-            nats = config.output.nats.as_ref().map_or("off", |n| n.url.as_str()),
+            nats = config
+                .output
+                .nats
+                .as_ref()
+                .map_or_else(|| "off".to_string(), |n| n.url_for_logs()),
             "thresher starting"
         );
         if config.sources.is_empty() {
@@ -259,7 +263,9 @@ fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
     if let Some(nats) = &config.output.nats {
         println!(
             "output nats: {} stream {} subject {}",
-            nats.url, nats.stream, nats.subject
+            nats.url_for_logs(),
+            nats.stream,
+            nats.subject
         );
     }
     println!("{} source(s):", config.sources.len());

@@ -259,3 +259,33 @@ async fn once_with_the_broker_down_says_how_many_articles_stay_queued_and_the_ne
     ws.once().await;
     assert_each_once(&server, &file_ids(&ws)).await;
 }
+
+#[tokio::test]
+async fn an_existing_stream_without_our_subjects_is_reported_and_nothing_is_published() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "mismatch");
+    let server = NatsServer::start().await;
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: STREAM.into(),
+        subjects: vec!["other.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create stream");
+    let ws = Workspace::new();
+    write_config(&ws, &site, &server, "1h", "drain_timeout = \"1s\"");
+
+    let output = ws.once().await;
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("which do not cover \"thresher.articles.*\""),
+        "{log}"
+    );
+    assert!(
+        log.contains("1 article(s) stay in the NATS outbox"),
+        "{log}"
+    );
+    assert!(server.messages(STREAM).await.is_empty());
+}

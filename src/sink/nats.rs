@@ -10,6 +10,7 @@
 //! second copy because it has seen the message id within the stream's
 //! duplicate window. A full outbox makes `write` wait (backpressure).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,6 +56,8 @@ struct Shared {
     stop: CancellationToken,
     /// Whether the client is connected to the broker (set by its events).
     connected: watch::Sender<bool>,
+    /// Whether the outbox was found full since the last successful put.
+    full: AtomicBool,
 }
 
 impl NatsSink {
@@ -73,9 +76,10 @@ impl NatsSink {
             room: Notify::new(),
             stop: CancellationToken::new(),
             connected,
+            full: AtomicBool::new(false),
         });
         info!(
-            url = %shared.config.url,
+            url = %shared.config.url_for_logs(),
             stream = %shared.config.stream,
             subject = %shared.config.subject,
             "NATS sink: publishing articles through the outbox"
@@ -103,9 +107,7 @@ impl Sink for NatsSink {
             let shared = &self.shared;
             let payload = super::article_json(article)?;
             let capacity = shared.config.outbox_capacity;
-            let waited_from = Instant::now();
-            let deadline = waited_from + shared.config.drain_timeout;
-            let mut said_full = false;
+            let deadline = Instant::now() + shared.config.drain_timeout;
             loop {
                 // Registered before the put, so a removal in between is not missed.
                 let room = shared.room.notified();
@@ -120,14 +122,15 @@ impl Sink for NatsSink {
                     .await?;
                 match put {
                     OutboxPut::Stored { depth } => {
+                        shared.full.store(false, Ordering::Relaxed);
                         Stats::set(&shared.stats.outbox_depth, depth);
                         shared.queued.notify_one();
                         return Ok(());
                     }
                     OutboxPut::Full => {
                         Stats::set(&shared.stats.outbox_depth, capacity);
-                        if !said_full {
-                            said_full = true;
+                        // Once per time the outbox fills up, not once per article.
+                        if !shared.full.swap(true, Ordering::Relaxed) {
                             warn!(
                                 "NATS outbox full ({capacity} articles waiting for the broker); \
                                  the pipeline waits for room"
@@ -136,7 +139,7 @@ impl Sink for NatsSink {
                         if Instant::now() >= deadline {
                             return Err(SinkError::OutboxFull {
                                 capacity,
-                                waited: waited_from.elapsed(),
+                                waited: shared.config.drain_timeout,
                             });
                         }
                         tokio::select! {
@@ -244,7 +247,7 @@ fn connect_options(options: ConnectOptions, shared: &Arc<Shared>) -> ConnectOpti
             let shared = Arc::clone(&events);
             let last_error = Arc::clone(&last_error);
             async move {
-                let url = &shared.config.url;
+                let url = shared.config.url_for_logs();
                 match event {
                     Event::Connected => {
                         if let Ok(mut last) = last_error.lock() {
@@ -298,7 +301,7 @@ async fn run_publisher(shared: Arc<Shared>, options: ConnectOptions) {
             // and the configuration check has parsed it already.
             error!(
                 "NATS: cannot use {}: {e}; articles stay in the outbox",
-                config.url
+                config.url_for_logs()
             );
             return;
         }
@@ -316,13 +319,11 @@ async fn run_publisher(shared: Arc<Shared>, options: ConnectOptions) {
         }
         if !*connected.borrow_and_update() {
             if !said_waiting {
+                // The reason (connection refused…) is logged by the client events.
                 said_waiting = true;
                 let queued = shared.state.outbox_len().await.unwrap_or(0);
                 Stats::set(&shared.stats.outbox_depth, queued);
-                info!(
-                    queued,
-                    "NATS: waiting for a connection to {} before publishing", config.url
-                );
+                debug!(queued, "NATS: waiting for a connection before publishing");
             }
             tokio::select! {
                 _ = shared.stop.cancelled() => return,
