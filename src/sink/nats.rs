@@ -580,7 +580,8 @@ fn subject_covers(pattern: &str, filter: &str) -> bool {
     loop {
         match (pattern.next(), filter.next()) {
             (None, None) => return true,
-            (Some(">"), Some(_)) => return true,
+            // `>` matches the rest, and is only valid as the last token.
+            (Some(">"), Some(_)) => return pattern.next().is_none(),
             (Some("*"), Some(token)) if token != ">" => {}
             (Some(p), Some(f)) if p == f && p != "*" && p != ">" => {}
             _ => return false,
