@@ -345,6 +345,8 @@ async fn run_publisher(shared: Arc<Shared>, options: ConnectOptions) {
         };
         match result {
             Ok(Published::Nothing) => {
+                failure = None;
+                backoff = FIRST_BACKOFF;
                 tokio::select! {
                     _ = shared.stop.cancelled() => return,
                     _ = shared.queued.notified() => {}
@@ -385,7 +387,8 @@ async fn run_publisher(shared: Arc<Shared>, options: ConnectOptions) {
 enum Published {
     /// The outbox was empty.
     Nothing,
-    /// A batch was acknowledged in full; `depth` articles are left.
+    /// A batch was acknowledged (entries the broker can never take were
+    /// quarantined); `depth` articles are left.
     Batch { depth: u64 },
 }
 
