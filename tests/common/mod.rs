@@ -522,19 +522,33 @@ pub struct NatsServer {
     pub port: u16,
     store: tempfile::TempDir,
     child: Option<std::process::Child>,
+    /// `(user, password)` the server requires, if any.
+    auth: Option<(String, String)>,
 }
 
 impl NatsServer {
     /// Starts a server and waits until it takes connections.
     pub async fn start() -> NatsServer {
-        let port = free_port();
-        let mut server = NatsServer {
-            port,
-            store: tempfile::tempdir().expect("tempdir"),
-            child: None,
-        };
+        let mut server = NatsServer::reserve();
         server.restart().await;
         server
+    }
+
+    /// Starts a server that requires this user and password.
+    pub async fn start_with_auth(user: &str, password: &str) -> NatsServer {
+        let mut server = NatsServer::reserve();
+        server.auth = Some((user.to_string(), password.to_string()));
+        server.restart().await;
+        server
+    }
+
+    /// A client connection (with the server's credentials, if it has any).
+    pub async fn client(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some((user, password)) = &self.auth {
+            options = options.user_and_password(user.clone(), password.clone());
+        }
+        options.connect(self.url()).await
     }
 
     /// A port nothing listens on (yet): for a broker that is down from the start.
@@ -543,6 +557,7 @@ impl NatsServer {
             port: free_port(),
             store: tempfile::tempdir().expect("tempdir"),
             child: None,
+            auth: None,
         }
     }
 
@@ -560,16 +575,15 @@ impl NatsServer {
         } else {
             "nats-server"
         };
-        let child = std::process::Command::new(binary)
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-js",
-                "-sd",
-            ])
-            .arg(self.store.path())
+        let mut command = std::process::Command::new(binary);
+        let port = self.port.to_string();
+        command
+            .args(["-a", "127.0.0.1", "-p", &port, "-js", "-sd"])
+            .arg(self.store.path());
+        if let Some((user, password)) = &self.auth {
+            command.args(["--user", user, "--pass", password]);
+        }
+        let child = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -578,7 +592,7 @@ impl NatsServer {
         let start = Instant::now();
         loop {
             // Ready when JetStream answers its API (any answer will do).
-            if let Ok(client) = async_nats::connect(self.url()).await
+            if let Ok(client) = self.client().await
                 && client.request("$JS.API.INFO", "".into()).await.is_ok()
             {
                 return;
@@ -605,7 +619,7 @@ impl NatsServer {
 
     /// Every message of `stream` as (Nats-Msg-Id, subject, payload), in stream order.
     pub async fn messages(&self, stream: &str) -> Vec<(String, String, Vec<u8>)> {
-        let client = async_nats::connect(self.url()).await.expect("connect");
+        let client = self.client().await.expect("connect");
         let js = async_nats::jetstream::new(client);
         let Ok(mut stream) = js.get_stream(stream).await else {
             return Vec::new();
