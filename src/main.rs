@@ -186,7 +186,16 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
             config = %origin,
             sources = config.sources.len(),
             state = %config.state.dir.display(),
-            output = %config.output.dir.display(),
+            output = %if config.output.directory {
+                config.output.dir.display().to_string()
+            } else {
+                "off".to_string()
+            },
+            nats = config
+                .output
+                .nats
+                .as_ref()
+                .map_or_else(|| "off".to_string(), |n| n.url_for_logs()),
             "thresher starting"
         );
         if config.sources.is_empty() {
@@ -324,6 +333,9 @@ fn print_summary(stats: &StatsSnapshot) {
         near_duplicates = stats.near_duplicates,
         skipped = stats.rejected,
         failed = stats.failed,
+        published = stats.published,
+        publish_retries = stats.publish_retries,
+        outbox = stats.outbox_depth,
         "summary"
     );
 }
@@ -384,7 +396,17 @@ fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> 
 fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
     println!("config OK: {origin}");
     println!("state dir:  {}", config.state.dir.display());
-    println!("output dir: {}", config.output.dir.display());
+    if config.output.directory {
+        println!("output dir: {}", config.output.dir.display());
+    }
+    if let Some(nats) = &config.output.nats {
+        println!(
+            "output nats: {} stream {} subject {}",
+            nats.url_for_logs(),
+            nats.stream,
+            nats.subject
+        );
+    }
     match config.telemetry.listen {
         Some(listen) => println!("telemetry:  http://{listen}/metrics, /healthz, /readyz, /status"),
         None => println!("telemetry:  off (set [telemetry] listen)"),
@@ -420,7 +442,7 @@ fn print_source_health(config: &Config, width: usize) {
         Option<thresher::state::FeedState>,
         std::collections::BTreeMap<String, u64>,
     );
-    let health = || -> anyhow::Result<Vec<Health>> {
+    let health = || -> anyhow::Result<(Vec<Health>, u64)> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .context("cannot start the async runtime")?;
@@ -432,13 +454,16 @@ fn print_source_health(config: &Config, width: usize) {
                 let articles = state.failure_counts(source.name.clone()).await?;
                 out.push((source.name.clone(), feed, articles));
             }
-            Ok(out)
+            Ok((out, state.outbox_len().await?))
         })
     };
     println!();
     match health() {
         Err(e) => println!("source status: not available ({e:#})"),
-        Ok(rows) => {
+        Ok((rows, outbox)) => {
+            if config.output.nats.is_some() || outbox > 0 {
+                println!("NATS outbox: {outbox} article(s) waiting for the broker");
+            }
             println!("source status (from {}):", config.state.dir.display());
             for (name, feed, article_failures) in rows {
                 let Some(feed) = feed else {

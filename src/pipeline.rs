@@ -86,6 +86,9 @@ pub enum PipelineError {
         /// Why binding failed.
         source: std::io::Error,
     },
+    /// A sink could not be set up.
+    #[error("output: {0}")]
+    Sink(#[from] sink::SinkError),
     /// A stage crashed (a bug); the daemon stopped so a supervisor can restart it.
     #[error("pipeline stage crashed: {0}; unfinished articles stay pending for the next start")]
     StageCrashed(String),
@@ -160,7 +163,7 @@ impl Pipeline {
         let metrics = Arc::new(Metrics::new(Arc::clone(&stats)));
         let fetcher =
             Fetcher::new(&config, Some(state.clone()))?.with_metrics(Arc::clone(&metrics));
-        let sinks = sink::build(&config);
+        let sinks = sink::build(&config, &state, &stats)?;
         let roster = Arc::new(Roster::new(&config.sources));
         metrics.sources.set(roster.len() as i64);
         let (reload_tx, reload_rx) = mpsc::unbounded_channel();
@@ -294,6 +297,13 @@ impl Pipeline {
                     break;
                 }
             }
+        }
+        // `once` that ran to its end waits for broker sinks to deliver what
+        // they accepted (each sink's own limit); after a signal or a crash the
+        // shutdown grace bounds that wait. What is left stays queued.
+        let limit = (mode == Mode::Continuous || ctx.shutdown.is_cancelled()).then_some(grace);
+        for sink in &ctx.sinks {
+            sink.close(limit).await;
         }
         match crash {
             Some(message) => Err(PipelineError::StageCrashed(message)),

@@ -118,6 +118,14 @@ stats! {
     Counter rejected;
     /// Article fetches or writes that failed.
     Counter failed;
+    /// Articles acknowledged by the NATS JetStream broker.
+    Counter published;
+    /// NATS publishes that failed or timed out and will be retried.
+    Counter publish_retries;
+    /// Articles in the NATS outbox, accepted but not yet acknowledged.
+    Gauge outbox_depth;
+    /// 1 while connected to the NATS broker, else 0.
+    Gauge broker_connected;
 }
 
 impl Stats {

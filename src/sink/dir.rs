@@ -60,7 +60,7 @@ impl Sink for DirectorySink {
     fn write<'a>(&'a self, article: &'a Article) -> BoxFuture<'a, Result<(), SinkError>> {
         let path = self.path_for(article);
         let temp = self.temp_for(&article.id);
-        let json = serde_json::to_vec_pretty(article);
+        let json = super::article_json(article);
         Box::pin(async move {
             let json = json.map_err(|e| SinkError::Io {
                 path: path.clone(),

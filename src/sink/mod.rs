@@ -1,19 +1,27 @@
 //! Sinks: where clean articles go.
 //!
 //! A sink is anything that can durably take an [`Article`]: `write` returns only
-//! once the article is safe (on disk, or acknowledged by a broker), because the
-//! pipeline marks the article done in the state store right after. A new output
-//! (a message queue, a database) is one new module here implementing [`Sink`]
-//! and one line in [`build`].
+//! once the article is safe (on disk, or in a durable outbox a broker sink
+//! drains), because the pipeline marks the article done in the state store
+//! right after. A new output (Redis Streams, AMQP, Kafka) is one new module
+//! here implementing [`Sink`] and one line in [`build`]; a broker sink reuses
+//! the outbox of the state store exactly as [`NatsSink`] does.
 
 mod dir;
+mod nats;
 
 pub use dir::DirectorySink;
+pub use nats::NatsSink;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 
 use crate::article::Article;
 use crate::config::Config;
+use crate::state::{State, StateError};
+use crate::telemetry::Stats;
 
 /// A later sighting of a story already written: another page with the same
 /// story (a syndicated copy) or another link to the same article.
@@ -45,7 +53,7 @@ pub enum SightingKind {
     NearDuplicate,
 }
 
-/// A sink failure; the article stays pending and is retried after a restart.
+/// A sink failure; the article stays pending and is retried later.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// Writing to the output folder failed.
@@ -59,6 +67,29 @@ pub enum SinkError {
     /// The sink's worker task died.
     #[error("sink task failed: {0}")]
     Task(String),
+    /// The article could not be serialised.
+    #[error("cannot serialise article: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The outbox could not be read or written.
+    #[error("outbox: {0}")]
+    State(#[from] StateError),
+    /// The outbox stayed full for the whole wait; the article is retried later.
+    #[error(
+        "the outbox is full ({capacity} articles waiting for the broker) and no room came \
+         within {}", humantime::format_duration(*.waited)
+    )]
+    OutboxFull {
+        /// The configured capacity.
+        capacity: u64,
+        /// How long the write waited for room.
+        waited: Duration,
+    },
+    /// The sink cannot start (credentials missing or unreadable).
+    #[error("{0}")]
+    Setup(String),
+    /// The destination cannot be reached now (reported by `/readyz`).
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 /// A destination for clean articles.
@@ -72,15 +103,46 @@ pub trait Sink: Send + Sync {
     /// Whether the sink can take articles now (for `/readyz`): a folder is
     /// writable, a broker connected. Should answer within a second or two.
     fn check(&self) -> BoxFuture<'_, Result<(), SinkError>>;
+
     /// Records that an article written earlier was seen again (a `duplicate`
     /// event for a queue, an `also_seen_at` entry for files); idempotent for
     /// the same sighting. Sinks without a use for it keep this no-op.
     fn duplicate<'a>(&'a self, _sighting: &'a Sighting) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async { Ok(()) })
     }
+
+    /// Called once at shutdown: waits up to `limit` (`None`: the sink's own
+    /// configured limit) for accepted articles still on their way (an
+    /// outbox) to be delivered, then stops background work. Returns how many
+    /// articles stay queued for the next start.
+    fn close(&self, limit: Option<Duration>) -> BoxFuture<'_, u64> {
+        let _ = limit;
+        Box::pin(async { 0 })
+    }
 }
 
-/// Builds every sink the configuration enables.
-pub fn build(config: &Config) -> Vec<Box<dyn Sink>> {
-    vec![Box::new(DirectorySink::new(config.output.dir.clone()))]
+/// The bytes every sink writes for an article: its pretty-printed JSON.
+pub fn article_json(article: &Article) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec_pretty(article)
+}
+
+/// Builds every sink the configuration enables (broker sinks start their
+/// background publishers, so this runs inside the Tokio runtime).
+pub fn build(
+    config: &Config,
+    state: &State,
+    stats: &Arc<Stats>,
+) -> Result<Vec<Box<dyn Sink>>, SinkError> {
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if config.output.directory {
+        sinks.push(Box::new(DirectorySink::new(config.output.dir.clone())));
+    }
+    if let Some(nats) = &config.output.nats {
+        sinks.push(Box::new(NatsSink::start(
+            nats.clone(),
+            state.clone(),
+            Arc::clone(stats),
+        )?));
+    }
+    Ok(sinks)
 }

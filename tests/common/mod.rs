@@ -656,3 +656,150 @@ pub fn signal(child: &tokio::process::Child, signal: &str) {
         .expect("run kill");
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
+
+/// A private `nats-server` with JetStream on a free 127.0.0.1 port, storing
+/// in a temporary folder; it can be stopped and started again on the same
+/// port and store. Killed when dropped.
+pub struct NatsServer {
+    /// The port it listens on.
+    pub port: u16,
+    store: tempfile::TempDir,
+    child: Option<std::process::Child>,
+    /// `(user, password)` the server requires, if any.
+    auth: Option<(String, String)>,
+}
+
+impl NatsServer {
+    /// Starts a server and waits until it takes connections.
+    pub async fn start() -> NatsServer {
+        let mut server = NatsServer::reserve();
+        server.restart().await;
+        server
+    }
+
+    /// Starts a server that requires this user and password.
+    pub async fn start_with_auth(user: &str, password: &str) -> NatsServer {
+        let mut server = NatsServer::reserve();
+        server.auth = Some((user.to_string(), password.to_string()));
+        server.restart().await;
+        server
+    }
+
+    /// A client connection (with the server's credentials, if it has any).
+    pub async fn client(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some((user, password)) = &self.auth {
+            options = options.user_and_password(user.clone(), password.clone());
+        }
+        options.connect(self.url()).await
+    }
+
+    /// A port nothing listens on (yet): for a broker that is down from the start.
+    pub fn reserve() -> NatsServer {
+        NatsServer {
+            port: free_port(),
+            store: tempfile::tempdir().expect("tempdir"),
+            child: None,
+            auth: None,
+        }
+    }
+
+    /// `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again), same port and store, and waits until it
+    /// takes connections.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "server already running");
+        let binary = if Path::new("/usr/sbin/nats-server").exists() {
+            "/usr/sbin/nats-server"
+        } else {
+            "nats-server"
+        };
+        let mut command = std::process::Command::new(binary);
+        let port = self.port.to_string();
+        command
+            .args(["-a", "127.0.0.1", "-p", &port, "-js", "-sd"])
+            .arg(self.store.path());
+        if let Some((user, password)) = &self.auth {
+            command.args(["--user", user, "--pass", password]);
+        }
+        let child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nats-server (is it installed? see DEVELOPERS.md)");
+        self.child = Some(child);
+        let start = Instant::now();
+        loop {
+            // Ready when JetStream answers its API (any answer will do).
+            if let Ok(client) = self.client().await
+                && client.request("$JS.API.INFO", "".into()).await.is_ok()
+            {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "nats-server did not come up on port {}",
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops the server gracefully (SIGTERM) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Every message of `stream` as (Nats-Msg-Id, subject, payload), in stream order.
+    pub async fn messages(&self, stream: &str) -> Vec<(String, String, Vec<u8>)> {
+        let client = self.client().await.expect("connect");
+        let js = async_nats::jetstream::new(client);
+        let Ok(mut stream) = js.get_stream(stream).await else {
+            return Vec::new();
+        };
+        let state = stream.info().await.expect("stream info").state.clone();
+        let mut messages = Vec::new();
+        if state.messages == 0 {
+            return messages;
+        }
+        for seq in state.first_sequence..=state.last_sequence {
+            let Ok(message) = stream.get_raw_message(seq).await else {
+                continue;
+            };
+            let id = message
+                .headers
+                .get(async_nats::header::NATS_MESSAGE_ID)
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default();
+            messages.push((id, message.subject.to_string(), message.payload.to_vec()));
+        }
+        messages
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}

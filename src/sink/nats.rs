@@ -1,0 +1,653 @@
+//! The NATS JetStream sink: a durable outbox in the state store, drained by
+//! a publisher task.
+//!
+//! `write` puts the article into the outbox (an fsynced redb commit) and
+//! returns: the article is then as safe as a written file, whether or not the
+//! broker is up. The publisher takes the oldest entries, publishes each with
+//! `Nats-Msg-Id` = article id, waits for JetStream's acknowledgement and only
+//! then removes it from the outbox. A crash between publish and removal
+//! publishes the article again after the next start; JetStream drops that
+//! second copy because it has seen the message id within the stream's
+//! duplicate window. A full outbox makes `write` wait (backpressure).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use async_nats::{ConnectOptions, Event, HeaderMap};
+use futures::future::BoxFuture;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use super::{Sink, SinkError};
+use crate::article::Article;
+use crate::config::{NATS_CREDS_ENV, NATS_PASSWORD_ENV, NATS_TOKEN_ENV, NATS_USER_ENV, NatsConfig};
+use crate::state::{OutboxEntry, OutboxPut, State};
+use crate::telemetry::Stats;
+
+/// Longest pause between two publish attempts while the broker fails.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// First pause after a failed publish attempt.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// How often a write waiting for room in a full outbox looks again (the
+/// publisher also wakes it at once when it removes articles).
+const ROOM_POLL: Duration = Duration::from_millis(500);
+
+/// Publishes articles to a JetStream stream through the state store's outbox.
+pub struct NatsSink {
+    shared: Arc<Shared>,
+    publisher: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the sink and its publisher task share.
+struct Shared {
+    config: NatsConfig,
+    state: State,
+    stats: Arc<Stats>,
+    /// Wakes the publisher when an article is queued.
+    queued: Notify,
+    /// Wakes writers waiting for room after the publisher removed articles.
+    room: Notify,
+    /// Tells the publisher to stop.
+    stop: CancellationToken,
+    /// Whether the client is connected to the broker (set by its events).
+    connected: watch::Sender<bool>,
+    /// Whether the outbox was found full since the last successful put.
+    full: AtomicBool,
+}
+
+impl NatsSink {
+    /// Starts the sink: the client connects in the background (retrying for
+    /// as long as it takes) and the publisher starts draining whatever an
+    /// earlier run left in the outbox. Fails only on unusable credentials.
+    /// Must be called inside a Tokio runtime.
+    pub fn start(config: NatsConfig, state: State, stats: Arc<Stats>) -> Result<Self, SinkError> {
+        let options = credentials(ConnectOptions::new())?;
+        let (connected, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            config,
+            state,
+            stats,
+            queued: Notify::new(),
+            room: Notify::new(),
+            stop: CancellationToken::new(),
+            connected,
+            full: AtomicBool::new(false),
+        });
+        info!(
+            url = %shared.config.url_for_logs(),
+            stream = %shared.config.stream,
+            subject = %shared.config.subject,
+            "NATS sink: publishing articles through the outbox"
+        );
+        let publisher = tokio::spawn(run_publisher(Arc::clone(&shared), options));
+        Ok(Self {
+            shared,
+            publisher: Mutex::new(Some(publisher)),
+        })
+    }
+
+    /// Whether the client is connected to the broker right now.
+    pub fn is_connected(&self) -> bool {
+        *self.shared.connected.borrow()
+    }
+}
+
+impl Sink for NatsSink {
+    fn name(&self) -> &'static str {
+        "nats"
+    }
+
+    /// Ready while connected; articles accepted meanwhile wait in the outbox.
+    fn check(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+        let connected = self.is_connected();
+        Box::pin(async move {
+            if connected {
+                Ok(())
+            } else {
+                Err(SinkError::Unreachable(format!(
+                    "NATS broker {} not connected; articles wait in the outbox",
+                    self.shared.config.url_for_logs()
+                )))
+            }
+        })
+    }
+
+    fn write<'a>(&'a self, article: &'a Article) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            let shared = &self.shared;
+            let payload = super::article_json(article)?;
+            let capacity = shared.config.outbox_capacity;
+            let deadline = Instant::now() + shared.config.drain_timeout;
+            loop {
+                // Registered before the put, so a removal in between is not missed.
+                let room = shared.room.notified();
+                let put = shared
+                    .state
+                    .outbox_put(
+                        article.id.clone(),
+                        article.source.clone(),
+                        payload.clone(),
+                        capacity,
+                    )
+                    .await?;
+                match put {
+                    OutboxPut::Stored { depth } => {
+                        shared.full.store(false, Ordering::Relaxed);
+                        Stats::set(&shared.stats.outbox_depth, depth);
+                        shared.queued.notify_one();
+                        return Ok(());
+                    }
+                    OutboxPut::Full => {
+                        Stats::set(&shared.stats.outbox_depth, capacity);
+                        // Once per time the outbox fills up, not once per article.
+                        if !shared.full.swap(true, Ordering::Relaxed) {
+                            warn!(
+                                "NATS outbox full ({capacity} articles waiting for the broker); \
+                                 the pipeline waits for room"
+                            );
+                        }
+                        if Instant::now() >= deadline {
+                            return Err(SinkError::OutboxFull {
+                                capacity,
+                                waited: shared.config.drain_timeout,
+                            });
+                        }
+                        tokio::select! {
+                            _ = room => {}
+                            _ = tokio::time::sleep(ROOM_POLL) => {}
+                            _ = tokio::time::sleep_until(deadline) => {}
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    fn close(&self, limit: Option<Duration>) -> BoxFuture<'_, u64> {
+        Box::pin(async move {
+            let shared = &self.shared;
+            let limit = limit.unwrap_or(shared.config.drain_timeout);
+            let deadline = Instant::now() + limit;
+            let mut left = shared.state.outbox_len().await.unwrap_or(0);
+            if left > 0 {
+                info!(
+                    queued = left,
+                    "waiting up to {} for the NATS outbox to drain",
+                    humantime::format_duration(limit)
+                );
+            }
+            while left > 0 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50).min(limit)).await;
+                left = shared.state.outbox_len().await.unwrap_or(left);
+            }
+            shared.stop.cancel();
+            let handle = self.publisher.lock().ok().and_then(|mut h| h.take());
+            if let Some(handle) = handle
+                && let Err(e) = handle.await
+                && e.is_panic()
+            {
+                error!("NATS publisher task crashed: {e}");
+            }
+            let left = shared.state.outbox_len().await.unwrap_or(left);
+            Stats::set(&shared.stats.outbox_depth, left);
+            if left > 0 {
+                warn!(
+                    queued = left,
+                    "{left} article(s) stay in the NATS outbox (the broker did not acknowledge \
+                     them in time); they are published after the next start"
+                );
+            } else {
+                info!("NATS outbox empty: every accepted article is in the stream");
+            }
+            left
+        })
+    }
+}
+
+/// Adds the credentials named by the `THRESHER_NATS_*` environment variables.
+fn credentials(mut options: ConnectOptions) -> Result<ConnectOptions, SinkError> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (var(NATS_USER_ENV), var(NATS_PASSWORD_ENV)) {
+        (Some(user), Some(password)) => options = options.user_and_password(user, password),
+        (None, None) => {}
+        _ => {
+            return Err(SinkError::Setup(format!(
+                "NATS credentials: set both {NATS_USER_ENV} and {NATS_PASSWORD_ENV}, or neither"
+            )));
+        }
+    }
+    if let Some(token) = var(NATS_TOKEN_ENV) {
+        options = options.token(token);
+    }
+    if let Some(path) = var(NATS_CREDS_ENV) {
+        let creds = std::fs::read_to_string(&path).map_err(|e| {
+            SinkError::Setup(format!(
+                "NATS credentials file {path} (from {NATS_CREDS_ENV}): {e}"
+            ))
+        })?;
+        options = options.credentials(&creds).map_err(|e| {
+            SinkError::Setup(format!(
+                "NATS credentials file {path} (from {NATS_CREDS_ENV}): {e}"
+            ))
+        })?;
+    }
+    Ok(options)
+}
+
+/// Connection options: retry forever, log each change of connection state once.
+fn connect_options(options: ConnectOptions, shared: &Arc<Shared>) -> ConnectOptions {
+    let events = Arc::clone(shared);
+    // The last connection error logged, so a broker that stays down is one line, not one per attempt.
+    let last_error: Arc<Mutex<Option<String>>> = Arc::default();
+    options
+        .name("thresher")
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(5))
+        .reconnect_delay_callback(|attempt| {
+            // 0, 100 ms, 200 ms, 400 ms … capped at 2 s: back soon after an outage.
+            let doublings = attempt.saturating_sub(2).min(5) as u32;
+            if attempt <= 1 {
+                Duration::ZERO
+            } else {
+                (Duration::from_millis(100) * 2u32.pow(doublings)).min(Duration::from_secs(2))
+            }
+        })
+        .event_callback(move |event| {
+            let shared = Arc::clone(&events);
+            let last_error = Arc::clone(&last_error);
+            async move {
+                let url = shared.config.url_for_logs();
+                match event {
+                    Event::Connected => {
+                        if let Ok(mut last) = last_error.lock() {
+                            *last = None;
+                        }
+                        Stats::set(&shared.stats.broker_connected, 1);
+                        if !shared.connected.send_replace(true) {
+                            info!("NATS: connected to {url}");
+                        }
+                    }
+                    Event::Disconnected | Event::Closed => {
+                        Stats::set(&shared.stats.broker_connected, 0);
+                        // After close() the client goes away on purpose.
+                        if shared.connected.send_replace(false) && !shared.stop.is_cancelled() {
+                            warn!(
+                                "NATS: disconnected from {url}; reconnecting, articles wait in the outbox"
+                            );
+                        }
+                    }
+                    Event::ClientError(e) => {
+                        let message = e.to_string();
+                        let new = last_error
+                            .lock()
+                            .map(|mut last| last.replace(message.clone()) != Some(message.clone()))
+                            .unwrap_or(true);
+                        if new {
+                            warn!(
+                                "NATS: cannot connect to {url}: {message}; retrying, articles wait in the outbox"
+                            );
+                        } else {
+                            debug!("NATS: connection attempt failed: {message}");
+                        }
+                    }
+                    Event::ServerError(e) => warn!("NATS server {url}: {e}"),
+                    Event::LameDuckMode => info!("NATS server {url} is shutting down (lame duck mode)"),
+                    other => debug!("NATS: {other}"),
+                }
+            }
+        })
+}
+
+/// Publishes the outbox until told to stop.
+async fn run_publisher(shared: Arc<Shared>, options: ConnectOptions) {
+    let config = &shared.config;
+    // `url` may list several servers of a cluster, separated by commas.
+    let servers: Vec<&str> = config.url.split(',').map(str::trim).collect();
+    let client = match connect_options(options, &shared).connect(servers).await {
+        Ok(client) => client,
+        Err(e) => {
+            // With retry_on_initial_connect only an unusable address fails here,
+            // and the configuration check has parsed it already.
+            error!(
+                "NATS: cannot use {}: {e}; articles stay in the outbox",
+                config.url_for_logs()
+            );
+            return;
+        }
+    };
+    let mut context = jetstream::new(client);
+    context.set_timeout(config.ack_timeout);
+    let mut connected = shared.connected.subscribe();
+    let mut stream_ready = false;
+    let mut failure: Option<String> = None;
+    let mut backoff = FIRST_BACKOFF;
+    let mut said_waiting = false;
+    loop {
+        if shared.stop.is_cancelled() {
+            return;
+        }
+        if !*connected.borrow_and_update() {
+            if !said_waiting {
+                // The reason (connection refused…) is logged by the client events.
+                said_waiting = true;
+                let queued = shared.state.outbox_len().await.unwrap_or(0);
+                Stats::set(&shared.stats.outbox_depth, queued);
+                debug!(queued, "NATS: waiting for a connection before publishing");
+            }
+            tokio::select! {
+                _ = shared.stop.cancelled() => return,
+                _ = connected.changed() => {}
+            }
+            continue;
+        }
+        said_waiting = false;
+        let attempt = async {
+            if !stream_ready {
+                ensure_stream(&context, config).await?;
+                stream_ready = true;
+            }
+            publish_some(&shared, &context).await
+        };
+        let result = tokio::select! {
+            _ = shared.stop.cancelled() => return,
+            result = attempt => result,
+        };
+        match result {
+            Ok(Published::Nothing) => {
+                failure = None;
+                backoff = FIRST_BACKOFF;
+                tokio::select! {
+                    _ = shared.stop.cancelled() => return,
+                    _ = shared.queued.notified() => {}
+                    // A safety net: look again now and then whatever happened.
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+            }
+            Ok(Published::Batch { depth }) => {
+                backoff = FIRST_BACKOFF;
+                if let Some(failed) = failure.take() {
+                    info!(
+                        queued = depth,
+                        "NATS: publishing again (last failure: {failed})"
+                    );
+                }
+            }
+            Err(PublishFailure { message, stream }) => {
+                if stream {
+                    stream_ready = false;
+                }
+                if failure.as_deref() != Some(message.as_str()) {
+                    warn!("NATS: {message}; retrying (articles wait in the outbox)");
+                } else {
+                    debug!("NATS: {message}; retrying in {backoff:?}");
+                }
+                failure = Some(message);
+                tokio::select! {
+                    _ = shared.stop.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// What one publishing round did.
+enum Published {
+    /// The outbox was empty.
+    Nothing,
+    /// A batch was acknowledged (entries the broker can never take were
+    /// quarantined); `depth` articles are left.
+    Batch { depth: u64 },
+}
+
+/// Why a publishing round failed.
+#[derive(Debug)]
+struct PublishFailure {
+    /// What to log.
+    message: String,
+    /// Whether the stream has to be checked again (missing, or never set up).
+    stream: bool,
+}
+
+impl PublishFailure {
+    fn new(message: String) -> Self {
+        Self {
+            message,
+            stream: false,
+        }
+    }
+}
+
+/// Creates the stream, or checks that an existing one takes our subjects.
+async fn ensure_stream(
+    context: &jetstream::Context,
+    config: &NatsConfig,
+) -> Result<(), PublishFailure> {
+    let filter = config.subject_filter();
+    let wanted = stream::Config {
+        name: config.stream.clone(),
+        subjects: vec![filter.clone()],
+        storage: stream::StorageType::File,
+        duplicate_window: config.duplicate_window,
+        description: Some("Clean articles published by Thresher".into()),
+        ..Default::default()
+    };
+    let failure = |message: String| PublishFailure {
+        message,
+        stream: true,
+    };
+    let stream = context.get_or_create_stream(wanted).await.map_err(|e| {
+        failure(format!(
+            "cannot create or look up stream {:?}: {e}",
+            config.stream
+        ))
+    })?;
+    let info = stream.cached_info();
+    let existing = &info.config;
+    if !existing.subjects.iter().any(|s| subject_covers(s, &filter)) {
+        return Err(failure(format!(
+            "stream {:?} exists with subjects {:?}, which do not cover {filter:?}; add that \
+             subject to the stream, or change output.nats.stream or output.nats.subject",
+            config.stream, existing.subjects
+        )));
+    }
+    if existing.storage != stream::StorageType::File {
+        warn!(
+            "NATS stream {:?} keeps messages in memory: articles in it are lost if the server restarts",
+            config.stream
+        );
+    }
+    if existing.duplicate_window < config.duplicate_window {
+        warn!(
+            "NATS stream {:?} drops duplicates only within {}, less than output.nats.duplicate_window ({}): \
+             an article re-sent after a longer outage may be stored twice",
+            config.stream,
+            humantime::format_duration(existing.duplicate_window),
+            humantime::format_duration(config.duplicate_window)
+        );
+    }
+    info!(
+        messages = info.state.messages,
+        "NATS: stream {:?} ready for {filter}", config.stream
+    );
+    Ok(())
+}
+
+/// Publishes the oldest outbox entries (up to `max_in_flight` at once),
+/// waits for their acknowledgements and removes the acknowledged ones.
+async fn publish_some(
+    shared: &Shared,
+    context: &jetstream::Context,
+) -> Result<Published, PublishFailure> {
+    let config = &shared.config;
+    let state_error = |e| PublishFailure::new(format!("outbox: {e}"));
+    let batch = shared
+        .state
+        .outbox_batch(config.max_in_flight)
+        .await
+        .map_err(state_error)?;
+    if batch.is_empty() {
+        Stats::set(&shared.stats.outbox_depth, 0);
+        return Ok(Published::Nothing);
+    }
+    let total = batch.len();
+    let mut in_flight = Vec::with_capacity(total);
+    let mut failure = None;
+    for OutboxEntry {
+        seq,
+        article_id,
+        source,
+        payload,
+    } in batch
+    {
+        let mut headers = HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, article_id.as_str());
+        let subject = config.subject_for(&source);
+        let sent = tokio::time::timeout(
+            config.ack_timeout,
+            context.publish_with_headers(subject, headers, payload.into()),
+        )
+        .await;
+        match sent {
+            Ok(Ok(ack)) => in_flight.push((seq, article_id, ack)),
+            Ok(Err(e)) if e.kind() == jetstream::context::PublishErrorKind::MaxPayloadExceeded => {
+                error!(
+                    id = %article_id,
+                    "NATS: article {article_id} is larger than the server's max_payload ({e}); \
+                     moved from the outbox to the state store's quarantine table, not published"
+                );
+                Stats::inc(&shared.stats.failed);
+                shared.state.outbox_reject(seq).await.map_err(state_error)?;
+            }
+            Ok(Err(e)) => {
+                failure = Some(PublishFailure::new(format!("publish failed: {e}")));
+                break;
+            }
+            Err(_) => {
+                failure = Some(PublishFailure::new(
+                    "publish timed out: the client could not send".into(),
+                ));
+                break;
+            }
+        }
+    }
+    let acks = futures::future::join_all(
+        in_flight
+            .into_iter()
+            .map(|(seq, article_id, ack)| async move { (seq, article_id, ack.await) }),
+    )
+    .await;
+    let mut acked = Vec::with_capacity(acks.len());
+    for (seq, article_id, result) in acks {
+        match result {
+            Ok(ack) => {
+                if ack.duplicate {
+                    debug!(id = %article_id, "NATS: already in the stream (duplicate dropped by JetStream)");
+                }
+                acked.push(seq);
+            }
+            Err(e) => {
+                let stream = e.kind() == jetstream::context::PublishErrorKind::StreamNotFound;
+                failure.get_or_insert(PublishFailure {
+                    message: format!("no acknowledgement: {e}"),
+                    stream,
+                });
+            }
+        }
+    }
+    let published = acked.len() as u64;
+    let depth = if acked.is_empty() {
+        None
+    } else {
+        let depth = shared
+            .state
+            .outbox_remove(acked)
+            .await
+            .map_err(state_error)?;
+        Stats::add(&shared.stats.published, published);
+        Stats::set(&shared.stats.outbox_depth, depth);
+        shared.room.notify_waiters();
+        Some(depth)
+    };
+    match failure {
+        Some(failure) => {
+            Stats::add(
+                &shared.stats.publish_retries,
+                (total as u64).saturating_sub(published),
+            );
+            Err(failure)
+        }
+        None => Ok(Published::Batch {
+            depth: depth.unwrap_or(0),
+        }),
+    }
+}
+
+/// Whether every subject matching `filter` also matches the stream subject
+/// `pattern` (NATS wildcards: `*` one token, `>` one or more trailing tokens).
+fn subject_covers(pattern: &str, filter: &str) -> bool {
+    let mut pattern = pattern.split('.');
+    let mut filter = filter.split('.');
+    loop {
+        match (pattern.next(), filter.next()) {
+            (None, None) => return true,
+            // `>` matches the rest, and is only valid as the last token.
+            (Some(">"), Some(_)) => return pattern.next().is_none(),
+            (Some("*"), Some(token)) if token != ">" => {}
+            (Some(p), Some(f)) if p == f && p != "*" && p != ">" => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_subjects_cover_the_article_subjects_by_nats_rules() {
+        let filter = "thresher.articles.*";
+        for pattern in [
+            "thresher.articles.*",
+            "thresher.>",
+            ">",
+            "*.articles.*",
+            "thresher.*.*",
+        ] {
+            assert!(subject_covers(pattern, filter), "{pattern}");
+        }
+        for pattern in [
+            "thresher.articles",
+            "thresher.articles.bbc",
+            "thresher.articles.*.x",
+            "other.>",
+            "thresher.articles.>.x",
+        ] {
+            assert!(!subject_covers(pattern, filter), "{pattern}");
+        }
+        assert!(subject_covers("news.plain", "news.plain"));
+        assert!(!subject_covers("news.*", "news.>"));
+        assert!(subject_covers("news.>", "news.>"));
+    }
+
+    #[test]
+    fn a_dotted_source_name_stays_one_subject_token() {
+        let config = NatsConfig::default();
+        assert_eq!(
+            config.subject_for("bbc.world"),
+            "thresher.articles.bbc_world"
+        );
+        assert_eq!(config.subject_filter(), "thresher.articles.*");
+        assert!(subject_covers(
+            &config.subject_filter(),
+            &config.subject_for("bbc.world")
+        ));
+    }
+}
