@@ -140,7 +140,17 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
     let (a, b) = (&running.pipeline, &new.pipeline);
     [
         ("state.dir", running.state.dir != new.state.dir),
+        (
+            "state.cache_mib",
+            running.state.cache_mib != new.state.cache_mib,
+        ),
         ("output.dir", running.output.dir != new.output.dir),
+        (
+            "output.directory",
+            running.output.directory != new.output.directory,
+        ),
+        ("output.nats", running.output.nats != new.output.nats),
+        ("dedup", running.dedup != new.dedup),
         (
             "telemetry.listen",
             running.telemetry.listen != new.telemetry.listen,
