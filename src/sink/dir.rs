@@ -114,7 +114,9 @@ fn write_probe(probe: &Path) -> Result<(), SinkError> {
 
 /// Adds `url` to the `also_seen_at` array of the article file at `path`,
 /// unless the file already names it. A file that is gone (removed by a
-/// user) is left alone: there is nothing to add to.
+/// user) or is no longer an article (edited, damaged) is left alone, with a
+/// log line: there is nothing to add to, and an error would only postpone the
+/// copy's link again and again, since retrying cannot mend the file.
 fn add_also_seen_at(temp: &Path, path: &Path, url: &str) -> Result<(), SinkError> {
     let io = |source| SinkError::Io {
         path: path.to_path_buf(),
@@ -128,12 +130,21 @@ fn add_also_seen_at(temp: &Path, path: &Path, url: &str) -> Result<(), SinkError
         }
         Err(e) => return Err(io(e)),
     };
+    let not_an_article = |why: &str| {
+        tracing::warn!(
+            "{}: {why}; sighting at {url} not recorded in also_seen_at",
+            path.display()
+        );
+        Ok(())
+    };
     // Edited as JSON, not as an `Article`, so fields this version does not
     // know survive the rewrite.
-    let mut article: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| io(std::io::Error::other(e)))?;
+    let mut article: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(article) => article,
+        Err(e) => return not_an_article(&format!("not valid JSON ({e})")),
+    };
     let Some(fields) = article.as_object_mut() else {
-        return Err(io(std::io::Error::other("not a JSON object")));
+        return not_an_article("not a JSON object");
     };
     let known = |key: &str| fields.get(key).and_then(|v| v.as_str()) == Some(url);
     if known("url") || known("canonical_url") {
@@ -143,7 +154,7 @@ fn add_also_seen_at(temp: &Path, path: &Path, url: &str) -> Result<(), SinkError
         .entry("also_seen_at")
         .or_insert_with(|| serde_json::Value::Array(Vec::new()));
     let Some(seen) = seen.as_array_mut() else {
-        return Err(io(std::io::Error::other("also_seen_at is not an array")));
+        return not_an_article("also_seen_at is not an array");
     };
     if seen.iter().any(|v| v.as_str() == Some(url)) {
         return Ok(());
@@ -244,6 +255,27 @@ mod tests {
         // A file without sightings does not carry the field at all.
         let plain = serde_json::to_value(article("x")).expect("json");
         assert!(plain.get("also_seen_at").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_sighting_of_a_file_that_is_not_an_article_is_skipped_not_an_error() {
+        // An edited or damaged original cannot take the sighting, and never
+        // will: an error would postpone the copy's link for ever.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sink = DirectorySink::new(dir.path().to_path_buf());
+        let path = sink.path_for(&article("x"));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        for content in [&b"{ half a file"[..], b"[1, 2]", b"{\"also_seen_at\": 3}"] {
+            std::fs::write(&path, content).expect("write");
+            sink.duplicate(&sighting("https://copy.example/1"))
+                .await
+                .expect("skipped");
+            assert_eq!(
+                std::fs::read(&path).expect("file"),
+                content,
+                "left as it was"
+            );
+        }
     }
 
     #[tokio::test]
