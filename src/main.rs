@@ -381,7 +381,8 @@ fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> 
             totals.polls_ok + totals.polls_failed
         ),
         totals.articles_written,
-        totals.duplicates,
+        // Per source, near-duplicate copies count as duplicates too.
+        totals.duplicates + totals.near_duplicates,
     );
     if totals.rejected + totals.failed > 0 {
         let _ = writeln!(

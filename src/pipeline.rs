@@ -1042,6 +1042,11 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
         match found {
             Ok(Some(found)) => {
                 Stats::inc(&ctx.stats.near_duplicates);
+                // Per source, a copy is a duplicate like any other page not written.
+                ctx.metrics
+                    .duplicates
+                    .get_or_create(&source_labels(&article.source))
+                    .inc();
                 info!(
                     id = %article.id,
                     original = %found.story.id,

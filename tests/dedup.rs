@@ -134,6 +134,20 @@ async fn a_syndicated_copy_with_a_reworded_headline_is_one_file_listing_both_url
         "counted: {}",
         stderr(&output)
     );
+    // The summary table accounts for both pages: whichever came second is
+    // a duplicate of its source, not missing.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    for (row, source) in rows[1..3].iter().zip(["gazette", "partner"]) {
+        assert_eq!(row[..2], [source, "ok"], "{stdout}");
+        let mut counts = [row[2], row[3]];
+        counts.sort();
+        assert_eq!(counts, ["0", "1"], "written or duplicate: {stdout}");
+    }
+    assert_eq!(rows[3], ["total", "2/2", "ok", "1", "1"], "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

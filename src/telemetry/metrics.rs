@@ -83,7 +83,8 @@ pub struct Metrics {
     pub polls: Family<PollLabels, Counter>,
     /// Articles written, by source.
     pub articles_written: Family<SourceLabels, Counter>,
-    /// Pages found to be an already written article, by source.
+    /// Pages not written because their article or story already was
+    /// (same article, or a near-duplicate copy), by source.
     pub duplicates: Family<SourceLabels, Counter>,
     /// Failures by source, stage and kind.
     pub failures: Family<FailureLabels, Counter>,
@@ -143,7 +144,7 @@ impl Metrics {
         );
         registry.register(
             "source_duplicates",
-            "Pages recognised as an article already written, by source",
+            "Pages not written because their article or story already was (same article or near-duplicate copy), by source",
             duplicates.clone(),
         );
         registry.register(

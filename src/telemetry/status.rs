@@ -63,7 +63,8 @@ pub struct SourceCounts {
     pub polls_failed: u64,
     /// Articles written to the outputs.
     pub articles_written: u64,
-    /// Pages that were an article already written.
+    /// Pages not written because their article or story already was
+    /// (same article or near-duplicate copy).
     pub duplicates: u64,
 }
 
