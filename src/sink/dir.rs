@@ -57,18 +57,24 @@ impl Sink for DirectorySink {
         "directory"
     }
 
+    /// Writes the article's file; sightings an earlier copy of the file
+    /// recorded (`also_seen_at`) are kept, so writing the same article again
+    /// (after a crash, say) never forgets where it was seen.
     fn write<'a>(&'a self, article: &'a Article) -> BoxFuture<'a, Result<(), SinkError>> {
         let path = self.path_for(article);
         let temp = self.temp_for(&article.id);
-        let json = super::article_json(article);
+        let mut article = article.clone();
         Box::pin(async move {
-            let json = json.map_err(|e| SinkError::Io {
-                path: path.clone(),
-                source: std::io::Error::other(e),
-            })?;
-            tokio::task::spawn_blocking(move || write_atomically(&temp, &path, &json))
-                .await
-                .map_err(|e| SinkError::Task(e.to_string()))?
+            tokio::task::spawn_blocking(move || {
+                keep_sightings(&path, &mut article);
+                let json = super::article_json(&article).map_err(|e| SinkError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other(e),
+                })?;
+                write_atomically(&temp, &path, &json)
+            })
+            .await
+            .map_err(|e| SinkError::Task(e.to_string()))?
         })
     }
 
@@ -96,6 +102,25 @@ impl Sink for DirectorySink {
                 .await
                 .map_err(|e| SinkError::Task(e.to_string()))?
         })
+    }
+}
+
+/// Adds to `article` the `also_seen_at` URLs of the file already at `path`
+/// (none when there is no file or it cannot be read as an article).
+fn keep_sightings(path: &Path, article: &mut Article) {
+    let Ok(bytes) = std::fs::read(path) else {
+        return;
+    };
+    let Ok(earlier) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return;
+    };
+    let seen = earlier.get("also_seen_at").and_then(|v| v.as_array());
+    for url in seen.into_iter().flatten().filter_map(|v| v.as_str()) {
+        if let Ok(url) = url::Url::parse(url)
+            && !article.also_seen_at.contains(&url)
+        {
+            article.also_seen_at.push(url);
+        }
     }
 }
 
@@ -286,6 +311,26 @@ mod tests {
             .await
             .expect("nothing to update");
         assert!(!sink.path_for(&article("x")).exists());
+    }
+
+    #[tokio::test]
+    async fn writing_an_article_again_keeps_where_it_was_seen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sink = DirectorySink::new(dir.path().join("out"));
+        sink.write(&article("one")).await.expect("write");
+        sink.duplicate(&sighting("https://copy.example/1"))
+            .await
+            .expect("sighting");
+        // The same article processed again, e.g. after a crash before its outcome was stored.
+        sink.write(&article("one, again")).await.expect("rewrite");
+        let written: Article =
+            serde_json::from_slice(&std::fs::read(sink.path_for(&article("x"))).expect("file"))
+                .expect("json");
+        assert_eq!(written.text, "one, again");
+        assert_eq!(
+            written.also_seen_at,
+            vec![Url::parse("https://copy.example/1").expect("url")]
+        );
     }
 
     #[tokio::test]
