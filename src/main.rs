@@ -102,6 +102,31 @@ struct CleanArgs {
     files: Vec<PathBuf>,
 }
 
+/// Keeps the daemon's resident memory close to its live heap under glibc.
+///
+/// Measured with `cargo bench --bench daemon` (10,000 feeds, 1 million
+/// remembered stories): 133 MB of live heap at peak but 261 MB resident,
+/// because glibc gives each thread that allocates its own arena (up to 8 per
+/// core) and, after the first large page body is freed, raises its mmap
+/// threshold so later bodies come from those arenas and fragment them. Two
+/// arenas and a fixed 128 KiB threshold (large buffers mapped and returned to
+/// the system whole) brought that to 163 MB at the same speed. A
+/// `MALLOC_ARENA_MAX` or `MALLOC_MMAP_THRESHOLD_` set by the operator wins.
+fn tune_malloc_for_a_long_run() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            // SAFETY: mallopt only changes allocator tuning; called at
+            // start-up before other threads exist.
+            unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            // SAFETY: as above.
+            unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024) };
+        }
+    }
+}
+
 /// Lets a printing command end quietly when its reader goes away
 /// (`thresher clean page.html | head`), as Unix filters do, instead of
 /// panicking in `println!`. Not for the daemon verbs: they keep Rust's
@@ -123,7 +148,9 @@ const EXIT_SOME_SOURCES_FAILED: u8 = 3;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init_logging(cli.log_format);
-    if !matches!(cli.command, Command::Run(_) | Command::Once(_)) {
+    if matches!(cli.command, Command::Run(_) | Command::Once(_)) {
+        tune_malloc_for_a_long_run();
+    } else {
         die_quietly_on_closed_pipe();
     }
     let result = match cli.command {
