@@ -997,26 +997,17 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
                     None
                 }
             };
-            if let Some(original) = original {
-                let sighting = sighting(
-                    ctx,
-                    &job,
-                    &article,
-                    &original,
-                    SightingKind::SameArticle,
-                    1.0,
-                );
-                if !record_sighting(ctx, &sighting).await {
-                    retry_later(
-                        ctx,
-                        job,
-                        "sink could not record a sighting".into(),
-                        Setback::Postpone,
-                    )
-                    .await;
-                    return;
+            let job = match original {
+                Some(original) => {
+                    let kind = SightingKind::SameArticle;
+                    let sighting = sighting(ctx, &job, &article, &original, kind, 1.0);
+                    let Some(job) = note_sighting(ctx, job, &sighting).await else {
+                        return;
+                    };
+                    job
                 }
-            }
+                None => job,
+            };
             let outcome = Outcome::Duplicate {
                 article_id: article.id,
             };
@@ -1063,16 +1054,9 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
                     SightingKind::NearDuplicate,
                     found.body_similarity,
                 );
-                if !record_sighting(ctx, &sighting).await {
-                    retry_later(
-                        ctx,
-                        job,
-                        "sink could not record a sighting".into(),
-                        Setback::Postpone,
-                    )
-                    .await;
+                let Some(job) = note_sighting(ctx, job, &sighting).await else {
                     return;
-                }
+                };
                 let outcome = Outcome::NearDuplicate {
                     article_id: found.story.id,
                 };
@@ -1139,6 +1123,17 @@ fn sighting(
         kind,
         body_similarity,
     }
+}
+
+/// Records a sighting with every sink and hands the job back; if a sink
+/// failed, the job is postponed instead (our failure: no attempt used up).
+async fn note_sighting(ctx: &Context, job: ArticleJob, sighting: &Sighting) -> Option<ArticleJob> {
+    if record_sighting(ctx, sighting).await {
+        return Some(job);
+    }
+    let reason = "sink could not record a sighting".to_string();
+    retry_later(ctx, job, reason, Setback::Postpone).await;
+    None
 }
 
 /// Tells every sink about a sighting; false if one failed (logged).
