@@ -982,11 +982,6 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
     } = clean;
     match ctx.state.is_delivered(article.id.clone()).await {
         Ok(true) => {
-            Stats::inc(&ctx.stats.duplicates);
-            ctx.metrics
-                .duplicates
-                .get_or_create(&source_labels(&article.source))
-                .inc();
             info!(id = %article.id, "duplicate of an article already written");
             // Where the link differs from the article's own URL (a redirect,
             // a canonical link), the article learns it was seen there too.
@@ -1008,6 +1003,9 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
                 }
                 None => job,
             };
+            // Counted once recorded: a postponed sighting comes back here.
+            Stats::inc(&ctx.stats.duplicates);
+            count_source_duplicate(ctx, &article.source);
             let outcome = Outcome::Duplicate {
                 article_id: article.id,
             };
@@ -1032,12 +1030,6 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
             .await;
         match found {
             Ok(Some(found)) => {
-                Stats::inc(&ctx.stats.near_duplicates);
-                // Per source, a copy is a duplicate like any other page not written.
-                ctx.metrics
-                    .duplicates
-                    .get_or_create(&source_labels(&article.source))
-                    .inc();
                 info!(
                     id = %article.id,
                     original = %found.story.id,
@@ -1057,6 +1049,9 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
                 let Some(job) = note_sighting(ctx, job, &sighting).await else {
                     return;
                 };
+                Stats::inc(&ctx.stats.near_duplicates);
+                // Per source, a copy is a duplicate like any other page not written.
+                count_source_duplicate(ctx, &article.source);
                 let outcome = Outcome::NearDuplicate {
                     article_id: found.story.id,
                 };
@@ -1123,6 +1118,14 @@ fn sighting(
         kind,
         body_similarity,
     }
+}
+
+/// Counts a page not written because its story was, in the source's metrics.
+fn count_source_duplicate(ctx: &Context, source: &str) {
+    ctx.metrics
+        .duplicates
+        .get_or_create(&source_labels(source))
+        .inc();
 }
 
 /// Records a sighting with every sink and hands the job back; if a sink
