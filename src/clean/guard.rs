@@ -61,6 +61,8 @@ enum Class {
     Template,
     /// `<plaintext>`: everything after it is text.
     Plaintext,
+    /// `<pre>`/`<listing>`: whitespace inside is content.
+    Pre,
     /// Anything else.
     Other,
 }
@@ -87,6 +89,7 @@ fn classify(name: &[u8]) -> Class {
         b"svg" => Class::Svg,
         b"template" => Class::Template,
         b"plaintext" => Class::Plaintext,
+        b"pre" | b"listing" => Class::Pre,
         _ => Class::Other,
     }
 }
@@ -587,6 +590,10 @@ pub(crate) struct Slim {
     pub never_content: bool,
     /// The attributes [`is_dropped_attr`] lists.
     pub attrs: bool,
+    /// Runs of whitespace between tags, outside `<pre>`, shortened to their
+    /// first character (HTML collapses them anyway; indentation is a large
+    /// share of what the tokenizer would otherwise copy into text nodes).
+    pub whitespace: bool,
 }
 
 impl Slim {
@@ -594,6 +601,7 @@ impl Slim {
     pub const ALL: Slim = Slim {
         never_content: true,
         attrs: true,
+        whitespace: true,
     };
 }
 
@@ -615,9 +623,19 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
     let drop_never_content = slim.never_content;
     let mut skip_svg = drop_never_content;
     let mut skip_template = drop_never_content;
+    // Open `<pre>`/`<listing>` elements: their whitespace is kept.
+    let mut pre_depth = 0usize;
     let mut i = 0;
     while let Some(off) = b.get(i..).and_then(|r| memchr(b'<', r)) {
         let lt = i + off;
+        if slim.whitespace
+            && pre_depth == 0
+            && off >= 2
+            && b.get(i..lt)
+                .is_some_and(|run| run.iter().all(|&c| is_ws(c)))
+        {
+            out.replace(i + 1, lt, "");
+        }
         let Some(&c) = b.get(lt + 1) else { break };
         match c {
             b'!' => {
@@ -641,6 +659,9 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
                         break;
                     };
                     let class = b.get(lt + 2..ne).map_or(Class::Other, classify);
+                    if class == Class::Pre {
+                        pre_depth = pre_depth.saturating_sub(1);
+                    }
                     if matches!(class, Class::Counted | Class::Formatting) {
                         let d = &mut depth[usize::from(class == Class::Formatting)];
                         *d = d.saturating_sub(1);
@@ -721,6 +742,8 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
                     },
                     // Everything after `<plaintext>` is text: no more tags to see.
                     Class::Plaintext => break,
+                    // `<pre/>` opens one too: HTML ignores the slash here.
+                    Class::Pre => pre_depth += 1,
                     _ => {}
                 }
             }
@@ -743,13 +766,36 @@ mod tests {
     const NEVER_CONTENT: Slim = Slim {
         never_content: true,
         attrs: false,
+        whitespace: false,
     };
 
     /// Only over-deep tags go.
     const NOTHING: Slim = Slim {
         never_content: false,
         attrs: false,
+        whitespace: false,
     };
+
+    #[test]
+    fn whitespace_between_tags_is_shortened_except_inside_pre() {
+        let page =
+            "<div>\n    <p>a  b</p>\n\n    <pre>\n  x\n    <b>y</b>\n</pre>\n   <p>c</p></div>";
+        assert_eq!(
+            prepare(page, MAX_DEPTH, Slim::ALL),
+            "<div>\n<p>a  b</p>\n<pre>\n  x\n    <b>y</b>\n</pre>\n<p>c</p></div>"
+        );
+        // `<pre/>` still opens a pre element in HTML; an unclosed one keeps the rest.
+        let page = "<pre/>\n   <b>x</b>";
+        assert_eq!(prepare(page, MAX_DEPTH, Slim::ALL), page);
+        let off = Slim {
+            whitespace: false,
+            ..Slim::ALL
+        };
+        assert!(matches!(
+            prepare("<p>a</p>\n   <p>b</p>", MAX_DEPTH, off),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn pages_without_never_content_pass_through() {

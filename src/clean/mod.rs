@@ -126,6 +126,7 @@ pub fn clean_with(
     let slim = guard::Slim {
         never_content: !options.explain,
         attrs: !options.explain && options.rules.is_none(),
+        whitespace: !options.explain,
     };
     let input = guard::prepare(html, guard::MAX_DEPTH, slim);
     let doc = Html::parse_document(&input);
