@@ -590,7 +590,7 @@ pub(crate) struct Slim {
     pub never_content: bool,
     /// The attributes [`is_dropped_attr`] lists.
     pub attrs: bool,
-    /// Runs of whitespace between tags, outside `<pre>`, shortened to their
+    /// Runs of whitespace next to tags, outside `<pre>`, shortened to their
     /// first character (HTML collapses them anyway; indentation is a large
     /// share of what the tokenizer would otherwise copy into text nodes).
     pub whitespace: bool,
@@ -603,6 +603,25 @@ impl Slim {
         attrs: true,
         whitespace: true,
     };
+}
+
+/// Shortens the whitespace at both ends of the text `b[from..to]` (the
+/// indentation around tags) to its first character; the text between stays.
+fn shorten_edge_whitespace(b: &[u8], from: usize, to: usize, out: &mut Out<'_>) {
+    let Some(text) = b.get(from..to) else {
+        return;
+    };
+    let lead = text.iter().take_while(|&&c| is_ws(c)).count();
+    if lead >= 2 {
+        out.replace(from + 1, from + lead, "");
+    }
+    if lead == text.len() {
+        return;
+    }
+    let trail = text.iter().rev().take_while(|&&c| is_ws(c)).count();
+    if trail >= 2 {
+        out.replace(to - trail + 1, to, "");
+    }
 }
 
 /// Prepares `html` for parsing in one pass: drops opening container tags
@@ -628,13 +647,8 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
     let mut i = 0;
     while let Some(off) = b.get(i..).and_then(|r| memchr(b'<', r)) {
         let lt = i + off;
-        if slim.whitespace
-            && pre_depth == 0
-            && off >= 2
-            && b.get(i..lt)
-                .is_some_and(|run| run.iter().all(|&c| is_ws(c)))
-        {
-            out.replace(i + 1, lt, "");
+        if slim.whitespace && pre_depth == 0 && off >= 2 {
+            shorten_edge_whitespace(b, i, lt, &mut out);
         }
         let Some(&c) = b.get(lt + 1) else { break };
         match c {
@@ -777,12 +791,11 @@ mod tests {
     };
 
     #[test]
-    fn whitespace_between_tags_is_shortened_except_inside_pre() {
-        let page =
-            "<div>\n    <p>a  b</p>\n\n    <pre>\n  x\n    <b>y</b>\n</pre>\n   <p>c</p></div>";
+    fn whitespace_next_to_tags_is_shortened_except_inside_pre() {
+        let page = "<div>\n    <p>a  b</p>\n\n    <pre>\n  x\n    <b>y</b>\n</pre>\n   <p>\n    c\n  </p></div>";
         assert_eq!(
             prepare(page, MAX_DEPTH, Slim::ALL),
-            "<div>\n<p>a  b</p>\n<pre>\n  x\n    <b>y</b>\n</pre>\n<p>c</p></div>"
+            "<div>\n<p>a  b</p>\n<pre>\n  x\n    <b>y</b>\n</pre>\n<p>\nc\n</p></div>"
         );
         // `<pre/>` still opens a pre element in HTML; an unclosed one keeps the rest.
         let page = "<pre/>\n   <b>x</b>";
