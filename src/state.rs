@@ -545,12 +545,7 @@ impl State {
 
     /// Number of accepted links not yet finished.
     pub async fn pending_count(&self) -> Result<u64, StateError> {
-        self.blocking(|db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-            Ok(pending.len().map_err(redb::Error::from)?)
-        })
-        .await
+        self.count(PENDING).await
     }
 
     /// Finishes a pending link: removes it from `pending` and stores its outcome.
@@ -903,6 +898,20 @@ impl State {
         .await
     }
 
+    /// Number of rows in `table`.
+    async fn count<K, V>(&self, table: TableDefinition<'static, K, V>) -> Result<u64, StateError>
+    where
+        K: redb::Key + Send + 'static,
+        V: redb::Value + Send + 'static,
+    {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let rows = txn.open_table(table).map_err(redb::Error::from)?;
+            Ok(rows.len().map_err(redb::Error::from)?)
+        })
+        .await
+    }
+
     /// Reads and decodes one record of `table` (named `label` in errors).
     async fn get<T>(
         &self,
@@ -1210,12 +1219,7 @@ impl State {
 
     /// Number of articles in the outbox.
     pub async fn outbox_len(&self) -> Result<u64, StateError> {
-        self.blocking(|db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let outbox = txn.open_table(OUTBOX).map_err(redb::Error::from)?;
-            Ok(outbox.len().map_err(redb::Error::from)?)
-        })
-        .await
+        self.count(OUTBOX).await
     }
 
     /// Stores the poll state of a source.
