@@ -16,7 +16,7 @@ use thresher::pipeline::{Pipeline, Reloader};
 use thresher::schedule::Mode;
 use thresher::telemetry::metrics::Metrics;
 use thresher::telemetry::progress::OnceProgress;
-use thresher::telemetry::status::{SourceStatus, StatusReport};
+use thresher::telemetry::status::{self, SourceStatus, StatusReport};
 use thresher::telemetry::{self, LogFormat, StatsSnapshot};
 use thresher::{clean, dedup, fetch};
 
@@ -373,12 +373,7 @@ fn print_summary(stats: &StatsSnapshot) {
 /// articles, then the totals.
 fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> String {
     use std::fmt::Write as _;
-    let width = sources
-        .iter()
-        .map(String::len)
-        .chain([6])
-        .max()
-        .unwrap_or(6);
+    let width = status::source_column_width(sources.iter().map(String::as_str));
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -128,13 +128,7 @@ impl StatusReport {
                 |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
             )
         };
-        let width = self
-            .sources
-            .iter()
-            .map(|s| s.name.len())
-            .chain([6])
-            .max()
-            .unwrap_or(6);
+        let width = source_column_width(self.sources.iter().map(|s| s.name.as_str()));
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -166,4 +160,14 @@ impl StatusReport {
         }
         out
     }
+}
+
+/// Width of a table's source-name column: the longest name, at least as wide
+/// as its heading `source`.
+pub fn source_column_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names
+        .map(str::len)
+        .chain(["source".len()])
+        .max()
+        .unwrap_or(0)
 }
