@@ -51,6 +51,23 @@ const FRAGMENTS: &[&str] = &[
     "The council voted on Tuesday, after a long and heated debate, to approve the plan. ",
     "Headline ",
     "日本語の文章です。",
+    "<nav><ul><li><a href=\"/\">Home</a>",
+    "</ul></nav>",
+    "<nav>",
+    "</nav>",
+    "<img src=\"a.jpg\" alt=\"x\">",
+    "<meta name=\"viewport\" content=\"x\">",
+    "<meta name=\"author\" content=\"Ana Writer\">",
+    "<select><option>",
+    "<input type=\"text\">",
+    "<textarea>",
+    "</select>",
+    "<math>",
+    " \n ",
+    "<pre>",
+    "</pre>",
+    "<span>",
+    "</span>",
 ];
 
 fn html_soup() -> impl Strategy<Value = String> {
@@ -100,5 +117,23 @@ proptest! {
         let is_template = |block: &str| block.starts_with("Headline");
         let options = Options { rules: Some(&rules), is_boilerplate: Some(&is_template), explain };
         check(clean::clean_with(&soup, base.as_ref(), &options));
+    }
+
+    /// The input pass cuts only what the cleaner would drop anyway: turning
+    /// it off (as explaining does) gives the same article.
+    #[test]
+    fn input_slimming_never_changes_the_article(soup in html_soup()) {
+        let slim = clean::clean(&soup, None);
+        let options = Options { explain: true, ..Options::default() };
+        let whole = clean::clean_with(&soup, None, &options);
+        match (slim, whole) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(a.text, b.text);
+                prop_assert_eq!(a.title, b.title);
+                prop_assert_eq!(a.authors, b.authors);
+            }
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "slim {:?} vs whole {:?}", a.map(|c| c.text), b.map(|c| c.text)),
+        }
     }
 }

@@ -118,13 +118,15 @@ impl<'a> Dom<'a> {
         s
     }
 
-    /// Collapsed (single-spaced, trimmed) text of the subtree at `i`, skipping removed nodes.
+    /// Collapsed (single-spaced, trimmed) text of the subtree at `i`, skipping
+    /// removed nodes and never-content elements below `i`.
     pub fn collapsed_text(&self, i: usize, removed: &[bool]) -> String {
         let mut s = String::new();
         let stop = self.end.get(i).copied().unwrap_or(i);
         let mut j = i;
         while j < stop {
-            if removed.get(j).copied().unwrap_or(false) {
+            let never = j > i && is_never_content(self.tag(j));
+            if never || removed.get(j).copied().unwrap_or(false) {
                 j = self.end[j].max(j + 1);
                 continue;
             }

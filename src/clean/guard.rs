@@ -8,15 +8,28 @@
 //!   `<div>`s make parsing quadratic (100k of them take tens of seconds).
 //!   Real pages nest a few hundred levels at most, so opening container tags
 //!   beyond [`MAX_DEPTH`] are dropped; their text stays.
-//! - Drop bytes that can never be article text, so the parser does less work:
-//!   the insides of `<script>` (except JSON-LD, which the metadata reads),
-//!   `<style>`, `<noscript>`, `<textarea>` and `<iframe>`, of `<svg>` and
-//!   `<template>` subtrees, the text of comments, and whole `<link>` tags other
-//!   than rel=canonical or microdata ones (void, never read). The other elements
-//!   stay (empty), and comments stay as `<!---->`, so the parsed tree has the
-//!   same shape and the same text nodes as the full page; those subtrees are
-//!   all never-content (`dom::is_never_content`), so nothing read as article
-//!   text changes.
+//! - Drop bytes that can never be article text, so the parser does less work
+//!   (the tokenizer's cost is per tag and per node far more than per byte):
+//!   - `<script>` (except JSON-LD, which the metadata reads), `<style>`,
+//!     `<noscript>`, `<textarea>` and `<iframe>` go whole, tags included, as do
+//!     `<svg>` and `<template>` subtrees whose end is clear;
+//!   - void never-content tags go whole: `<img>`, `<source>`, `<embed>`,
+//!     `<input>`, `<link>` other than rel=canonical or microdata, and `<meta>`
+//!     other than the keys the metadata reads ([`metadata::READ_META`]);
+//!   - a `<nav>` whose content is plainly nested stays as an empty element
+//!     (so it still ends an open `<p>`) that notes how many words it held;
+//!   - comment text goes (`<!---->` stays: it keeps text nodes apart);
+//!   - attributes nothing reads go ([`is_dropped_attr`]);
+//!   - whitespace-only text next to a block boundary goes, and other runs of
+//!     whitespace next to tags shrink to one character (outside `<pre>`).
+//!
+//!   Every cut is of something the cleaner drops or never reads
+//!   (`dom::is_never_content`), in a place where the tree builder would not
+//!   let it change anything else; what a cut part would have told (the page
+//!   runs scripts, the words of its navigation) is reported in [`Prepared`].
+//!   Where a cut could move content (a `<textarea>` or `<input>` inside a
+//!   `<select>`, void tags inside SVG that would break out of it, a `<nav>`
+//!   inside an open formatting element), the tag stays.
 //!
 //! The scanner follows the HTML tokenizer where it matters: quoted attribute
 //! values may hold `>`, comments end per spec (`<!-->`, `--!>`), script data
@@ -25,11 +38,14 @@
 //! that would break out of it, an unterminated `<template>`), it is kept as is.
 //! Every cut is at an ASCII `<` or just past an ASCII `>`, so the output is
 //! valid UTF-8, and every search only moves forward (a failed subtree skip
-//! turns that kind of skip off for the rest of the page), so time is linear.
+//! turns that kind of skip off for the rest of the page, or up to where it
+//! looked), so time is linear.
 
 use std::borrow::Cow;
 
 use memchr::{memchr, memchr2, memmem};
+
+use super::{dom, metadata};
 
 /// Container nesting depth beyond which opening tags are dropped.
 pub(crate) const MAX_DEPTH: usize = 512;
@@ -228,6 +244,106 @@ fn tag_end(
 
 /// Ignores attributes, for [`tag_end`] callers that only need the tag's end.
 fn no_attrs(_: usize, _: usize, _: usize, _: usize) {}
+
+/// Void elements that are never content, dropped whole before parsing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Void {
+    /// `<link>`: metadata reads rel=canonical; microdata may use itemprop.
+    Link,
+    /// `<meta>`: metadata reads a few keys ([`metadata::READ_META`]).
+    Meta,
+    /// `<input>`: closes an open `<select>`, so it stays inside one.
+    Input,
+    /// `<img>`, `<source>`, `<embed>`: nothing reads them.
+    Other,
+}
+
+impl Void {
+    /// True when something after the parse reads this tag (`tag` is all of it).
+    fn is_read(self, tag: &[u8]) -> bool {
+        let has = |w: &[u8]| tag.windows(w.len()).any(|t| t.eq_ignore_ascii_case(w));
+        match self {
+            Void::Link => has(b"canonical") || has(b"itemprop"),
+            Void::Meta => metadata::READ_META.iter().any(|w| has(w.as_bytes())),
+            Void::Input | Void::Other => false,
+        }
+    }
+}
+
+/// True when the `<script ...>` start tag `tag` runs code: no `type`, or a
+/// JavaScript or module one (the others are data blocks: JSON, templates).
+fn script_runs(tag: &[u8]) -> bool {
+    let mut value: Option<&[u8]> = None;
+    let on_attr = |_: usize, start: usize, end_name: usize, end: usize| {
+        let is_type = tag
+            .get(start..end_name)
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"type"));
+        if is_type && value.is_none() {
+            value = tag.get(end_name..end);
+        }
+    };
+    if tag_end(tag, name_end(tag, 1), on_attr).is_none() {
+        return true;
+    }
+    let Some(raw) = value else { return true };
+    let t = raw
+        .iter()
+        .position(|&c| !is_ws(c) && c != b'=' && c != b'"' && c != b'\'')
+        .map_or(&[][..], |s| &raw[s..]);
+    let t = t
+        .iter()
+        .rposition(|&c| !is_ws(c) && c != b'"' && c != b'\'' && c != b'>')
+        .map_or(&[][..], |e| &t[..=e]);
+    let has = |w: &[u8]| t.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    t.is_empty() || has(b"javascript") || has(b"ecmascript") || t.eq_ignore_ascii_case(b"module")
+}
+
+/// Which [`Void`] never-content element `name` is, if any.
+fn void_never_content(name: &[u8]) -> Option<Void> {
+    let mut buf = [0u8; 6];
+    let dst = buf.get_mut(..name.len())?;
+    for (d, s) in dst.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    match &*dst {
+        b"link" => Some(Void::Link),
+        b"meta" => Some(Void::Meta),
+        b"input" => Some(Void::Input),
+        b"img" | b"source" | b"embed" => Some(Void::Other),
+        _ => None,
+    }
+}
+
+/// True for tags at which whitespace-only text is insignificant: the block
+/// boundaries the cleaner splits text at ([`dom::is_block`]), and `<head>`.
+fn is_block_boundary(name: &[u8]) -> bool {
+    let mut buf = [0u8; 10];
+    let Some(dst) = buf.get_mut(..name.len()) else {
+        return false;
+    };
+    for (d, s) in dst.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    std::str::from_utf8(dst).is_ok_and(|t| t == "head" || dom::is_block(t))
+}
+
+/// True when the markup at `lt` (a `<`) is a start tag of a block element
+/// the tree builder always makes (so text after it is a new text node).
+fn opens_block_element(b: &[u8], lt: usize) -> bool {
+    b.get(lt + 1).is_some_and(u8::is_ascii_alphabetic)
+        && b.get(lt + 1..name_end(b, lt + 1))
+            .is_some_and(|name| is_block_boundary(name) && !may_be_ignored(name))
+}
+
+/// Index just past the end tag starting at `at` (from [`raw_end`],
+/// [`script_end`], [`svg_end`] or [`template_end`]); the page length when
+/// there is none or it never closes.
+fn end_tag_end(b: &[u8], at: usize) -> usize {
+    if at >= b.len() {
+        return b.len();
+    }
+    tag_end(b, name_end(b, at + 2), no_attrs).map_or(b.len(), |(gt, _)| gt)
+}
 
 /// Attributes nothing after the parse reads: media, behaviour, `data-*`,
 /// ARIA labels (`aria-hidden` stays: it hides), tooltips. They are much of the
@@ -504,6 +620,156 @@ fn svg_end(b: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+/// Lower-case copy of a short tag name in `buf`; `None` when it does not fit.
+fn lower<'b>(name: &[u8], buf: &'b mut [u8; 10]) -> Option<&'b [u8]> {
+    let dst = buf.get_mut(..name.len())?;
+    for (d, s) in dst.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(dst)
+}
+
+/// How a tag inside a [`plain_subtree_end`] scan affects the stack model.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nested {
+    /// Void: never open.
+    Void,
+    /// Closed by the parser when an ancestor's end tag arrives.
+    OptionalEnd,
+    /// Changes the tree builder's state beyond the subtree (forms, tables,
+    /// document-level tags, foreign content): the scan gives up.
+    Unsafe,
+    /// Anything else: open until its own end tag.
+    Plain,
+}
+
+fn nested_kind(name: &[u8]) -> Nested {
+    let mut buf = [0u8; 10];
+    let Some(lower) = lower(name, &mut buf) else {
+        return Nested::Plain;
+    };
+    match lower {
+        b"area" | b"base" | b"basefont" | b"bgsound" | b"br" | b"col" | b"embed" | b"hr"
+        | b"img" | b"image" | b"input" | b"keygen" | b"link" | b"meta" | b"param" | b"source"
+        | b"track" | b"wbr" => Nested::Void,
+        b"li" | b"p" | b"dt" | b"dd" | b"option" | b"optgroup" | b"rb" | b"rp" | b"rt" | b"rtc" => {
+            Nested::OptionalEnd
+        }
+        b"form" | b"table" | b"caption" | b"colgroup" | b"tbody" | b"thead" | b"tfoot" | b"tr"
+        | b"td" | b"th" | b"html" | b"head" | b"body" | b"frameset" | b"frame" | b"math"
+        | b"plaintext" => Nested::Unsafe,
+        _ => Nested::Plain,
+    }
+}
+
+/// A subtree [`plain_subtree_end`] found safe to empty.
+struct Subtree {
+    /// Start of its end tag.
+    end: usize,
+    /// Words of text inside, as the cleaner counts them.
+    words: usize,
+    /// It holds a script that runs.
+    scripted: bool,
+}
+
+/// The content of a block element starting at `from` (its start tag named
+/// `name`), if it is plainly nested: every element opened inside is closed
+/// inside (elements with optional end tags aside), and nothing inside
+/// changes the tree builder's state beyond it (forms, tables, foreign content
+/// that breaks out, misnested or stray end tags). Then the parser ends the
+/// element exactly there, and its content can go without moving anything
+/// else. Content the metadata reads (`<title>`, `<h1>`, `<time>`, `<meta>`,
+/// `<link>`, JSON-LD, a microdata date, author links) keeps it whole too.
+/// `looked` is raised to where the scan got, so a caller need not scan that
+/// part again after a `None`.
+fn plain_subtree_end(html: &str, from: usize, name: &[u8], looked: &mut usize) -> Option<Subtree> {
+    let b = html.as_bytes();
+    let mut open: Vec<&[u8]> = Vec::new();
+    let mut words = 0;
+    let mut scripted = false;
+    let mut k = from;
+    loop {
+        *looked = (*looked).max(k);
+        let p = k + memchr(b'<', b.get(k..)?)?;
+        // Cuts are at ASCII `<` and `>`, so `k..p` is on char boundaries.
+        words += html.get(k..p).map_or(0, super::tokens);
+        match *b.get(p + 1)? {
+            b'!' if b.get(p + 2..)?.starts_with(b"--") => k = comment_end(b, p + 2)?,
+            b'!' | b'?' => k = gt_end(b, p + 2)?,
+            b'/' if b.get(p + 2)?.is_ascii_alphabetic() => {
+                let ne = name_end(b, p + 2);
+                let end = b.get(p + 2..ne)?;
+                loop {
+                    match open.last() {
+                        None if end.eq_ignore_ascii_case(name) => {
+                            return Some(Subtree {
+                                end: p,
+                                words,
+                                scripted,
+                            });
+                        }
+                        None => return None,
+                        Some(top) if top.eq_ignore_ascii_case(end) => {
+                            open.pop();
+                            break;
+                        }
+                        Some(top) if nested_kind(top) == Nested::OptionalEnd => {
+                            open.pop();
+                        }
+                        Some(_) => return None,
+                    }
+                }
+                k = tag_end(b, ne, no_attrs)?.0;
+            }
+            b'/' => k = gt_end(b, p + 2)?,
+            c if c.is_ascii_alphabetic() => {
+                let ne = name_end(b, p + 1);
+                let inner = b.get(p + 1..ne)?;
+                let (gt, self_closing) = tag_end(b, ne, no_attrs)?;
+                let tag = b.get(p..gt)?;
+                let has = |w: &[u8]| tag.windows(w.len()).any(|t| t.eq_ignore_ascii_case(w));
+                if has(b"datepublished") || has(b"author") || reads_metadata(inner) {
+                    return None;
+                }
+                k = gt;
+                match classify(inner) {
+                    Class::Script if has(b"ld+json") => return None,
+                    Class::Script => {
+                        scripted |= script_runs(tag);
+                        k = end_tag_end(b, script_end(b, gt));
+                    }
+                    Class::RawDropped | Class::RawKept => k = end_tag_end(b, raw_end(b, gt, inner)),
+                    Class::Svg if !self_closing => k = end_tag_end(b, svg_end(b, gt)?),
+                    Class::Svg => {}
+                    Class::Template => k = end_tag_end(b, template_end(b, gt)?),
+                    _ => match nested_kind(inner) {
+                        Nested::Void => {}
+                        Nested::Unsafe => return None,
+                        Nested::OptionalEnd | Nested::Plain => {
+                            if open.len() >= MAX_SVG_DEPTH {
+                                return None;
+                            }
+                            open.push(inner);
+                        }
+                    },
+                }
+                // Raw text running to the end of the page: the element never closes.
+                if k >= b.len() {
+                    return None;
+                }
+            }
+            _ => k = p + 1,
+        }
+    }
+}
+
+/// Elements `metadata::extract` reads wherever they are.
+fn reads_metadata(name: &[u8]) -> bool {
+    let mut buf = [0u8; 10];
+    lower(name, &mut buf)
+        .is_some_and(|t| matches!(t, b"title" | b"h1" | b"time" | b"meta" | b"link"))
+}
+
 /// Start of the `</template` closing a `<template>` whose content starts at
 /// `from`, counting nested templates and skipping raw text and comments;
 /// `None` (keep it all) when the page ends first.
@@ -597,12 +863,61 @@ pub(crate) struct Slim {
 }
 
 impl Slim {
+    /// Nothing but over-deep tags goes.
+    pub const NONE: Slim = Slim {
+        never_content: false,
+        attrs: false,
+        whitespace: false,
+    };
+
     /// Everything that can go.
     pub const ALL: Slim = Slim {
         never_content: true,
         attrs: true,
         whitespace: true,
     };
+}
+
+/// Cuts the element `b[from..to]`. Right after text a `<!---->` stays in its
+/// place, so that text cannot run on into text after it: they stay separate
+/// text nodes as on the page (the cleaner counts words per node, and the tag
+/// that follows may be one the parser ignores). Returns whether a text node
+/// is still open.
+fn cut_element(out: &mut Out<'_>, from: usize, to: usize, text_before: bool) -> bool {
+    out.replace(from, to, if text_before { "<!---->" } else { "" });
+    false
+}
+
+/// True for start tags the tree builder may ignore in the body (stray table
+/// parts, document-level tags, a nested form), which then separate nothing.
+fn may_be_ignored(name: &[u8]) -> bool {
+    let mut buf = [0u8; 10];
+    lower(name, &mut buf).is_none_or(|t| {
+        matches!(
+            t,
+            b"caption"
+                | b"col"
+                | b"colgroup"
+                | b"frame"
+                | b"frameset"
+                | b"head"
+                | b"html"
+                | b"body"
+                | b"tbody"
+                | b"td"
+                | b"tfoot"
+                | b"th"
+                | b"thead"
+                | b"tr"
+                | b"form"
+                | b"option"
+                | b"optgroup"
+                | b"select"
+                | b"input"
+                | b"textarea"
+                | b"keygen"
+        )
+    })
 }
 
 /// Shortens the whitespace at both ends of the text `b[from..to]` (the
@@ -624,10 +939,26 @@ fn shorten_edge_whitespace(b: &[u8], from: usize, to: usize, out: &mut Out<'_>) 
     }
 }
 
+/// A page ready for the parser, and what the cut parts would have told.
+pub(crate) struct Prepared<'a> {
+    /// The page to parse (`html` itself when nothing had to go).
+    pub html: Cow<'a, str>,
+    /// An executable `<script>` was dropped: the page runs scripts.
+    pub scripted: bool,
+}
+
+/// Attribute an emptied `<nav>` gets: the number of words it held.
+pub(crate) const NAV_WORDS_ATTR: &str = "thresher-words";
+
 /// Prepares `html` for parsing in one pass: drops opening container tags
 /// nested deeper than `max` (formatting elements beyond [`MAX_FORMATTING`])
 /// and what `slim` asks for. Returns `html` itself when nothing had to go.
 pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
+    prepare_page(html, max, slim).html
+}
+
+/// [`prepare`], also reporting what the dropped parts held.
+pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     let b = html.as_bytes();
     let n = b.len();
     let limit = |formatting: bool| if formatting { MAX_FORMATTING } else { max };
@@ -638,17 +969,52 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
     };
     // depth[0]: containers, depth[1]: formatting elements.
     let mut depth = [0usize; 2];
+    // After SVG or MathML the pass cannot skip, which elements are raw text
+    // and which tags break out of foreign content depends on tree-builder
+    // state it does not model: from there on it cuts nothing (but over-deep
+    // tags), so the parser sees the rest of the page as it is.
+    let mut slim = slim;
+    let mut drop_never_content = slim.never_content;
     // Cleared after a failed skip, so no part of the page is scanned twice.
-    let drop_never_content = slim.never_content;
     let mut skip_svg = drop_never_content;
     let mut skip_template = drop_never_content;
     // Open `<pre>`/`<listing>` elements: their whitespace is kept.
     let mut pre_depth = 0usize;
+    // Inside a `<select>`, `<input>` would close it: there it stays.
+    let mut in_select = false;
+    // The last tag kept surely starts a block (a block start tag the parser
+    // never ignores, or `</p>`): whitespace-only text after it is never
+    // rendered, and nothing after the parse reads it. (A block end tag may
+    // be a stray one the parser ignores, and then the whitespace after it
+    // may be all that parts two words of one line.)
+    let mut after_block = false;
+    // The last thing kept was text: an element cut between it and more text
+    // leaves a `<!---->`, so the two stay separate text nodes as on the page.
+    let mut text_open = false;
+    let mut scripted = false;
+    let mut in_template = false;
+    // A `<nav>` before this point sits inside one whose skip already failed.
+    let mut nav_looked = 0usize;
     let mut i = 0;
     while let Some(off) = b.get(i..).and_then(|r| memchr(b'<', r)) {
         let lt = i + off;
-        if slim.whitespace && pre_depth == 0 && off >= 2 {
-            shorten_edge_whitespace(b, i, lt, &mut out);
+        if slim.whitespace && pre_depth == 0 && off >= 1 {
+            let text = b.get(i..lt).unwrap_or_default();
+            // Whitespace running on into the next text changes no word.
+            if !text.iter().all(|&c| is_ws(c)) {
+                text_open = true;
+                after_block = false;
+                if off >= 2 {
+                    shorten_edge_whitespace(b, i, lt, &mut out);
+                }
+            } else if after_block || depth[0] < max && opens_block_element(b, lt) {
+                out.replace(i, lt, "");
+            } else if off >= 2 {
+                shorten_edge_whitespace(b, i, lt, &mut out);
+            }
+        } else if off >= 1 {
+            after_block = false;
+            text_open = true;
         }
         let Some(&c) = b.get(lt + 1) else { break };
         match c {
@@ -659,6 +1025,9 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
                     if drop_never_content && end - lt > 7 {
                         out.replace(lt, end, "<!---->");
                     }
+                    // A comment node ends the text node (end tags may not: the
+                    // parser ignores stray ones, nor may doctypes).
+                    text_open = false;
                     i = end;
                 } else {
                     // Doctype, CDATA outside SVG, bogus comment: up to the first `>`.
@@ -672,7 +1041,8 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
                     let Some((gt, _)) = tag_end(b, ne, no_attrs) else {
                         break;
                     };
-                    let class = b.get(lt + 2..ne).map_or(Class::Other, classify);
+                    let name = b.get(lt + 2..ne).unwrap_or_default();
+                    let class = classify(name);
                     if class == Class::Pre {
                         pre_depth = pre_depth.saturating_sub(1);
                     }
@@ -680,6 +1050,16 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
                         let d = &mut depth[usize::from(class == Class::Formatting)];
                         *d = d.saturating_sub(1);
                     }
+                    if name.eq_ignore_ascii_case(b"select") {
+                        in_select = false;
+                    }
+                    // `</p>` and `</br>` always make (or close) an element; other
+                    // end tags may be stray ones the parser ignores.
+                    let p = name.eq_ignore_ascii_case(b"p");
+                    if p || name.eq_ignore_ascii_case(b"br") {
+                        text_open = false;
+                    }
+                    after_block = p;
                     i = gt;
                 }
                 Some(b'>') => i = lt + 3,
@@ -693,11 +1073,21 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
                 let formatting = class == Class::Formatting;
                 let counted = formatting || class == Class::Counted;
                 let too_deep = counted && depth[usize::from(formatting)] >= limit(formatting);
-                // `<link>` is void and never content; metadata reads only
-                // rel=canonical (and microdata may use itemprop), so the rest go whole.
-                let link = drop_never_content && name.eq_ignore_ascii_case(b"link");
-                // A tag dropped whole keeps its attributes until then (no cut inside it).
-                let cut_attrs = slim.attrs && !too_deep && !link;
+                // Void never-content tags go whole (`<link>` and `<meta>` unless
+                // metadata reads them); so may the raw-text, SVG and template ones.
+                let void = if drop_never_content {
+                    void_never_content(name).filter(|v| *v != Void::Input || !in_select)
+                } else {
+                    None
+                };
+                let whole = void.is_some()
+                    || drop_never_content
+                        && matches!(
+                            class,
+                            Class::Script | Class::RawDropped | Class::Svg | Class::Template
+                        );
+                // A tag that may go whole keeps its attributes until then (no cut inside it).
+                let cut_attrs = slim.attrs && !too_deep && !whole;
                 let on_attr = |span: usize, start: usize, end_name: usize, end: usize| {
                     if cut_attrs && b.get(start..end_name).is_some_and(is_dropped_attr) {
                         out.replace(span, end, "");
@@ -708,63 +1098,113 @@ pub(crate) fn prepare(html: &str, max: usize, slim: Slim) -> Cow<'_, str> {
                     break;
                 };
                 i = gt;
-                if link {
+                if let Some(kind) = void {
                     let tag = b.get(lt..gt).unwrap_or_default();
-                    let read = |w: &[u8]| tag.windows(w.len()).any(|t| t.eq_ignore_ascii_case(w));
-                    if !read(b"canonical") && !read(b"itemprop") {
-                        out.replace(lt, gt, "");
+                    if !kind.is_read(tag) {
+                        text_open = cut_element(&mut out, lt, gt, text_open);
+                        continue;
                     }
                 }
+                let kept_before = after_block;
+                after_block = is_block_boundary(name) && !may_be_ignored(name);
+                // Set when the element goes whole, up to here.
+                let mut cut_to = None;
                 match class {
                     Class::Counted | Class::Formatting => {
                         if too_deep {
                             out.replace(lt, gt, "");
+                            after_block = kept_before;
                         } else {
                             depth[usize::from(formatting)] += 1;
+                        }
+                        // A `<nav>` is never content: it stays, empty, when its end
+                        // is plain. Not inside an open formatting element, where an
+                        // `<a>` in the menu would close that element.
+                        let nav = name.eq_ignore_ascii_case(b"nav");
+                        let nav = nav && gt >= nav_looked;
+                        if nav && drop_never_content && !too_deep && depth[1] == 0 {
+                            let plain = plain_subtree_end(html, gt, name, &mut nav_looked);
+                            if let Some(nav) = plain {
+                                // The words stay on the element: whether they are
+                                // visible depends on its ancestors.
+                                let mark = format!(" {NAV_WORDS_ATTR}={}>", nav.words);
+                                out.replace(gt - 1, nav.end, &mark);
+                                scripted |= nav.scripted && !in_template;
+                                i = nav.end;
+                            }
                         }
                     }
                     Class::Script => {
                         let end = script_end(b, gt);
                         let tag = b.get(lt..gt).unwrap_or_default();
                         let json_ld = tag.windows(7).any(|w| w.eq_ignore_ascii_case(b"ld+json"));
-                        if drop_never_content && !json_ld && end > gt {
-                            out.replace(gt, end, "");
-                        }
                         i = end;
+                        if drop_never_content && !json_ld {
+                            scripted |= !in_template && script_runs(tag);
+                            cut_to = Some(end_tag_end(b, end));
+                        }
                     }
                     Class::RawDropped => {
                         let end = raw_end(b, gt, name);
-                        if drop_never_content && end > gt {
-                            out.replace(gt, end, "");
-                        }
                         i = end;
+                        // In a select, `<textarea>` closes it: that tag stays.
+                        if drop_never_content && in_select {
+                            out.replace(gt, end, "");
+                        } else if drop_never_content {
+                            cut_to = Some(end_tag_end(b, end));
+                        }
                     }
                     Class::RawKept => i = raw_end(b, gt, name),
                     Class::Svg if skip_svg && !self_closing => match svg_end(b, gt) {
-                        Some(end) => {
-                            out.replace(gt, end, "");
-                            i = end;
+                        Some(end) => cut_to = Some(end_tag_end(b, end)),
+                        None => {
+                            (slim, drop_never_content) = (Slim::NONE, false);
+                            (skip_svg, skip_template) = (false, false);
                         }
-                        None => skip_svg = false,
                     },
+                    Class::Svg if drop_never_content && self_closing => cut_to = Some(gt),
                     Class::Template if skip_template => match template_end(b, gt) {
-                        Some(end) => {
-                            out.replace(gt, end, "");
-                            i = end;
+                        Some(end) => cut_to = Some(end_tag_end(b, end)),
+                        None => {
+                            // The template never ends: the rest of the page is
+                            // inert template content.
+                            skip_template = false;
+                            in_template = true;
                         }
-                        None => skip_template = false,
                     },
                     // Everything after `<plaintext>` is text: no more tags to see.
                     Class::Plaintext => break,
                     // `<pre/>` opens one too: HTML ignores the slash here.
                     Class::Pre => pre_depth += 1,
-                    _ => {}
+                    _ => {
+                        if name.eq_ignore_ascii_case(b"select") {
+                            in_select = true;
+                        } else if name.eq_ignore_ascii_case(b"math") && !self_closing {
+                            (slim, drop_never_content) = (Slim::NONE, false);
+                            (skip_svg, skip_template) = (false, false);
+                        }
+                    }
+                }
+                if let Some(stop) = cut_to {
+                    i = stop;
+                    after_block = kept_before;
+                    text_open = cut_element(&mut out, lt, stop, text_open);
+                } else if !too_deep && !may_be_ignored(name) {
+                    // A start tag that makes an element ends the text node.
+                    text_open = false;
                 }
             }
-            _ => i = lt + 1,
+            _ => {
+                // A `<` that opens nothing is text.
+                text_open = true;
+                i = lt + 1;
+            }
         }
     }
-    out.finish()
+    Prepared {
+        html: out.finish(),
+        scripted,
+    }
 }
 
 #[cfg(test)]
@@ -784,18 +1224,43 @@ mod tests {
     };
 
     /// Only over-deep tags go.
-    const NOTHING: Slim = Slim {
-        never_content: false,
-        attrs: false,
-        whitespace: false,
-    };
+    const NOTHING: Slim = Slim::NONE;
 
     #[test]
     fn whitespace_next_to_tags_is_shortened_except_inside_pre() {
         let page = "<div>\n    <p>a  b</p>\n\n    <pre>\n  x\n    <b>y</b>\n</pre>\n   <p>\n    c\n  </p></div>";
         assert_eq!(
             prepare(page, MAX_DEPTH, Slim::ALL),
-            "<div>\n<p>a  b</p>\n<pre>\n  x\n    <b>y</b>\n</pre>\n<p>\nc\n</p></div>"
+            "<div><p>a  b</p><pre>\n  x\n    <b>y</b>\n</pre><p>\nc\n</p></div>"
+        );
+        // Whitespace-only text next to a block boundary goes; between inline
+        // elements it separates words and stays. After text and before an end
+        // tag it stays too: were that tag a stray one the parser ignores, the
+        // whitespace would be all that parts two words in one text node.
+        assert_eq!(
+            prepare(
+                "<ul>\n  <li><b>a</b>\n <i>b</i></li>\n</ul>",
+                MAX_DEPTH,
+                Slim::ALL
+            ),
+            "<ul><li><b>a</b>\n<i>b</i></li>\n</ul>"
+        );
+        assert_eq!(
+            prepare(
+                "<p>When <!-- -->Mr<!-- --> <!-- -->Trump</p>",
+                MAX_DEPTH,
+                Slim::ALL
+            ),
+            "<p>When <!---->Mr<!----> <!---->Trump</p>"
+        );
+        // Dropped elements are transparent: the block boundary still counts.
+        assert_eq!(
+            prepare(
+                "<div>\n<img src=a>\n<span>x</span></div>",
+                MAX_DEPTH,
+                Slim::ALL
+            ),
+            "<div><span>x</span></div>"
         );
         // `<pre/>` still opens a pre element in HTML; an unclosed one keeps the rest.
         let page = "<pre/>\n   <b>x</b>";
@@ -839,29 +1304,122 @@ mod tests {
     }
 
     #[test]
-    fn scripts_styles_and_comments_are_emptied() {
+    fn scripts_and_styles_go_whole_and_comments_are_emptied() {
         assert_eq!(
             prep("<p>a</p><script src=x.js>var a = 1 < 2;</script><p>b</p>"),
-            "<p>a</p><script src=x.js></script><p>b</p>"
+            "<p>a</p><p>b</p>"
         );
         assert_eq!(
             prep("<style media=print>p > a { color: red }</style>x"),
-            "<style media=print></style>x"
+            "x"
         );
+        // Comments stay as nodes: they keep the text around them apart.
         assert_eq!(prep("a<!-- note <p>hidden</p> -->b"), "a<!---->b");
         assert_eq!(
-            prep("<noscript><img src=x></noscript><textarea>t</textarea>"),
-            "<noscript></noscript><textarea></textarea>"
+            prep("<noscript><img src=x></noscript><textarea>t</textarea>y"),
+            "y"
+        );
+        // In a select, `<textarea>` and `<input>` close it: their tags stay.
+        assert_eq!(
+            prep("<select><option>o<textarea>t</textarea><input>x</select>"),
+            "<select><option>o<textarea></textarea><input>x</select>"
         );
     }
 
     #[test]
+    fn only_metas_the_metadata_reads_stay() {
+        // Every key `metadata::extract` looks up, as name, property or itemprop.
+        for key in [
+            "og:title",
+            "twitter:title",
+            "og:description",
+            "description",
+            "twitter:description",
+            "author",
+            "article:author",
+            "parsely-author",
+            "sailthru.author",
+            "dc.creator",
+            "article:published_time",
+            "og:published_time",
+            "datePublished",
+            "pubdate",
+            "publishdate",
+            "publish-date",
+            "parsely-pub-date",
+            "sailthru.date",
+            "dc.date.issued",
+            "dc.date",
+            "dcterms.created",
+            "date",
+            "og:locale",
+            "language",
+            "og:url",
+        ] {
+            let page = format!("<meta name=\"{key}\" content=\"x\">");
+            assert_eq!(prep(&page), page);
+        }
+        let page = "<meta http-equiv=Content-Language content=de><meta itemprop=name content=x>";
+        assert_eq!(prep(page), page);
+        let page =
+            "<meta charset=utf-8><meta name=viewport content=x><META property=fb:app_id content=1>";
+        assert_eq!(prep(page), "");
+        // Inside SVG the pass could not skip, `<meta>` and `<img>` break out: they stay.
+        let page = "<svg><p>x</p><meta name=viewport><img src=a></svg>";
+        assert_eq!(prep(page), page);
+    }
+
+    #[test]
+    fn dropped_scripts_are_reported_only_when_they_run() {
+        let ran = |page: &str| prepare_page(page, MAX_DEPTH, NEVER_CONTENT).scripted;
+        assert!(ran("<script src=app.js></script>"));
+        assert!(ran("<script type='text/javascript'>x()</script>"));
+        assert!(ran("<script type=module>x()</script>"));
+        assert!(ran("<script type=\"\">x()</script>"));
+        assert!(!ran("<script type=\"text/template\"><p>x</p></script>"));
+        assert!(!ran("<script type=application/json>{}</script>"));
+        assert!(!ran("<p>no scripts</p>"));
+    }
+
+    #[test]
+    fn plain_navigation_is_emptied_and_notes_its_words() {
+        let page = "<nav class=menu><ul><li><a href=/>Home</a><li><a href=/w>World news</a></ul>\
+                    <svg><path d=x /></svg><script>'</nav>'</script></nav><p>x</p>";
+        let out = prepare_page(page, MAX_DEPTH, NEVER_CONTENT);
+        assert_eq!(out.html, "<nav class=menu thresher-words=3></nav><p>x</p>");
+        // Its script runs: the page says so though the script is gone.
+        assert!(out.scripted);
+        let page = "<nav><script type=text/template><a>x</a></script></nav>";
+        let out = prepare_page(page, MAX_DEPTH, NEVER_CONTENT);
+        assert_eq!(out.html, "<nav thresher-words=0></nav>");
+        assert!(!out.scripted);
+        // Anything that could end it elsewhere or move content keeps it whole.
+        for (kept, text) in [
+            ("<nav><div>unclosed</nav><p>x</p>", "unclosed"),
+            ("<nav><form><input></form>search</nav>", "search"),
+            ("<nav><table><tr><td>a</td></tr></table></nav>", "<td>a"),
+            ("<nav></div>stray</nav>", "stray"),
+            ("<nav><b>x</i></nav>", "<b>x"),
+            ("<nav>never closed", "never closed"),
+            // What the metadata reads stays where it is.
+            ("<nav><h1>Site</h1></nav>", "<h1>Site"),
+            ("<nav><title>T</title></nav>", "<title>T"),
+            ("<nav><a rel=author href=/a>Ann</a></nav>", "Ann"),
+            ("<nav><span itemprop=datePublished>N</span></nav>", "N"),
+        ] {
+            let out = prep(kept);
+            assert!(out.contains(text), "{kept} -> {out}");
+            assert!(!out.contains(NAV_WORDS_ATTR), "{kept} -> {out}");
+        }
+        // Inside an open formatting element, an `<a>` in the menu would close it.
+        let page = "<a href=/x><nav><a href=/>Home</a></nav>";
+        assert_eq!(prep(page), page);
+    }
+
+    #[test]
     fn tag_names_are_case_insensitive() {
-        assert_eq!(
-            prep("<SCRIPT>alert('<p>')</ScRiPt >after"),
-            "<SCRIPT></ScRiPt >after"
-        );
-        assert_eq!(prep("<Svg><G/></SVG>x"), "<Svg></SVG>x");
+        assert_eq!(prep("<SCRIPT>alert('<p>')</ScRiPt >after"), "after");
+        assert_eq!(prep("<Svg><G/></SVG>x"), "x");
     }
 
     #[test]
@@ -869,26 +1427,23 @@ mod tests {
         // A split end tag in a string is not an end tag.
         assert_eq!(
             prep("<script>var s = '</scr' + 'ipt>'; t = '</scripts>';</script><p>x</p>"),
-            "<script></script><p>x</p>"
+            "<p>x</p>"
         );
         // `</script` needs a delimiter after the name.
-        assert_eq!(
-            prep("<script>a='</scriptx>'</script/>b"),
-            "<script></script/>b"
-        );
+        assert_eq!(prep("<script>a='</scriptx>'</script/>b"), "b");
     }
 
     #[test]
     fn script_escapes_follow_the_tokenizer() {
         // Inside `<!-- <script>`, the first `</script>` does not end the script.
         let page = "<script><!-- document.write('<script>x</script>'); --></script><p>after</p>";
-        assert_eq!(prep(page), "<script></script><p>after</p>");
+        assert_eq!(prep(page), "<p>after</p>");
         // `-->` leaves the escape, so a later `<script>` does not nest.
         let page = "<script><!-- a --> '<script>' </script><p>after</p>";
-        assert_eq!(prep(page), "<script></script><p>after</p>");
+        assert_eq!(prep(page), "<p>after</p>");
         // `<!-->` opens and closes the escape at once.
         let page = "<script><!--> '<script>' </script><p>after</p>";
-        assert_eq!(prep(page), "<script></script><p>after</p>");
+        assert_eq!(prep(page), "<p>after</p>");
     }
 
     #[test]
@@ -897,7 +1452,7 @@ mod tests {
                     <link itemprop=url href=/y></head><p>t<link rel=icon>";
         assert_eq!(
             prep(page),
-            "<head><LINK REL=Canonical href=/x><link itemprop=url href=/y></head><p>t"
+            "<head><LINK REL=Canonical href=/x><link itemprop=url href=/y></head><p>t<!---->"
         );
     }
 
@@ -907,19 +1462,19 @@ mod tests {
             r#"<script type="application/LD+JSON">{"headline":"</b>"}</script><script>x</script>"#;
         assert_eq!(
             prep(page),
-            r#"<script type="application/LD+JSON">{"headline":"</b>"}</script><script></script>"#
+            r#"<script type="application/LD+JSON">{"headline":"</b>"}</script>"#
         );
     }
 
     #[test]
     fn nested_svg_is_dropped_whole() {
         let page = "<p>a</p><svg viewBox='0 0 1 1'><svg><g><path d='M0 0'/></g></svg><title>Logo</title><style>.a{fill:red}</style></svg><p>b</p>";
-        assert_eq!(prep(page), "<p>a</p><svg viewBox='0 0 1 1'></svg><p>b</p>");
+        assert_eq!(prep(page), "<p>a</p><p>b</p>");
         // Self-closing svg has no content.
-        assert_eq!(prep("<svg/><p>text</p>"), "<svg/><p>text</p>");
+        assert_eq!(prep("<svg/><p>text</p>"), "<p>text</p>");
         // CDATA and comments inside svg do not end it early.
         let page = "<svg><![CDATA[ </svg> ]]><!-- </svg> --></svg>x";
-        assert_eq!(prep(page), "<svg></svg>x");
+        assert_eq!(prep(page), "x");
     }
 
     #[test]
@@ -937,14 +1492,14 @@ mod tests {
     #[test]
     fn templates_nest() {
         let page = "<template><template><p>x</p></template><script>'</template>'</script></template><p>y</p>";
-        assert_eq!(prep(page), "<template></template><p>y</p>");
+        assert_eq!(prep(page), "<p>y</p>");
         let page = "<template><p>never closed";
         assert_eq!(prep(page), page);
     }
 
     #[test]
     fn comments_end_as_in_the_spec() {
-        assert_eq!(prep("<!--><script>x</script>"), "<!--><script></script>");
+        assert_eq!(prep("<!--><script>x</script>"), "<!-->");
         assert_eq!(prep("<!---><p>a</p>"), "<!---><p>a</p>");
         assert_eq!(prep("<!-- a --!><p>b</p>"), "<!----><p>b</p>");
         // A comment containing a script hides it.
@@ -961,15 +1516,12 @@ mod tests {
         let page = r#"<div title="a > b" data-x='<script>'><script>y</script>z</div>"#;
         assert_eq!(
             prep(page),
-            r#"<div title="a > b" data-x='<script>'><script></script>z</div>"#
+            r#"<div title="a > b" data-x='<script>'>z</div>"#
         );
         // Quotes in a name are just name characters.
         assert_eq!(prep(r#"<a b"c>d</a>"#), r#"<a b"c>d</a>"#);
         // Unquoted values end at whitespace or `>`.
-        assert_eq!(
-            prep("<a href=x/><script>z</script>"),
-            "<a href=x/><script></script>"
-        );
+        assert_eq!(prep("<a href=x/><script>z</script>"), "<a href=x/>");
     }
 
     #[test]
@@ -980,9 +1532,9 @@ mod tests {
 
     #[test]
     fn unterminated_constructs_are_safe() {
-        assert_eq!(prep("<p>a</p><script>var x"), "<p>a</p><script>");
+        assert_eq!(prep("<p>a</p><script>var x"), "<p>a</p>");
         assert_eq!(prep("<p>a</p><div title=\"x"), "<p>a</p><div title=\"x");
-        assert_eq!(prep("<p>a</p><style>p{}</sty"), "<p>a</p><style>");
+        assert_eq!(prep("<p>a</p><style>p{}</sty"), "<p>a</p>");
         assert_eq!(prep("<"), "<");
         assert_eq!(prep("</"), "</");
         assert_eq!(
@@ -998,7 +1550,7 @@ mod tests {
             all(
                 r#"<img src="a.jpg" srcset='a 1x, b 2x' alt=x class=pic><p data-x="1>2" id=a>t</p>"#
             ),
-            "<img class=pic><p id=a>t</p>"
+            "<p id=a>t</p>"
         );
         assert_eq!(
             all(r#"<div ARIA-label="m" aria-hidden="true" onClick="f()" style="display:none">"#),
@@ -1006,8 +1558,8 @@ mod tests {
         );
         // Name-only attributes, `=` with spaces, self-closing and odd slashes.
         assert_eq!(
-            all("<input hidden async type=text value = 'v' /><a/title=t href=h>"),
-            "<input hidden type=text /><a href=h>"
+            all("<button hidden async type=text value = 'v' /><a/title=t href=h>"),
+            "<button hidden type=text /><a href=h>"
         );
         assert_eq!(all("<br data-x/>"), "<br/>");
         assert_eq!(all("<a data-x=1/>"), "<a>");
@@ -1042,6 +1594,13 @@ mod tests {
     #[test]
     fn output_stays_utf8_and_never_panics() {
         let pieces = [
+            "<nav>",
+            "</nav>",
+            "<meta name=x>",
+            "<select>",
+            "<input>",
+            "</p>",
+            "<math>",
             "<",
             ">",
             "</",
@@ -1085,7 +1644,8 @@ mod tests {
             }
             for slim in [Slim::ALL, NEVER_CONTENT, NOTHING] {
                 let out = prepare(&page, 4, slim);
-                assert!(out.len() <= page.len());
+                // A cut right after text leaves `<!---->` (7 bytes) for at least `<img>`.
+                assert!(out.len() <= page.len() * 7 / 5, "{page:?} -> {out:?}");
             }
         }
     }

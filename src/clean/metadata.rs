@@ -30,6 +30,23 @@ pub(crate) struct Meta {
     pub ld_body: Option<String>,
 }
 
+/// Words that name every `<meta>` key [`extract`] reads (lower case; each key
+/// contains one). The input pass drops every other `<meta>` before parsing,
+/// so a key read below must be covered here.
+pub(crate) const READ_META: &[&str] = &[
+    "title",
+    "description",
+    "author",
+    "creator",
+    "publish",
+    "date",
+    "created",
+    "locale",
+    "language",
+    "og:url",
+    "itemprop",
+];
+
 /// Upper bound on JSON-LD values visited per page, to bound work on huge blobs.
 const LD_VISIT_LIMIT: usize = 20_000;
 

@@ -128,8 +128,8 @@ pub fn clean_with(
         attrs: !options.explain && options.rules.is_none(),
         whitespace: !options.explain,
     };
-    let input = guard::prepare(html, guard::MAX_DEPTH, slim);
-    let doc = Html::parse_document(&input);
+    let prepared = guard::prepare_page(html, guard::MAX_DEPTH, slim);
+    let doc = Html::parse_document(&prepared.html);
     let dom = Dom::build(&doc);
     let rules = options.rules;
     // Built once for all of a source's selectors, and only when it has some.
@@ -270,7 +270,7 @@ pub fn clean_with(
             sanitize::paragraphs_html(&ld_paras, base_url),
         )
     } else if (dom_tokens < MIN_TOKENS || pass.reason == UNSCORED)
-        && !is_bare_document(&an, &blocks, dom_tokens)
+        && !is_bare_document(&an, &prepared, &blocks, dom_tokens)
     {
         let reason = if blocks.is_empty() || pass.reason == UNSCORED {
             "no paragraph of text was found (the page may be rendered by JavaScript, or be an index/landing page)".to_string()
@@ -692,47 +692,75 @@ const BARE_SHARE: f64 = 0.9;
 /// kept blocks hold nearly all the visible text of the body (so no site
 /// chrome, navigation or paywall prompt surrounds a teaser). Such a page is
 /// an article however short it is; a teaser on a real site never is.
-fn is_bare_document(an: &Analysis<'_, '_>, blocks: &[Block], kept_tokens: usize) -> bool {
+fn is_bare_document(
+    an: &Analysis<'_, '_>,
+    prepared: &guard::Prepared<'_>,
+    blocks: &[Block],
+    kept_tokens: usize,
+) -> bool {
     if blocks.is_empty() {
         return false;
     }
     let dom = an.dom;
-    let scripted = (0..dom.len()).any(|i| {
-        dom.elem(i).is_some_and(|e| {
-            e.name() == "script"
-                && e.attr("type").is_none_or(|t| {
+    // The input pass drops scripts (and says so) and empties navigation (and
+    // notes its words on the element).
+    if prepared.scripted || runs_scripts(dom) {
+        return false;
+    }
+    // Visible text counts navigation, buttons and forms too, unlike the hard mask.
+    let mut visible = 0;
+    let stop = dom.end[an.body];
+    let mut i = an.body;
+    while i < stop {
+        let Some(e) = dom.elem(i) else {
+            visible += dom.text(i).map_or(0, tokens);
+            i += 1;
+            continue;
+        };
+        let invisible = matches!(
+            e.name(),
+            "script" | "style" | "noscript" | "template" | "head" | "title" | "textarea" | "iframe"
+        ) || dom::is_hidden(e);
+        if invisible {
+            i = dom.end[i].max(i + 1);
+            continue;
+        }
+        if e.name() == "nav" {
+            let noted = dom::attr(e, guard::NAV_WORDS_ATTR).and_then(|w| w.parse::<usize>().ok());
+            visible += noted.unwrap_or(0);
+        }
+        i += 1;
+    }
+    kept_tokens as f64 >= BARE_SHARE * visible as f64
+}
+
+/// True when the page has a script that runs (not a data block, not inert in
+/// a template, not inside SVG, which the input pass drops unread).
+fn runs_scripts(dom: &Dom<'_>) -> bool {
+    let mut i = 0;
+    while i < dom.len() {
+        match dom.elem(i) {
+            Some(e) if matches!(e.name(), "template" | "svg") => {
+                i = dom.end[i].max(i + 1);
+                continue;
+            }
+            Some(e) if e.name() == "script" => {
+                let runs = dom::attr(e, "type").is_none_or(|t| {
                     let t = t.trim().to_ascii_lowercase();
                     t.is_empty()
                         || t.contains("javascript")
                         || t.contains("ecmascript")
                         || t == "module"
-                })
-        })
-    });
-    if scripted {
-        return false;
-    }
-    // Visible text counts navigation, buttons and forms too, unlike the hard mask.
-    let mut visible = 0usize;
-    let stop = dom.end[an.body];
-    let mut i = an.body;
-    while i < stop {
-        let invisible = dom.elem(i).is_some_and(|e| {
-            matches!(
-                e.name(),
-                "script" | "style" | "noscript" | "template" | "head" | "title"
-            ) || dom::is_hidden(e)
-        });
-        if invisible {
-            i = dom.end[i].max(i + 1);
-            continue;
-        }
-        if let Some(t) = dom.text(i) {
-            visible += tokens(t);
+                });
+                if runs {
+                    return true;
+                }
+            }
+            _ => {}
         }
         i += 1;
     }
-    kept_tokens as f64 >= BARE_SHARE * visible as f64
+    false
 }
 
 /// Total text bytes of the blocks.
@@ -904,6 +932,64 @@ mod tests {
 <textarea name="comment"></textarea><p>Please enter your name here</p><input name="author"></form></div>
 <footer class="site-footer"><div class="brand">Irish Independent</div></footer>
 </body></html>"#;
+
+    /// What the input pass cuts, in every shape it cuts it: scripts between
+    /// words, images, SVG, unread metas among read ones, plain and tangled
+    /// navigation, whitespace next to blocks and between inline elements.
+    const SLIMMED: &str = r#"<!DOCTYPE html><html lang="de"><head>
+<meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta property="og:title" content="Council approves the new bridge">
+<meta name="twitter:card" content="summary">
+<meta name="description" content="The vote ends ten years of debate.">
+<meta name="parsely-author" content="Ana Writer"><meta name="dc.date" content="2024-05-02">
+<meta property="og:locale" content="de_DE"><meta property="og:url" content="https://example.org/bridge">
+<script>window.dataLayer = [];</script><style>body { margin: 0 }</style>
+<link rel="stylesheet" href="/site.css"><title>Council approves the new bridge | Town News</title>
+</head><body>
+<nav><ul><li><a href="/">Home</a><li><a href="/politics">Politics</a></ul><svg><path d="M0"/></svg></nav>
+<nav><div>Tangled <b>menu</nav><p>Outside the tangled menu there is a line.</p>
+<article><h1>Council approves the new bridge</h1>
+<p>The council voted <b>nine</b> <i>to</i> <em>two</em> on Tuesday<script>ad()</script> to build the bridge, ending a<!-- --> <!-- -->debate that has run for ten years.</p>
+  <figure><picture><source srcset="a.webp"><img src="a.jpg" alt="The river"></picture><figcaption>The river at dusk.</figcaption></figure>
+<p>Work starts in spring<img src="px.gif">, the mayor said, and should take <a href="/costs">two years</a> at a cost the council put at forty million.</p>
+<select><option>Share<input type="text">on mail</select>
+<p>Opponents<!-- --> <!-- -->said the money would be better spent on the ferry, which carries about two thousand people a day.</p>
+</article></body></html>"#;
+
+    #[test]
+    fn input_slimming_never_changes_the_article() {
+        // Explaining turns the input pass's cuts off: both must agree.
+        let full = Options {
+            explain: true,
+            ..Options::default()
+        };
+        for page in [SEED, SLIMMED] {
+            let slim = clean(page, None).expect("article");
+            let whole = clean_with(page, None, &full).expect("article");
+            assert_eq!(slim.text, whole.text);
+            assert_eq!(slim.title, whole.title);
+            assert_eq!(slim.subtitle, whole.subtitle);
+            assert_eq!(slim.authors, whole.authors);
+            assert_eq!(slim.published_at, whole.published_at);
+            assert_eq!(slim.language, whole.language);
+            assert_eq!(slim.canonical_url, whole.canonical_url);
+        }
+        let c = clean(SLIMMED, None).expect("article");
+        assert!(
+            c.text.contains("nine to two on Tuesday to build"),
+            "{}",
+            c.text
+        );
+        assert!(
+            c.text.contains("Work starts in spring, the mayor"),
+            "{}",
+            c.text
+        );
+        assert!(c.text.contains("ending a debate"), "{}", c.text);
+        assert!(c.text.contains("Opponents said"), "{}", c.text);
+        assert_eq!(c.authors, ["Ana Writer"]);
+        assert_eq!(c.language.as_deref(), Some("de"));
+    }
 
     #[test]
     fn seed_example_is_clean() {
