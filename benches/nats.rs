@@ -88,6 +88,7 @@ fn article(n: usize, text_kb: usize) -> Article {
         text,
         html,
         fetched_at: Utc::now(),
+        markdown: None,
         also_seen_at: Vec::new(),
     }
 }

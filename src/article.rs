@@ -82,6 +82,9 @@ pub struct Article {
     pub text: String,
     /// Sanitised HTML of the same content (structural tags only).
     pub html: String,
+    /// The same content as Markdown, when `[output] markdown` is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markdown: Option<String>,
     /// When the page was fetched.
     pub fetched_at: DateTime<Utc>,
     /// Other URLs the same story was found at later (syndicated copies, other

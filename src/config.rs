@@ -166,6 +166,9 @@ pub struct OutputConfig {
     /// The NATS JetStream sink, on when the section is present.
     #[serde(default)]
     pub nats: Option<NatsConfig>,
+    /// Also write each article as Markdown (the `markdown` field).
+    #[serde(default)]
+    pub markdown: bool,
 }
 
 impl Default for OutputConfig {
@@ -174,6 +177,7 @@ impl Default for OutputConfig {
             dir: default_output_dir(),
             directory: true,
             nats: None,
+            markdown: false,
         }
     }
 }

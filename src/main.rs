@@ -97,6 +97,9 @@ struct CleanArgs {
     /// Configuration file for `--source` [default: as for `run`].
     #[arg(long, env = "THRESHER_CONFIG")]
     config: Option<PathBuf>,
+    /// Also give the article as Markdown (the `markdown` field).
+    #[arg(long)]
+    markdown: bool,
     /// HTML files to clean; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -631,12 +634,15 @@ struct CleanOutput {
     language: Option<String>,
     text: String,
     html: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    markdown: Option<String>,
 }
 
 fn clean_one(
     bytes: &[u8],
     url: Option<&Url>,
     options: &clean::Options<'_>,
+    markdown: bool,
 ) -> Result<(CleanOutput, Vec<clean::Decision>), clean::CleanError> {
     let html = fetch::decode_html(bytes, None);
     let cleaned = clean::clean_with(&html, url, options)?;
@@ -650,6 +656,7 @@ fn clean_one(
         authors: cleaned.authors,
         published_at: cleaned.published_at,
         language: cleaned.language,
+        markdown: markdown.then(|| clean::markdown(&cleaned.html)),
         text: cleaned.text,
         html: cleaned.html,
     };
@@ -741,7 +748,7 @@ fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
             bail!("without --out, `clean` takes exactly one FILE (use --out DIR for several)");
         }
         let bytes = read_input(&args.files[0])?;
-        let (output, decisions) = clean_one(&bytes, args.url.as_ref(), &options)
+        let (output, decisions) = clean_one(&bytes, args.url.as_ref(), &options, args.markdown)
             .with_context(|| format!("{}", args.files[0].display()))?;
         if args.explain {
             print_explanation(&output, &decisions);
@@ -760,7 +767,7 @@ fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
             .file_stem()
             .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
         let result = read_input(path).and_then(|bytes| {
-            let (output, _) = clean_one(&bytes, args.url.as_ref(), &options)?;
+            let (output, _) = clean_one(&bytes, args.url.as_ref(), &options, args.markdown)?;
             let target = out.join(format!("{stem}.json"));
             std::fs::write(&target, serde_json::to_vec_pretty(&output)?)
                 .with_context(|| format!("cannot write {}", target.display()))

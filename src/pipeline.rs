@@ -864,6 +864,7 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
     let min_words = dedup_config
         .near_duplicates
         .then_some(dedup_config.min_words);
+    let want_markdown = ctx.config.output.markdown;
     let (cleaned, template_hits, signature, took) = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
         let html = fetch::decode_html(&body, content_type.as_deref());
@@ -893,8 +894,12 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
             }
             _ => None,
         };
+        let markdown = match &cleaned {
+            Ok(cleaned) if want_markdown => Some(clean::markdown(&cleaned.html)),
+            _ => None,
+        };
         (
-            cleaned,
+            cleaned.map(|c| (c, markdown)),
             hits.into_inner().unwrap_or_default(),
             signature,
             started.elapsed(),
@@ -903,9 +908,11 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
     .await
     .map_err(|e| format!("cleaner crashed on this page: {e}"))?;
     ctx.metrics.clean_seconds.observe(took.as_secs_f64());
-    let cleaned = cleaned.map_err(|e| e.to_string())?;
+    let (cleaned, markdown) = cleaned.map_err(|e| e.to_string())?;
+    let mut article = assemble(&ctx.canon, job.clone(), final_url, fetched_at, cleaned);
+    article.markdown = markdown;
     Ok(CleanPage {
-        article: assemble(&ctx.canon, job.clone(), final_url, fetched_at, cleaned),
+        article,
         job,
         signature,
         template_hits,
@@ -939,6 +946,7 @@ fn assemble(
         language: cleaned.language,
         text: cleaned.text,
         html: cleaned.html,
+        markdown: None,
         fetched_at,
         also_seen_at: Vec::new(),
     }

@@ -72,6 +72,7 @@ async fn once_writes_one_clean_article_per_item_from_rss_atom_and_json_feeds() {
             Some(site.url(format.path()).as_str())
         );
         assert_eq!(article["title"].as_str(), Some(title_of(slug).as_str()));
+        assert!(article.get("markdown").is_none(), "Markdown is opt-in");
         let text = article["text"].as_str().expect("text");
         assert!(text.contains(&marker_of(slug)), "body kept: {text}");
         assert!(
@@ -138,6 +139,33 @@ async fn articles_carry_no_junk_from_the_page_template() {
         !html.contains("<script") && !html.contains("<style") && !html.contains("class="),
         "{html}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_markdown_adds_the_article_as_markdown() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "md-1");
+    let ws = Workspace::new();
+    ws.write_config(&sources(&site, &[("rss", Format::Rss)]), "10m", "");
+    let config = std::fs::read_to_string(ws.config_path()).expect("read config");
+    let config = config.replace("[output]\n", "[output]\nmarkdown = true\n");
+    std::fs::write(ws.config_path(), config).expect("write config");
+
+    ws.once().await;
+
+    let articles = ws.article_values();
+    assert_eq!(articles.len(), 1);
+    let markdown = articles[0]["markdown"].as_str().expect("markdown field");
+    let text = articles[0]["text"].as_str().expect("text");
+    // The same paragraphs as the text, in Markdown and without HTML.
+    for paragraph in text.split("\n\n") {
+        assert!(
+            markdown.contains(paragraph),
+            "{paragraph:?} not in {markdown}"
+        );
+    }
+    assert!(markdown.contains(&marker_of("md-1")));
+    assert!(!markdown.contains("<p>"), "{markdown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -537,6 +565,19 @@ async fn clean_prints_one_article_and_writes_many_with_out() {
             .contains(&marker_of("cli-a"))
     );
     assert_eq!(article["id"].as_str().map(str::len), Some(32));
+    assert!(article.get("markdown").is_none());
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+        .args(["clean", "--markdown"])
+        .arg(&page_a)
+        .output()
+        .await
+        .expect("run clean --markdown");
+    let article: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let markdown = article["markdown"]
+        .as_str()
+        .expect("markdown with --markdown");
+    assert!(markdown.contains(&marker_of("cli-a")), "{markdown}");
 
     let out = ws.dir.path().join("out");
     let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"))

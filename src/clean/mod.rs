@@ -13,12 +13,15 @@ mod explain;
 mod extract;
 mod guard;
 mod hints;
+mod markdown;
 mod metadata;
 mod sanitize;
 
 use std::collections::HashMap;
 
 use scraper::Html;
+
+pub use self::markdown::markdown;
 
 use self::dom::{Dom, NONE};
 use self::explain::Log;
@@ -719,7 +722,15 @@ fn is_bare_document(
         };
         let invisible = matches!(
             e.name(),
-            "script" | "style" | "noscript" | "template" | "head" | "title" | "textarea" | "iframe"
+            "script"
+                | "style"
+                | "noscript"
+                | "template"
+                | "head"
+                | "title"
+                | "textarea"
+                | "iframe"
+                | "svg"
         ) || dom::is_hidden(e);
         if invisible {
             i = dom.end[i].max(i + 1);

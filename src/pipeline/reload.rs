@@ -150,6 +150,10 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
             running.output.directory != new.output.directory,
         ),
         ("output.nats", running.output.nats != new.output.nats),
+        (
+            "output.markdown",
+            running.output.markdown != new.output.markdown,
+        ),
         ("dedup", running.dedup != new.dedup),
         (
             "telemetry.listen",

@@ -238,6 +238,7 @@ mod tests {
             language: None,
             text: text.into(),
             html: format!("<p>{text}</p>"),
+            markdown: None,
             fetched_at: Utc::now(),
             also_seen_at: vec![],
         }
