@@ -68,6 +68,11 @@ const FRAGMENTS: &[&str] = &[
     "</pre>",
     "<span>",
     "</span>",
+    "</template>",
+    "</noscript>",
+    "</textarea>",
+    "</math>",
+    "<time datetime=\"2024-05-02\">",
 ];
 
 fn html_soup() -> impl Strategy<Value = String> {

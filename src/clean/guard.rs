@@ -25,11 +25,13 @@
 //!
 //!   Every cut is of something the cleaner drops or never reads
 //!   (`dom::is_never_content`), in a place where the tree builder would not
-//!   let it change anything else; what a cut part would have told (the page
-//!   runs scripts, the words of its navigation) is reported in [`Prepared`].
-//!   Where a cut could move content (a `<textarea>` or `<input>` inside a
-//!   `<select>`, void tags inside SVG that would break out of it, a `<nav>`
-//!   inside an open formatting element), the tag stays.
+//!   let it change anything else; what a cut part would have told is kept
+//!   (that the page runs scripts, in [`Prepared`]; the words of a
+//!   navigation, on the element). Where a cut could move content (a
+//!   `<textarea>` or `<input>` inside a `<select>`, a `<nav>` inside an open
+//!   formatting element) the tag stays, and after SVG or MathML the pass
+//!   cannot skip, where raw text and breakouts depend on tree-builder state
+//!   it does not model, it cuts nothing more.
 //!
 //! The scanner follows the HTML tokenizer where it matters: quoted attribute
 //! values may hold `>`, comments end per spec (`<!-->`, `--!>`), script data
@@ -300,12 +302,8 @@ fn script_runs(tag: &[u8]) -> bool {
 
 /// Which [`Void`] never-content element `name` is, if any.
 fn void_never_content(name: &[u8]) -> Option<Void> {
-    let mut buf = [0u8; 6];
-    let dst = buf.get_mut(..name.len())?;
-    for (d, s) in dst.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-    }
-    match &*dst {
+    let mut buf = [0u8; 10];
+    match lower(name, &mut buf)? {
         b"link" => Some(Void::Link),
         b"meta" => Some(Void::Meta),
         b"input" => Some(Void::Input),
@@ -318,13 +316,9 @@ fn void_never_content(name: &[u8]) -> Option<Void> {
 /// boundaries the cleaner splits text at ([`dom::is_block`]), and `<head>`.
 fn is_block_boundary(name: &[u8]) -> bool {
     let mut buf = [0u8; 10];
-    let Some(dst) = buf.get_mut(..name.len()) else {
-        return false;
-    };
-    for (d, s) in dst.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-    }
-    std::str::from_utf8(dst).is_ok_and(|t| t == "head" || dom::is_block(t))
+    lower(name, &mut buf)
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .is_some_and(|t| t == "head" || dom::is_block(t))
 }
 
 /// True when the markup at `lt` (a `<`) is a start tag of a block element
@@ -643,6 +637,7 @@ enum Nested {
     Plain,
 }
 
+/// How `name` nests, for [`plain_subtree_end`].
 fn nested_kind(name: &[u8]) -> Nested {
     let mut buf = [0u8; 10];
     let Some(lower) = lower(name, &mut buf) else {
@@ -772,7 +767,8 @@ fn reads_metadata(name: &[u8]) -> bool {
 
 /// Start of the `</template` closing a `<template>` whose content starts at
 /// `from`, counting nested templates and skipping raw text and comments;
-/// `None` (keep it all) when the page ends first.
+/// `None` (keep it all) when the page ends first or SVG/MathML inside makes
+/// the raw-text rules uncertain.
 fn template_end(b: &[u8], from: usize) -> Option<usize> {
     let mut depth = 1usize;
     let mut k = from;
@@ -794,7 +790,7 @@ fn template_end(b: &[u8], from: usize) -> Option<usize> {
             c if c.is_ascii_alphabetic() => {
                 let ne = name_end(b, p + 1);
                 let name = b.get(p + 1..ne)?;
-                let gt = tag_end(b, ne, no_attrs)?.0;
+                let (gt, self_closing) = tag_end(b, ne, no_attrs)?;
                 k = match classify(name) {
                     Class::Template => {
                         depth += 1;
@@ -803,6 +799,10 @@ fn template_end(b: &[u8], from: usize) -> Option<usize> {
                     Class::Script => script_end(b, gt),
                     Class::RawDropped | Class::RawKept => raw_end(b, gt, name),
                     Class::Plaintext => return None,
+                    // In foreign content `<style>` and the like are not raw
+                    // text, and an HTML end tag there can close the template.
+                    Class::Svg if !self_closing => return None,
+                    _ if name.eq_ignore_ascii_case(b"math") && !self_closing => return None,
                     _ => gt,
                 };
             }
@@ -992,7 +992,6 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     // leaves a `<!---->`, so the two stay separate text nodes as on the page.
     let mut text_open = false;
     let mut scripted = false;
-    let mut in_template = false;
     // A `<nav>` before this point sits inside one whose skip already failed.
     let mut nav_looked = 0usize;
     let mut i = 0;
@@ -1129,7 +1128,7 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                                 // visible depends on its ancestors.
                                 let mark = format!(" {NAV_WORDS_ATTR}={}>", nav.words);
                                 out.replace(gt - 1, nav.end, &mark);
-                                scripted |= nav.scripted && !in_template;
+                                scripted |= nav.scripted;
                                 i = nav.end;
                             }
                         }
@@ -1140,7 +1139,7 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                         let json_ld = tag.windows(7).any(|w| w.eq_ignore_ascii_case(b"ld+json"));
                         i = end;
                         if drop_never_content && !json_ld {
-                            scripted |= !in_template && script_runs(tag);
+                            scripted |= script_runs(tag);
                             cut_to = Some(end_tag_end(b, end));
                         }
                     }
@@ -1165,11 +1164,11 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     Class::Svg if drop_never_content && self_closing => cut_to = Some(gt),
                     Class::Template if skip_template => match template_end(b, gt) {
                         Some(end) => cut_to = Some(end_tag_end(b, end)),
+                        // Unterminated, or holding foreign content: where it
+                        // ends, and what is inert, is not clear.
                         None => {
-                            // The template never ends: the rest of the page is
-                            // inert template content.
-                            skip_template = false;
-                            in_template = true;
+                            (slim, drop_never_content) = (Slim::NONE, false);
+                            (skip_svg, skip_template) = (false, false);
                         }
                     },
                     // Everything after `<plaintext>` is text: no more tags to see.
@@ -1494,6 +1493,10 @@ mod tests {
         let page = "<template><template><p>x</p></template><script>'</template>'</script></template><p>y</p>";
         assert_eq!(prep(page), "<p>y</p>");
         let page = "<template><p>never closed";
+        assert_eq!(prep(page), page);
+        // In SVG `<style>` is no raw text: the first `</template>` ends it. The
+        // end is unclear to the pass, so from there it cuts nothing.
+        let page = "<template><svg><style></template></style><title>T</title></template>";
         assert_eq!(prep(page), page);
     }
 

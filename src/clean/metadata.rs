@@ -61,8 +61,18 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     let mut time_attr: Option<&str> = None;
     let no_removed: Vec<bool> = Vec::new();
 
+    let mut next = 0;
     for i in 0..dom.len() {
+        // SVG (a logo's <title>, say) and inert template content say nothing
+        // about this page; the input pass drops both unread.
+        if i < next {
+            continue;
+        }
         let Some(e) = dom.elem(i) else { continue };
+        if matches!(e.name(), "svg" | "template") {
+            next = dom.end[i];
+            continue;
+        }
         match e.name() {
             "html" if html_lang.is_none() => {
                 html_lang = attr(e, "lang").or_else(|| attr(e, "xml:lang"));
