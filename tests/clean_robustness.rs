@@ -46,6 +46,7 @@ const FRAGMENTS: &[&str] = &[
     "</svg>",
     "<noscript>",
     "<template>",
+    "</template>",
     "<br>",
     "\u{0}\u{feff}\u{202e}",
     "The council voted on Tuesday, after a long and heated debate, to approve the plan. ",

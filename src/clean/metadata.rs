@@ -61,8 +61,18 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     let mut time_attr: Option<&str> = None;
     let no_removed: Vec<bool> = Vec::new();
 
-    for i in 0..dom.len() {
-        let Some(e) = dom.elem(i) else { continue };
+    let mut i = 0;
+    while i < dom.len() {
+        let Some(e) = dom.elem(i) else {
+            i += 1;
+            continue;
+        };
+        // Template content is inert and SVG's `<title>`, `<a>` and `<script>`
+        // are not the document's (the input pass drops both unread).
+        if matches!(e.name(), "template" | "svg") {
+            i = dom.end[i].max(i + 1);
+            continue;
+        }
         match e.name() {
             "html" if html_lang.is_none() => {
                 html_lang = attr(e, "lang").or_else(|| attr(e, "xml:lang"));
@@ -120,6 +130,7 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
                 metas.push(("itemprop:datepublished".into(), v));
             }
         }
+        i += 1;
     }
 
     let ld = parse_ld(&ld_blobs);

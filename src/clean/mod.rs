@@ -1002,6 +1002,51 @@ mod tests {
         assert_eq!(c.language.as_deref(), Some("de"));
     }
 
+    /// Two paragraphs of article text, for pages built around a case.
+    const BODY: &str = "<p>The council voted on Tuesday, after a long and heated debate, \
+        to approve the plan for the new bridge over the river.</p><p>Work starts in spring \
+        and should take two years, the mayor said to reporters outside the town hall.</p>";
+
+    /// The article (or the lack of one) is the same with the input pass on and off.
+    fn assert_slimming_agrees(page: &str) {
+        let full = Options {
+            explain: true,
+            ..Options::default()
+        };
+        let fields = |c: Cleaned| {
+            (
+                c.text,
+                c.title,
+                c.subtitle,
+                c.authors,
+                c.published_at,
+                c.language,
+                c.canonical_url,
+            )
+        };
+        let slim = clean(page, None).map(fields).map_err(|e| e.to_string());
+        let whole = clean_with(page, None, &full)
+            .map(fields)
+            .map_err(|e| e.to_string());
+        assert_eq!(slim, whole, "{page}");
+    }
+
+    #[test]
+    fn metadata_ignores_template_and_svg_content() {
+        // The input pass drops both whole: what they hold is never read.
+        for inert in [
+            "<template><title>Template</title></template>",
+            "<template><h1>Template</h1></template>",
+            "<template><meta name=author content=Tom></template>",
+            "<template><script type=application/ld+json>{\"@type\":\"NewsArticle\",\"headline\":\"LD\"}</script></template>",
+            "<svg><title>Logo</title></svg>",
+            "<svg><a rel=author href=/a><text>Ann</text></a></svg>",
+            "<svg><time datetime=2024-05-02>x</time></svg>",
+        ] {
+            assert_slimming_agrees(&format!("<html><div>{inert}</div>{BODY}</html>"));
+        }
+    }
+
     #[test]
     fn seed_example_is_clean() {
         let base = Url::parse("https://www.independent.ie/world-news/x.html").ok();
