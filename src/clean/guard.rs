@@ -29,7 +29,7 @@
 //!   runs scripts, the words of its navigation) is reported in [`Prepared`].
 //!   Where a cut could move content (a `<textarea>` or `<input>` inside a
 //!   `<select>`, void tags inside SVG that would break out of it, a `<nav>`
-//!   inside an open formatting element), the tag stays.
+//!   inside an open formatting element, `<select>` or `<button>`), the tag stays.
 //!
 //! The scanner follows the HTML tokenizer where it matters: quoted attribute
 //! values may hold `>`, comments end per spec (`<!-->`, `--!>`), script data
@@ -629,6 +629,20 @@ fn lower<'b>(name: &[u8], buf: &'b mut [u8; 10]) -> Option<&'b [u8]> {
     Some(dst)
 }
 
+/// Index of a formatting element's name (see [`Class::Formatting`]).
+fn formatting_id(name: &[u8]) -> Option<u8> {
+    const NAMES: [&[u8]; 14] = [
+        b"a", b"b", b"big", b"code", b"em", b"font", b"i", b"nobr", b"s", b"small", b"strike",
+        b"strong", b"tt", b"u",
+    ];
+    let mut buf = [0u8; 10];
+    let lower = lower(name, &mut buf)?;
+    NAMES
+        .iter()
+        .position(|n| *n == lower)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
 /// How a tag inside a [`plain_subtree_end`] scan affects the stack model.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Nested {
@@ -982,6 +996,13 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     let mut pre_depth = 0usize;
     // Inside a `<select>`, `<input>` would close it: there it stays.
     let mut in_select = false;
+    // Inside a `<button>`, another one closes it (and all opened since).
+    let mut in_button = false;
+    // Formatting elements that may still be in the parser's list of active
+    // formatting elements, by [`formatting_id`]: an end tag takes out the
+    // last of its name, a stray one nothing. `None` once there were too many
+    // to follow. Only while it is empty can a `<nav>`'s links not close one.
+    let mut open_formatting: Option<Vec<u8>> = Some(Vec::new());
     // The last tag kept surely starts a block (a block start tag the parser
     // never ignores, or `</p>`): whitespace-only text after it is never
     // rendered, and nothing after the parse reads it. (A block end tag may
@@ -1052,6 +1073,14 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     }
                     if name.eq_ignore_ascii_case(b"select") {
                         in_select = false;
+                    } else if name.eq_ignore_ascii_case(b"button") {
+                        in_button = false;
+                    }
+                    let list = open_formatting.as_mut();
+                    if let (Some(list), Some(id)) = (list, formatting_id(name))
+                        && let Some(at) = list.iter().rposition(|&f| f == id)
+                    {
+                        list.remove(at);
                     }
                     // `</p>` and `</br>` always make (or close) an element; other
                     // end tags may be stray ones the parser ignores.
@@ -1116,13 +1145,22 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                             after_block = kept_before;
                         } else {
                             depth[usize::from(formatting)] += 1;
+                            if let (true, Some(list)) = (formatting, open_formatting.as_mut()) {
+                                match formatting_id(name) {
+                                    Some(id) if list.len() < MAX_FORMATTING => list.push(id),
+                                    _ => open_formatting = None,
+                                }
+                            }
                         }
                         // A `<nav>` is never content: it stays, empty, when its end
                         // is plain. Not inside an open formatting element, where an
-                        // `<a>` in the menu would close that element.
+                        // `<a>` in the menu would close that element, nor inside a
+                        // `<select>` or `<button>`, which an `<input>`, `<select>` or
+                        // `<button>` in it would close, and the `<nav>` with it.
                         let nav = name.eq_ignore_ascii_case(b"nav");
-                        let nav = nav && gt >= nav_looked;
-                        if nav && drop_never_content && !too_deep && depth[1] == 0 {
+                        let nav = nav && gt >= nav_looked && !in_select && !in_button;
+                        let no_formatting = open_formatting.as_ref().is_some_and(Vec::is_empty);
+                        if nav && drop_never_content && !too_deep && no_formatting {
                             let plain = plain_subtree_end(html, gt, name, &mut nav_looked);
                             if let Some(nav) = plain {
                                 // The words stay on the element: whether they are
@@ -1179,6 +1217,8 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     _ => {
                         if name.eq_ignore_ascii_case(b"select") {
                             in_select = true;
+                        } else if name.eq_ignore_ascii_case(b"button") {
+                            in_button = true;
                         } else if name.eq_ignore_ascii_case(b"math") && !self_closing {
                             (slim, drop_never_content) = (Slim::NONE, false);
                             (skip_svg, skip_template) = (false, false);

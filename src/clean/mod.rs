@@ -1032,6 +1032,23 @@ mod tests {
     }
 
     #[test]
+    fn navigation_is_kept_where_its_content_would_close_an_ancestor() {
+        // The `<input>`, the inner `<button>`, the inner `<a>` close what the
+        // `<nav>` sits in, and the `<nav>` with it: what follows is no menu.
+        for page in [
+            format!("<html><div><select><nav><input>{BODY}</nav></select></div></html>"),
+            format!("<html><div><button><nav><button>x</button>{BODY}</nav></button></div></html>"),
+            // A stray `</b>` closes nothing: the `<a>` is still open.
+            format!(
+                "<html><div><p>{BODY}<a href=/x>link</b><nav><a href=/>Home</a></nav>\
+                 plain text long enough to count as a paragraph of its own here</div></html>"
+            ),
+        ] {
+            assert_slimming_agrees(&page);
+        }
+    }
+
+    #[test]
     fn metadata_ignores_template_and_svg_content() {
         // The input pass drops both whole: what they hold is never read.
         for inert in [
