@@ -47,6 +47,7 @@ const FRAGMENTS: &[&str] = &[
     "<noscript>",
     "<template>",
     "</template>",
+    "<frameset>",
     "<br>",
     "\u{0}\u{feff}\u{202e}",
     "The council voted on Tuesday, after a long and heated debate, to approve the plan. ",

@@ -988,7 +988,8 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     // state it does not model: from there on it cuts nothing (but over-deep
     // tags), so the parser sees the rest of the page as it is.
     let mut slim = slim;
-    let mut drop_never_content = slim.never_content;
+    let never_content = slim.never_content;
+    let mut drop_never_content = never_content;
     // Cleared after a failed skip, so no part of the page is scanned twice.
     let mut skip_svg = drop_never_content;
     let mut skip_template = drop_never_content;
@@ -1098,6 +1099,13 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
             c if c.is_ascii_alphabetic() => {
                 let ne = name_end(b, lt + 1);
                 let name = b.get(lt + 1..ne).unwrap_or_default();
+                // `<frameset>` replaces the body unless something before it
+                // (an image, an input, text in a menu) set the parser's
+                // frameset-ok flag, which the cut parts may have done: the
+                // page is passed again with nothing but over-deep tags cut.
+                if never_content && out.buf.is_some() && name.eq_ignore_ascii_case(b"frameset") {
+                    return prepare_page(html, max, Slim::NONE);
+                }
                 let class = classify(name);
                 let formatting = class == Class::Formatting;
                 let counted = formatting || class == Class::Counted;

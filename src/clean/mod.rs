@@ -1049,6 +1049,15 @@ mod tests {
     }
 
     #[test]
+    fn a_late_frameset_sees_what_was_cut() {
+        // The image makes the parser ignore `<frameset>`; without it, the
+        // frameset would replace the body and the article with it.
+        for before in ["<img src=a>", "<input>", "<nav><a href=/>Home</a></nav>"] {
+            assert_slimming_agrees(&format!("<html><div>{before}</div><frameset>{BODY}</html>"));
+        }
+    }
+
+    #[test]
     fn metadata_ignores_template_and_svg_content() {
         // The input pass drops both whole: what they hold is never read.
         for inert in [
