@@ -46,6 +46,8 @@ const FRAGMENTS: &[&str] = &[
     "</svg>",
     "<noscript>",
     "<template>",
+    "</template>",
+    "<frameset>",
     "<br>",
     "\u{0}\u{feff}\u{202e}",
     "The council voted on Tuesday, after a long and heated debate, to approve the plan. ",
@@ -135,7 +137,11 @@ proptest! {
             (Ok(a), Ok(b)) => {
                 prop_assert_eq!(a.text, b.text);
                 prop_assert_eq!(a.title, b.title);
+                prop_assert_eq!(a.subtitle, b.subtitle);
                 prop_assert_eq!(a.authors, b.authors);
+                prop_assert_eq!(a.published_at, b.published_at);
+                prop_assert_eq!(a.language, b.language);
+                prop_assert_eq!(a.canonical_url, b.canonical_url);
             }
             (Err(_), Err(_)) => {}
             (a, b) => prop_assert!(false, "slim {:?} vs whole {:?}", a.map(|c| c.text), b.map(|c| c.text)),

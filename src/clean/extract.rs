@@ -496,6 +496,11 @@ impl<'d, 'a> Analysis<'d, 'a> {
             let ordered = open.last().map(|&(_, _, o)| o).unwrap_or(false);
             let next = dom.end[i].max(i + 1);
             if removed[i] {
+                // A removed block still breaks the line: text on either side
+                // of it is not one paragraph.
+                if is_block(dom.tag(i)) {
+                    self.flush(&mut run, out);
+                }
                 i = next;
                 continue;
             }
@@ -657,6 +662,10 @@ impl<'d, 'a> Analysis<'d, 'a> {
             }
             let next = dom.end[j].max(j + 1);
             if removed[j] {
+                // A removed block still parts the words on either side of it.
+                if is_block(dom.tag(j)) {
+                    run.text.push(' ');
+                }
                 j = next;
                 continue;
             }

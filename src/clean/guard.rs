@@ -29,9 +29,10 @@
 //!   (that the page runs scripts, in [`Prepared`]; the words of a
 //!   navigation, on the element). Where a cut could move content (a
 //!   `<textarea>` or `<input>` inside a `<select>`, a `<nav>` inside an open
-//!   formatting element) the tag stays, and after SVG or MathML the pass
-//!   cannot skip, where raw text and breakouts depend on tree-builder state
-//!   it does not model, it cuts nothing more.
+//!   formatting element, `<select>` or `<button>`) the tag stays; after SVG
+//!   or MathML the pass cannot skip, where raw text and breakouts depend on
+//!   tree-builder state it does not model, it cuts nothing more, and a page
+//!   with a `<frameset>` is prepared again uncut.
 //!
 //! The scanner follows the HTML tokenizer where it matters: quoted attribute
 //! values may hold `>`, comments end per spec (`<!-->`, `--!>`), script data
@@ -623,6 +624,20 @@ fn lower<'b>(name: &[u8], buf: &'b mut [u8; 10]) -> Option<&'b [u8]> {
     Some(dst)
 }
 
+/// Index of a formatting element's name (see [`Class::Formatting`]).
+fn formatting_id(name: &[u8]) -> Option<u8> {
+    const NAMES: [&[u8]; 14] = [
+        b"a", b"b", b"big", b"code", b"em", b"font", b"i", b"nobr", b"s", b"small", b"strike",
+        b"strong", b"tt", b"u",
+    ];
+    let mut buf = [0u8; 10];
+    let lower = lower(name, &mut buf)?;
+    NAMES
+        .iter()
+        .position(|n| *n == lower)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
 /// How a tag inside a [`plain_subtree_end`] scan affects the stack model.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Nested {
@@ -974,7 +989,8 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     // state it does not model: from there on it cuts nothing (but over-deep
     // tags), so the parser sees the rest of the page as it is.
     let mut slim = slim;
-    let mut drop_never_content = slim.never_content;
+    let never_content = slim.never_content;
+    let mut drop_never_content = never_content;
     // Cleared after a failed skip, so no part of the page is scanned twice.
     let mut skip_svg = drop_never_content;
     let mut skip_template = drop_never_content;
@@ -982,6 +998,18 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     let mut pre_depth = 0usize;
     // Inside a `<select>`, `<input>` would close it: there it stays.
     let mut in_select = false;
+    // Inside a `<button>`, another one closes it (and all opened since).
+    let mut in_button = false;
+    // Formatting elements that may still be in the parser's list of active
+    // formatting elements, by [`formatting_id`]: an end tag takes out the
+    // last of its name, a stray one nothing. `None` once there were too many
+    // to follow. Only while it is empty can a `<nav>`'s links not close one.
+    let mut open_formatting: Option<Vec<u8>> = Some(Vec::new());
+    // A block or end tag came while a formatting element was open: the parser
+    // may have closed that element but keep it pending in its list, to open
+    // it again at the next text or inline tag (whitespace, `<img>`, `<svg>`
+    // included). Those then stay, so it reopens where it would on the page.
+    let mut pending_formatting = false;
     // The last tag kept surely starts a block (a block start tag the parser
     // never ignores, or `</p>`): whitespace-only text after it is never
     // rendered, and nothing after the parse reads it. (A block end tag may
@@ -1006,7 +1034,9 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                 if off >= 2 {
                     shorten_edge_whitespace(b, i, lt, &mut out);
                 }
-            } else if after_block || depth[0] < max && opens_block_element(b, lt) {
+            } else if !pending_formatting
+                && (after_block || depth[0] < max && opens_block_element(b, lt))
+            {
                 out.replace(i, lt, "");
             } else if off >= 2 {
                 shorten_edge_whitespace(b, i, lt, &mut out);
@@ -1051,7 +1081,18 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     }
                     if name.eq_ignore_ascii_case(b"select") {
                         in_select = false;
+                    } else if name.eq_ignore_ascii_case(b"button") {
+                        in_button = false;
                     }
+                    let list = open_formatting.as_mut();
+                    if let (Some(list), Some(id)) = (list, formatting_id(name))
+                        && let Some(at) = list.iter().rposition(|&f| f == id)
+                    {
+                        list.remove(at);
+                    }
+                    let none_open = open_formatting.as_ref().is_some_and(Vec::is_empty);
+                    pending_formatting =
+                        !none_open && (pending_formatting || formatting_id(name).is_none());
                     // `</p>` and `</br>` always make (or close) an element; other
                     // end tags may be stray ones the parser ignores.
                     let p = name.eq_ignore_ascii_case(b"p");
@@ -1068,6 +1109,13 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
             c if c.is_ascii_alphabetic() => {
                 let ne = name_end(b, lt + 1);
                 let name = b.get(lt + 1..ne).unwrap_or_default();
+                // `<frameset>` replaces the body unless something before it
+                // (an image, an input, text in a menu) set the parser's
+                // frameset-ok flag, which the cut parts may have done: the
+                // page is passed again with nothing but over-deep tags cut.
+                if never_content && out.buf.is_some() && name.eq_ignore_ascii_case(b"frameset") {
+                    return prepare_page(html, max, Slim::NONE);
+                }
                 let class = classify(name);
                 let formatting = class == Class::Formatting;
                 let counted = formatting || class == Class::Counted;
@@ -1075,7 +1123,11 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                 // Void never-content tags go whole (`<link>` and `<meta>` unless
                 // metadata reads them); so may the raw-text, SVG and template ones.
                 let void = if drop_never_content {
-                    void_never_content(name).filter(|v| *v != Void::Input || !in_select)
+                    void_never_content(name).filter(|v| {
+                        // `<link>` and `<meta>` go to the head, reopening nothing.
+                        (*v != Void::Input || !in_select)
+                            && (!pending_formatting || matches!(v, Void::Link | Void::Meta))
+                    })
                 } else {
                     None
                 };
@@ -1106,6 +1158,9 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                 }
                 let kept_before = after_block;
                 after_block = is_block_boundary(name) && !may_be_ignored(name);
+                // A block start may close a `<p>` and the formatting inside it.
+                let none_open = open_formatting.as_ref().is_some_and(Vec::is_empty);
+                pending_formatting |= !none_open && is_block_boundary(name);
                 // Set when the element goes whole, up to here.
                 let mut cut_to = None;
                 match class {
@@ -1115,13 +1170,22 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                             after_block = kept_before;
                         } else {
                             depth[usize::from(formatting)] += 1;
+                            if let (true, Some(list)) = (formatting, open_formatting.as_mut()) {
+                                match formatting_id(name) {
+                                    Some(id) if list.len() < MAX_FORMATTING => list.push(id),
+                                    _ => open_formatting = None,
+                                }
+                            }
                         }
                         // A `<nav>` is never content: it stays, empty, when its end
                         // is plain. Not inside an open formatting element, where an
-                        // `<a>` in the menu would close that element.
+                        // `<a>` in the menu would close that element, nor inside a
+                        // `<select>` or `<button>`, which an `<input>`, `<select>` or
+                        // `<button>` in it would close, and the `<nav>` with it.
                         let nav = name.eq_ignore_ascii_case(b"nav");
-                        let nav = nav && gt >= nav_looked;
-                        if nav && drop_never_content && !too_deep && depth[1] == 0 {
+                        let nav = nav && gt >= nav_looked && !in_select && !in_button;
+                        let no_formatting = open_formatting.as_ref().is_some_and(Vec::is_empty);
+                        if nav && drop_never_content && !too_deep && no_formatting {
                             let plain = plain_subtree_end(html, gt, name, &mut nav_looked);
                             if let Some(nav) = plain {
                                 // The words stay on the element: whether they are
@@ -1146,7 +1210,8 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     Class::RawDropped => {
                         let end = raw_end(b, gt, name);
                         i = end;
-                        // In a select, `<textarea>` closes it: that tag stays.
+                        // In a select the tag stays, emptied: under the older
+                        // select parsing rules a `<textarea>` closes the select.
                         if drop_never_content && in_select {
                             out.replace(gt, end, "");
                         } else if drop_never_content {
@@ -1155,13 +1220,20 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     }
                     Class::RawKept => i = raw_end(b, gt, name),
                     Class::Svg if skip_svg && !self_closing => match svg_end(b, gt) {
+                        // The tags stay while a formatting element may be pending.
+                        Some(end) if pending_formatting => {
+                            out.replace(gt, end, "");
+                            i = end;
+                        }
                         Some(end) => cut_to = Some(end_tag_end(b, end)),
                         None => {
                             (slim, drop_never_content) = (Slim::NONE, false);
                             (skip_svg, skip_template) = (false, false);
                         }
                     },
-                    Class::Svg if drop_never_content && self_closing => cut_to = Some(gt),
+                    Class::Svg if drop_never_content && self_closing && !pending_formatting => {
+                        cut_to = Some(gt);
+                    }
                     Class::Template if skip_template => match template_end(b, gt) {
                         Some(end) => cut_to = Some(end_tag_end(b, end)),
                         // Unterminated, or holding foreign content: where it
@@ -1178,6 +1250,8 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     _ => {
                         if name.eq_ignore_ascii_case(b"select") {
                             in_select = true;
+                        } else if name.eq_ignore_ascii_case(b"button") {
+                            in_button = true;
                         } else if name.eq_ignore_ascii_case(b"math") && !self_closing {
                             (slim, drop_never_content) = (Slim::NONE, false);
                             (skip_svg, skip_template) = (false, false);

@@ -21,10 +21,10 @@ pub fn markdown(html: &str) -> String {
         .build();
     match converter.convert(&code_blocks(html)) {
         Ok(md) => md,
-        // Only reading from a string, which cannot fail; plain text is the
+        // Only reading from a string, which cannot fail; the HTML is the
         // closest stand-in should it ever.
         Err(e) => {
-            tracing::warn!("markdown: conversion failed, writing the HTML's text: {e}");
+            tracing::warn!("markdown: conversion failed, writing the HTML as it is: {e}");
             html.to_string()
         }
     }

@@ -61,16 +61,16 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     let mut time_attr: Option<&str> = None;
     let no_removed: Vec<bool> = Vec::new();
 
-    let mut next = 0;
-    for i in 0..dom.len() {
-        // SVG (a logo's <title>, say) and inert template content say nothing
-        // about this page; the input pass drops both unread.
-        if i < next {
+    let mut i = 0;
+    while i < dom.len() {
+        let Some(e) = dom.elem(i) else {
+            i += 1;
             continue;
-        }
-        let Some(e) = dom.elem(i) else { continue };
-        if matches!(e.name(), "svg" | "template") {
-            next = dom.end[i];
+        };
+        // Template content is inert and SVG's `<title>`, `<a>` and `<script>`
+        // are not the document's (the input pass drops both unread).
+        if matches!(e.name(), "template" | "svg") {
+            i = dom.end[i].max(i + 1);
             continue;
         }
         match e.name() {
@@ -130,6 +130,7 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
                 metas.push(("itemprop:datepublished".into(), v));
             }
         }
+        i += 1;
     }
 
     let ld = parse_ld(&ld_blobs);

@@ -1002,6 +1002,103 @@ mod tests {
         assert_eq!(c.language.as_deref(), Some("de"));
     }
 
+    /// Two paragraphs of article text, for pages built around a case.
+    const BODY: &str = "<p>The council voted on Tuesday, after a long and heated debate, \
+        to approve the plan for the new bridge over the river.</p><p>Work starts in spring \
+        and should take two years, the mayor said to reporters outside the town hall.</p>";
+
+    /// The article (or the lack of one) is the same with the input pass on and off.
+    fn assert_slimming_agrees(page: &str) {
+        let full = Options {
+            explain: true,
+            ..Options::default()
+        };
+        let fields = |c: Cleaned| {
+            (
+                c.text,
+                c.title,
+                c.subtitle,
+                c.authors,
+                c.published_at,
+                c.language,
+                c.canonical_url,
+            )
+        };
+        let slim = clean(page, None).map(fields).map_err(|e| e.to_string());
+        let whole = clean_with(page, None, &full)
+            .map(fields)
+            .map_err(|e| e.to_string());
+        assert_eq!(slim, whole, "{page}");
+    }
+
+    #[test]
+    fn navigation_is_kept_where_its_content_would_close_an_ancestor() {
+        // The `<input>`, the inner `<button>`, the inner `<a>` close what the
+        // `<nav>` sits in, and the `<nav>` with it: what follows is no menu.
+        for page in [
+            format!("<html><div><select><nav><input>{BODY}</nav></select></div></html>"),
+            format!("<html><div><button><nav><button>x</button>{BODY}</nav></button></div></html>"),
+            // A stray `</b>` closes nothing: the `<a>` is still open.
+            format!(
+                "<html><div><p>{BODY}<a href=/x>link</b><nav><a href=/>Home</a></nav>\
+                 plain text long enough to count as a paragraph of its own here</div></html>"
+            ),
+        ] {
+            assert_slimming_agrees(&page);
+        }
+    }
+
+    #[test]
+    fn a_pending_formatting_element_reopens_where_it_would_on_the_page() {
+        // `</p>` closes the `<a>` but leaves it pending: the next whitespace
+        // or inline tag opens it again, and the table goes inside that link.
+        for between in [" \n ", "<img src=a>", "<svg><path d=x /></svg>", "<input>"] {
+            assert_slimming_agrees(&format!(
+                "<p><a href=\"/x\">x</p>{between}<table><tr><td><div><div>{BODY}<div>"
+            ));
+        }
+    }
+
+    #[test]
+    fn a_removed_block_breaks_the_line_as_on_the_page() {
+        // The text around a dropped block is two lines, with or without the
+        // whitespace next to it (which the input pass removes).
+        for block in [
+            "<nav><a href=/>Home</a></nav>",
+            "<div class=share>Share</div>",
+        ] {
+            assert_slimming_agrees(&format!(
+                "<html><body><span>Intro words</span> \n {block}<span>The council voted on \
+                 Tuesday, after a long and heated debate, to approve the plan.</span></body></html>"
+            ));
+        }
+    }
+
+    #[test]
+    fn a_late_frameset_sees_what_was_cut() {
+        // The image makes the parser ignore `<frameset>`; without it, the
+        // frameset would replace the body and the article with it.
+        for before in ["<img src=a>", "<input>", "<nav><a href=/>Home</a></nav>"] {
+            assert_slimming_agrees(&format!("<html><div>{before}</div><frameset>{BODY}</html>"));
+        }
+    }
+
+    #[test]
+    fn metadata_ignores_template_and_svg_content() {
+        // The input pass drops both whole: what they hold is never read.
+        for inert in [
+            "<template><title>Template</title></template>",
+            "<template><h1>Template</h1></template>",
+            "<template><meta name=author content=Tom></template>",
+            "<template><script type=application/ld+json>{\"@type\":\"NewsArticle\",\"headline\":\"LD\"}</script></template>",
+            "<svg><title>Logo</title></svg>",
+            "<svg><a rel=author href=/a><text>Ann</text></a></svg>",
+            "<svg><time datetime=2024-05-02>x</time></svg>",
+        ] {
+            assert_slimming_agrees(&format!("<html><div>{inert}</div>{BODY}</html>"));
+        }
+    }
+
     #[test]
     fn seed_example_is_clean() {
         let base = Url::parse("https://www.independent.ie/world-news/x.html").ok();
