@@ -680,6 +680,8 @@ struct Subtree {
     words: usize,
     /// It holds a script that runs.
     scripted: bool,
+    /// The formatting elements in it, one bit per [`formatting_id`].
+    formatting: u16,
 }
 
 /// The content of a block element starting at `from` (its start tag named
@@ -697,6 +699,7 @@ fn plain_subtree_end(html: &str, from: usize, name: &[u8], looked: &mut usize) -
     let mut open: Vec<&[u8]> = Vec::new();
     let mut words = 0;
     let mut scripted = false;
+    let mut formatting = 0u16;
     let mut k = from;
     loop {
         *looked = (*looked).max(k);
@@ -716,6 +719,7 @@ fn plain_subtree_end(html: &str, from: usize, name: &[u8], looked: &mut usize) -
                                 end: p,
                                 words,
                                 scripted,
+                                formatting,
                             });
                         }
                         None => return None,
@@ -758,6 +762,9 @@ fn plain_subtree_end(html: &str, from: usize, name: &[u8], looked: &mut usize) -
                         Nested::OptionalEnd | Nested::Plain => {
                             if open.len() >= MAX_SVG_DEPTH {
                                 return None;
+                            }
+                            if let Some(id) = formatting_id(inner) {
+                                formatting |= 1 << id;
                             }
                             open.push(inner);
                         }
@@ -1003,12 +1010,13 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     // Formatting elements that may still be in the parser's list of active
     // formatting elements, by [`formatting_id`]: an end tag takes out the
     // last of its name, a stray one nothing. `None` once there were too many
-    // to follow. Only while it is empty can a `<nav>`'s links not close one.
+    // to follow. A `<nav>` holding one of these names may close one.
     let mut open_formatting: Option<Vec<u8>> = Some(Vec::new());
-    // A block or end tag came while a formatting element was open: the parser
-    // may have closed that element but keep it pending in its list, to open
-    // it again at the next text or inline tag (whitespace, `<img>`, `<svg>`
-    // included). Those then stay, so it reopens where it would on the page.
+    // A block or end tag came while a formatting element was open, and no
+    // text since: the parser may have closed that element but keep it
+    // pending in its list, to open it again at the next text or inline tag
+    // (whitespace, `<img>`, `<svg>` included). Those then stay, so it
+    // reopens where it would on the page.
     let mut pending_formatting = false;
     // The last tag kept surely starts a block (a block start tag the parser
     // never ignores, or `</p>`): whitespace-only text after it is never
@@ -1025,12 +1033,18 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     let mut i = 0;
     while let Some(off) = b.get(i..).and_then(|r| memchr(b'<', r)) {
         let lt = i + off;
-        if slim.whitespace && pre_depth == 0 && off >= 1 {
-            let text = b.get(i..lt).unwrap_or_default();
+        let text = b.get(i..lt).unwrap_or_default();
+        let blank = text.iter().all(|&c| is_ws(c));
+        if !blank {
             // Whitespace running on into the next text changes no word.
-            if !text.iter().all(|&c| is_ws(c)) {
-                text_open = true;
-                after_block = false;
+            text_open = true;
+            after_block = false;
+            // Text reopens any pending formatting element, here on the page
+            // as in the slimmed copy.
+            pending_formatting = false;
+        }
+        if slim.whitespace && pre_depth == 0 && off >= 1 {
+            if !blank {
                 if off >= 2 {
                     shorten_edge_whitespace(b, i, lt, &mut out);
                 }
@@ -1041,9 +1055,6 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
             } else if off >= 2 {
                 shorten_edge_whitespace(b, i, lt, &mut out);
             }
-        } else if off >= 1 {
-            after_block = false;
-            text_open = true;
         }
         let Some(&c) = b.get(lt + 1) else { break };
         match c {
@@ -1178,16 +1189,24 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                             }
                         }
                         // A `<nav>` is never content: it stays, empty, when its end
-                        // is plain. Not inside an open formatting element, where an
-                        // `<a>` in the menu would close that element, nor inside a
-                        // `<select>` or `<button>`, which an `<input>`, `<select>` or
-                        // `<button>` in it would close, and the `<nav>` with it.
+                        // is plain. Not when the menu holds a formatting element
+                        // like one still open (an `<a>` in it would close an open
+                        // `<a>`), nor inside a `<select>` or `<button>`, which an
+                        // `<input>`, `<select>` or `<button>` in it would close,
+                        // and the `<nav>` with it.
                         let nav = name.eq_ignore_ascii_case(b"nav");
                         let nav = nav && gt >= nav_looked && !in_select && !in_button;
-                        let no_formatting = open_formatting.as_ref().is_some_and(Vec::is_empty);
-                        if nav && drop_never_content && !too_deep && no_formatting {
+                        if nav && drop_never_content && !too_deep && open_formatting.is_some() {
                             let plain = plain_subtree_end(html, gt, name, &mut nav_looked);
-                            if let Some(nav) = plain {
+                            // Only an element of the same name in the menu can
+                            // close an open formatting element (an `<a>` closes
+                            // an `<a>`; a fourth like one evicts the first).
+                            let clashes = |nav: &Subtree| {
+                                open_formatting.as_ref().is_none_or(|list| {
+                                    list.iter().any(|&f| nav.formatting & 1 << f != 0)
+                                })
+                            };
+                            if let Some(nav) = plain.filter(|nav| !clashes(nav)) {
                                 // The words stay on the element: whether they are
                                 // visible depends on its ancestors.
                                 let mark = format!(" {NAV_WORDS_ATTR}={}>", nav.words);
