@@ -789,10 +789,15 @@ fn reads_metadata(name: &[u8]) -> bool {
 
 /// Start of the `</template` closing a `<template>` whose content starts at
 /// `from`, counting nested templates and skipping raw text and comments;
-/// `None` (keep it all) when the page ends first or SVG/MathML inside makes
-/// the raw-text rules uncertain.
+/// `None` (keep it all) when the page ends first, SVG/MathML inside makes
+/// the raw-text rules uncertain, or a formatting element is left open in it.
 fn template_end(b: &[u8], from: usize) -> Option<usize> {
     let mut depth = 1usize;
+    // Formatting elements opened inside and not closed yet: one left open at
+    // the end can outlive the template in the parser's list of active
+    // formatting elements (a table cell inside leaves its marker behind) and
+    // wrap the page after it.
+    let mut formatting: Vec<u8> = Vec::new();
     let mut k = from;
     loop {
         let p = k + memchr(b'<', b.get(k..)?)?;
@@ -801,11 +806,16 @@ fn template_end(b: &[u8], from: usize) -> Option<usize> {
             b'!' | b'?' => k = gt_end(b, p + 2)?,
             b'/' if b.get(p + 2)?.is_ascii_alphabetic() => {
                 let ne = name_end(b, p + 2);
-                if b.get(p + 2..ne)?.eq_ignore_ascii_case(b"template") {
+                let name = b.get(p + 2..ne)?;
+                if name.eq_ignore_ascii_case(b"template") {
                     depth -= 1;
                     if depth == 0 {
-                        return Some(p);
+                        return formatting.is_empty().then_some(p);
                     }
+                } else if let Some(id) = formatting_id(name)
+                    && let Some(at) = formatting.iter().rposition(|&f| f == id)
+                {
+                    formatting.remove(at);
                 }
                 k = tag_end(b, ne, no_attrs)?.0;
             }
@@ -813,6 +823,12 @@ fn template_end(b: &[u8], from: usize) -> Option<usize> {
                 let ne = name_end(b, p + 1);
                 let name = b.get(p + 1..ne)?;
                 let (gt, self_closing) = tag_end(b, ne, no_attrs)?;
+                if let Some(id) = formatting_id(name) {
+                    if formatting.len() >= MAX_FORMATTING {
+                        return None;
+                    }
+                    formatting.push(id);
+                }
                 k = match classify(name) {
                     Class::Template => {
                         depth += 1;

@@ -1062,6 +1062,15 @@ mod tests {
     }
 
     #[test]
+    fn a_link_left_open_in_a_template_wraps_what_follows_as_on_the_page() {
+        // The cell's marker stays in the list of active formatting elements,
+        // so the `<a>` outlives the template and the body text becomes a link.
+        assert_slimming_agrees(&format!(
+            "<template><a href=/x><table><tr><td><b></template><div>{BODY}</div>"
+        ));
+    }
+
+    #[test]
     fn a_late_frameset_sees_what_was_cut() {
         // The image makes the parser ignore `<frameset>`; without it, the
         // frameset would replace the body and the article with it.
