@@ -4,13 +4,15 @@
 //! runs on [`super::Cleaned::html`], which holds only the structural tags
 //! the sanitiser allows, so there is nothing for it to drop or guess.
 
+use std::sync::LazyLock;
+
 use htmd::HtmlToMarkdown;
 use htmd::options::{BulletListMarker, HrStyle, Options};
 
-/// The article HTML `html` (as the cleaner outputs it) rendered as Markdown:
-/// `#` headings, `-` bullets, fenced code, inline links.
-pub fn markdown(html: &str) -> String {
-    let converter = HtmlToMarkdown::builder()
+/// Built once: htmd's converter is shareable across threads with its
+/// built-in handlers only, and building it allocates every handler.
+static CONVERTER: LazyLock<HtmlToMarkdown> = LazyLock::new(|| {
+    HtmlToMarkdown::builder()
         .options(Options {
             bullet_list_marker: BulletListMarker::Dash,
             ul_bullet_spacing: 1,
@@ -18,8 +20,13 @@ pub fn markdown(html: &str) -> String {
             hr_style: HrStyle::Dashes,
             ..Options::default()
         })
-        .build();
-    match converter.convert(&code_blocks(html)) {
+        .build()
+});
+
+/// The article HTML `html` (as the cleaner outputs it) rendered as Markdown:
+/// `#` headings, `-` bullets, fenced code, inline links.
+pub fn markdown(html: &str) -> String {
+    match CONVERTER.convert(&code_blocks(html)) {
         Ok(md) => md,
         // Only reading from a string, which cannot fail; the HTML is the
         // closest stand-in should it ever.
