@@ -292,6 +292,13 @@ pub(crate) fn style_hides(style: &str) -> bool {
     compact.contains("display:none") || compact.contains("visibility:hidden")
 }
 
+/// True when a `<script>` with this `type` value runs code: an empty one, or
+/// a JavaScript or module one (the others are data blocks: JSON, templates).
+pub(crate) fn script_type_runs(t: &str) -> bool {
+    let t = t.trim().to_ascii_lowercase();
+    t.is_empty() || t.contains("javascript") || t.contains("ecmascript") || t == "module"
+}
+
 /// True for elements hidden from readers by attributes.
 pub(crate) fn is_hidden(e: &Element) -> bool {
     if attr(e, "hidden").is_some() {

@@ -88,14 +88,11 @@ enum Class {
 
 /// Classifies a tag name (ASCII case-insensitive) via a small lower-case copy.
 fn classify(name: &[u8]) -> Class {
-    let mut buf = [0u8; 12];
-    let Some(dst) = buf.get_mut(..name.len()) else {
+    let mut buf = [0u8; 10];
+    let Some(dst) = lower(name, &mut buf) else {
         return Class::Other;
     };
-    for (d, s) in dst.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-    }
-    match &*dst {
+    match dst {
         b"div" | b"section" | b"article" | b"aside" | b"main" | b"nav" | b"header" | b"footer"
         | b"blockquote" | b"center" | b"figure" | b"fieldset" | b"ul" | b"ol" | b"dl"
         | b"table" | b"details" | b"form" | b"menu" | b"dir" | b"address" | b"hgroup"
@@ -264,7 +261,7 @@ enum Void {
 impl Void {
     /// True when something after the parse reads this tag (`tag` is all of it).
     fn is_read(self, tag: &[u8]) -> bool {
-        let has = |w: &[u8]| tag.windows(w.len()).any(|t| t.eq_ignore_ascii_case(w));
+        let has = |w: &[u8]| contains_ignore_case(tag, w);
         match self {
             Void::Link => has(b"canonical") || has(b"itemprop"),
             Void::Meta => metadata::READ_META.iter().any(|w| has(w.as_bytes())),
@@ -273,8 +270,8 @@ impl Void {
     }
 }
 
-/// True when the `<script ...>` start tag `tag` runs code: no `type`, or a
-/// JavaScript or module one (the others are data blocks: JSON, templates).
+/// True when the `<script ...>` start tag `tag` runs code: no `type`, or one
+/// [`dom::script_type_runs`] accepts.
 fn script_runs(tag: &[u8]) -> bool {
     let mut value: Option<&[u8]> = None;
     let on_attr = |_: usize, start: usize, end_name: usize, end: usize| {
@@ -297,8 +294,10 @@ fn script_runs(tag: &[u8]) -> bool {
         .iter()
         .rposition(|&c| !is_ws(c) && c != b'"' && c != b'\'' && c != b'>')
         .map_or(&[][..], |e| &t[..=e]);
-    let has = |w: &[u8]| t.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    t.is_empty() || has(b"javascript") || has(b"ecmascript") || t.eq_ignore_ascii_case(b"module")
+    // Cut at ASCII quotes and spaces of a `str`, so still UTF-8.
+    std::str::from_utf8(t)
+        .ok()
+        .is_none_or(dom::script_type_runs)
 }
 
 /// Which [`Void`] never-content element `name` is, if any.
@@ -496,14 +495,11 @@ fn script_end(b: &[u8], from: usize) -> usize {
 /// of the tree builder's foreign-content rules; `font` counted always).
 fn breaks_out_of_svg(name: &[u8]) -> bool {
     let mut buf = [0u8; 10];
-    let Some(dst) = buf.get_mut(..name.len()) else {
+    let Some(dst) = lower(name, &mut buf) else {
         return false;
     };
-    for (d, s) in dst.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-    }
     matches!(
-        &*dst,
+        dst,
         b"b" | b"big"
             | b"blockquote"
             | b"body"
@@ -613,6 +609,14 @@ fn svg_end(b: &[u8], from: usize) -> Option<usize> {
             _ => k = p + 1,
         }
     }
+}
+
+/// True when `hay` contains `needle`, ASCII case-insensitively.
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Lower-case copy of a short tag name in `buf`; `None` when it does not fit.
@@ -741,7 +745,7 @@ fn plain_subtree_end(html: &str, from: usize, name: &[u8], looked: &mut usize) -
                 let inner = b.get(p + 1..ne)?;
                 let (gt, self_closing) = tag_end(b, ne, no_attrs)?;
                 let tag = b.get(p..gt)?;
-                let has = |w: &[u8]| tag.windows(w.len()).any(|t| t.eq_ignore_ascii_case(w));
+                let has = |w: &[u8]| contains_ignore_case(tag, w);
                 if has(b"datepublished") || has(b"author") || reads_metadata(inner) {
                     return None;
                 }
@@ -1011,12 +1015,10 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     // and which tags break out of foreign content depends on tree-builder
     // state it does not model: from there on it cuts nothing (but over-deep
     // tags), so the parser sees the rest of the page as it is.
+    // (A failed SVG or template skip is such a place, so no part of the page
+    // is scanned twice.)
     let mut slim = slim;
     let never_content = slim.never_content;
-    let mut drop_never_content = never_content;
-    // Cleared after a failed skip, so no part of the page is scanned twice.
-    let mut skip_svg = drop_never_content;
-    let mut skip_template = drop_never_content;
     // Open `<pre>`/`<listing>` elements: their whitespace is kept.
     let mut pre_depth = 0usize;
     // Inside a `<select>`, `<input>` would close it: there it stays.
@@ -1078,7 +1080,7 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                 if b.get(lt + 2..).is_some_and(|r| r.starts_with(b"--")) {
                     // An unterminated comment runs to the end, as in a browser.
                     let end = comment_end(b, lt + 2).unwrap_or(n);
-                    if drop_never_content && end - lt > 7 {
+                    if slim.never_content && end - lt > 7 {
                         out.replace(lt, end, "<!---->");
                     }
                     // A comment node ends the text node (end tags may not: the
@@ -1149,7 +1151,7 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                 let too_deep = counted && depth[usize::from(formatting)] >= limit(formatting);
                 // Void never-content tags go whole (`<link>` and `<meta>` unless
                 // metadata reads them); so may the raw-text, SVG and template ones.
-                let void = if drop_never_content {
+                let void = if slim.never_content {
                     void_never_content(name).filter(|v| {
                         // `<link>` and `<meta>` go to the head, reopening nothing.
                         (*v != Void::Input || !in_select)
@@ -1159,7 +1161,7 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     None
                 };
                 let whole = void.is_some()
-                    || drop_never_content
+                    || slim.never_content
                         && matches!(
                             class,
                             Class::Script | Class::RawDropped | Class::Svg | Class::Template
@@ -1212,7 +1214,7 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                         // and the `<nav>` with it.
                         let nav = name.eq_ignore_ascii_case(b"nav");
                         let nav = nav && gt >= nav_looked && !in_select && !in_button;
-                        if nav && drop_never_content && !too_deep && open_formatting.is_some() {
+                        if nav && slim.never_content && !too_deep && open_formatting.is_some() {
                             let plain = plain_subtree_end(html, gt, name, &mut nav_looked);
                             // Only an element of the same name in the menu can
                             // close an open formatting element (an `<a>` closes
@@ -1235,9 +1237,9 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     Class::Script => {
                         let end = script_end(b, gt);
                         let tag = b.get(lt..gt).unwrap_or_default();
-                        let json_ld = tag.windows(7).any(|w| w.eq_ignore_ascii_case(b"ld+json"));
+                        let json_ld = contains_ignore_case(tag, b"ld+json");
                         i = end;
-                        if drop_never_content && !json_ld {
+                        if slim.never_content && !json_ld {
                             scripted |= script_runs(tag);
                             cut_to = Some(end_tag_end(b, end));
                         }
@@ -1247,14 +1249,14 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                         i = end;
                         // In a select the tag stays, emptied: under the older
                         // select parsing rules a `<textarea>` closes the select.
-                        if drop_never_content && in_select {
+                        if slim.never_content && in_select {
                             out.replace(gt, end, "");
-                        } else if drop_never_content {
+                        } else if slim.never_content {
                             cut_to = Some(end_tag_end(b, end));
                         }
                     }
                     Class::RawKept => i = raw_end(b, gt, name),
-                    Class::Svg if skip_svg && !self_closing => match svg_end(b, gt) {
+                    Class::Svg if slim.never_content && !self_closing => match svg_end(b, gt) {
                         // The tags stay while a formatting element may be pending.
                         Some(end) if pending_formatting => {
                             out.replace(gt, end, "");
@@ -1262,20 +1264,18 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                         }
                         Some(end) => cut_to = Some(end_tag_end(b, end)),
                         None => {
-                            (slim, drop_never_content) = (Slim::NONE, false);
-                            (skip_svg, skip_template) = (false, false);
+                            slim = Slim::NONE;
                         }
                     },
-                    Class::Svg if drop_never_content && self_closing && !pending_formatting => {
+                    Class::Svg if slim.never_content && self_closing && !pending_formatting => {
                         cut_to = Some(gt);
                     }
-                    Class::Template if skip_template => match template_end(b, gt) {
+                    Class::Template if slim.never_content => match template_end(b, gt) {
                         Some(end) => cut_to = Some(end_tag_end(b, end)),
                         // Unterminated, or holding foreign content: where it
                         // ends, and what is inert, is not clear.
                         None => {
-                            (slim, drop_never_content) = (Slim::NONE, false);
-                            (skip_svg, skip_template) = (false, false);
+                            slim = Slim::NONE;
                         }
                     },
                     // Everything after `<plaintext>` is text: no more tags to see.
@@ -1288,8 +1288,7 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                         } else if name.eq_ignore_ascii_case(b"button") {
                             in_button = true;
                         } else if name.eq_ignore_ascii_case(b"math") && !self_closing {
-                            (slim, drop_never_content) = (Slim::NONE, false);
-                            (skip_svg, skip_template) = (false, false);
+                            slim = Slim::NONE;
                         }
                     }
                 }

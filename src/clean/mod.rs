@@ -756,13 +756,7 @@ fn runs_scripts(dom: &Dom<'_>) -> bool {
                 continue;
             }
             Some(e) if e.name() == "script" => {
-                let runs = dom::attr(e, "type").is_none_or(|t| {
-                    let t = t.trim().to_ascii_lowercase();
-                    t.is_empty()
-                        || t.contains("javascript")
-                        || t.contains("ecmascript")
-                        || t == "module"
-                });
+                let runs = dom::attr(e, "type").is_none_or(dom::script_type_runs);
                 if runs {
                     return true;
                 }
