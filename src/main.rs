@@ -1,5 +1,6 @@
 //! The `thresher` command line: `run`, `once`, `clean`, `check-config`.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -88,6 +89,10 @@ struct CleanArgs {
     /// Write `<DIR>/<file stem>.json` for each input instead of printing.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// With `--out`: each input's own URL, from lines `<file stem><TAB><url>`
+    /// (a file not listed uses `--url`, if given).
+    #[arg(long, value_name = "FILE", requires = "out", conflicts_with = "url")]
+    urls: Option<PathBuf>,
     /// Print which blocks were kept or removed and why, instead of the JSON (one FILE).
     #[arg(long)]
     explain: bool,
@@ -736,6 +741,29 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// Reads `--urls`: one `<file stem><TAB><url>` per line; blank lines are skipped.
+fn read_url_list(path: &Path) -> anyhow::Result<HashMap<String, Url>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the URL list {}", path.display()))?;
+    let mut urls = HashMap::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((stem, url)) = line.split_once('\t') else {
+            bail!(
+                "{}:{}: expected `<file stem><TAB><url>`",
+                path.display(),
+                number + 1
+            );
+        };
+        let url = Url::parse(url.trim())
+            .with_context(|| format!("{}:{}: invalid URL {url:?}", path.display(), number + 1))?;
+        urls.insert(stem.to_string(), url);
+    }
+    Ok(urls)
+}
+
 fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
     let rules = source_rules(args)?;
     let options = clean::Options {
@@ -761,13 +789,18 @@ fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
         bail!("--explain prints a table for one FILE; it cannot be combined with --out");
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let urls = match &args.urls {
+        Some(path) => read_url_list(path)?,
+        None => HashMap::new(),
+    };
     let mut failed = 0usize;
     for path in &args.files {
         let stem = path
             .file_stem()
             .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
+        let url = urls.get(&stem).or(args.url.as_ref());
         let result = read_input(path).and_then(|bytes| {
-            let (output, _) = clean_one(&bytes, args.url.as_ref(), &options, args.markdown)?;
+            let (output, _) = clean_one(&bytes, url, &options, args.markdown)?;
             let target = out.join(format!("{stem}.json"));
             std::fs::write(&target, serde_json::to_vec_pretty(&output)?)
                 .with_context(|| format!("cannot write {}", target.display()))
