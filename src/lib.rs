@@ -12,6 +12,7 @@ pub mod article;
 pub mod bench;
 pub mod boilerplate;
 pub mod clean;
+pub mod clock;
 pub mod config;
 pub mod dedup;
 pub mod feed;

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock;
 use crate::config::SourceConfig;
 use crate::roster::Roster;
 
@@ -146,16 +147,14 @@ impl Scheduler {
             && slot.turn == Turn::Polling
         {
             let wait = next_in.unwrap_or(slot.source.interval);
-            self.schedule(name, Instant::now() + jittered(wait));
+            self.schedule(name, clock::instant_in(jittered(wait)));
         }
     }
 
     fn schedule(&mut self, name: String, at: Instant) {
         if let Some(slot) = self.slots.get_mut(&name) {
             slot.turn = Turn::Due(at);
-            let wall = chrono::Utc::now()
-                + chrono::Duration::from_std(at.saturating_duration_since(Instant::now()))
-                    .unwrap_or_default();
+            let wall = clock::utc_in(at.saturating_duration_since(Instant::now()));
             self.roster.set_next_poll(&name, Some(wall));
             self.heap.push(Reverse((at, name)));
         }
@@ -186,7 +185,7 @@ impl Scheduler {
         for source in sources {
             let name = source.name.clone();
             let spread = (source.interval / 10).min(MAX_START_SPREAD);
-            let first = now + spread.mul_f64(rand::random::<f64>());
+            let first = clock::instant_after(now, clock::scaled(spread, rand::random::<f64>()));
             match self.slots.get_mut(&name) {
                 None => {
                     let polling = self.removed_while_polling.contains(&name);
@@ -206,7 +205,7 @@ impl Scheduler {
                         let sooner = if old.url != source.url {
                             first
                         } else {
-                            now + jittered(source.interval)
+                            clock::instant_after(now, jittered(source.interval))
                         };
                         if sooner < at {
                             self.schedule(name, sooner);
@@ -236,7 +235,7 @@ async fn sleep_until(at: Option<Instant>) {
 
 /// `interval` ± 10 %, uniformly.
 pub fn jittered(interval: Duration) -> Duration {
-    interval.mul_f64(0.9 + 0.2 * rand::random::<f64>())
+    clock::scaled(interval, 0.9 + 0.2 * rand::random::<f64>())
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::article::ArticleJob;
 use crate::boilerplate::HostBlocks;
+use crate::clock;
 use crate::dedup::{Signature, StoryIndex, Thresholds, band_hashes, title_similarity};
 
 const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
@@ -801,8 +802,7 @@ impl State {
                         _ => policy.delay(failed_attempts.max(1)).max(min_delay),
                     }
                     .min(MAX_RETRY_DELAY);
-                    let at =
-                        now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero());
+                    let at = clock::utc_after(now, delay);
                     let job = ArticleJob {
                         failed_attempts,
                         retry_at: Some(at),

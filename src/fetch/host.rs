@@ -11,6 +11,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use url::Url;
 
+use crate::clock;
+
 /// Origins remembered before idle ones are forgotten (bounds memory when
 /// feeds link to ever new hosts).
 const MAX_IDLE_ORIGINS: usize = 10_000;
@@ -149,7 +151,7 @@ impl Hosts {
                     wait: start.duration_since(now),
                 });
             }
-            timing.next_start = Some(start + interval);
+            timing.next_start = Some(clock::instant_after(start, interval));
             start
         };
         tokio::time::sleep_until(start).await;
@@ -194,7 +196,7 @@ impl Hosts {
     pub fn block(&self, key: &str, wait: Duration) {
         let origin = self.origin(key);
         let mut timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
-        let until = Instant::now() + wait;
+        let until = clock::instant_in(wait);
         timing.blocked_until = Some(timing.blocked_until.map_or(until, |t| t.max(until)));
     }
 

@@ -21,6 +21,7 @@ use url::Url;
 
 use self::host::{HostPermit, HostPolicy, Hosts, origin};
 use self::robots::{RobotsCache, Verdict, agent_token};
+use crate::clock;
 use crate::config::{Config, FetchConfig};
 use crate::state::{RobotsRecord, State};
 use crate::telemetry::metrics::Metrics;
@@ -470,7 +471,7 @@ impl Fetcher {
             humantime::format_duration(wait)
         );
         let Some(state) = &self.state else { return };
-        let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+        let until = clock::utc_in(wait);
         let update = state.update_host_record(key.to_string(), move |r| {
             // A shorter Retry-After never shortens a longer block.
             r.blocked_until = Some(r.blocked_until.map_or(until, |t| t.max(until)));
@@ -598,7 +599,7 @@ fn jittered_backoff(attempt: u32) -> Duration {
     let base = RETRY_BASE
         .saturating_mul(1 << attempt.saturating_sub(1).min(8))
         .min(RETRY_MAX);
-    base.mul_f64(0.5 + rand::random::<f64>())
+    clock::scaled(base, 0.5 + rand::random::<f64>())
 }
 
 /// One GET, conditional when `validators` are given; reads the body up to `limit` bytes.
@@ -650,9 +651,12 @@ async fn send(
         }));
     }
     if !status.is_success() {
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
+        // Retry-After means something only on 429 and 503 (RFC 9110 §10.2.3);
+        // on a 404 it is noise and must not postpone the source for a day.
+        let retry_after = (status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::SERVICE_UNAVAILABLE)
+            .then(|| response.headers().get(header::RETRY_AFTER))
+            .flatten()
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         return Err(FetchError::Status {
@@ -692,15 +696,19 @@ async fn send(
     }))
 }
 
-/// Parses `Retry-After`: delay seconds, or an HTTP date (a date in the past means now).
+/// Parses `Retry-After`: delay seconds, or an HTTP date (a date in the past
+/// means now). The result is clamped to `MAX_BLOCK` here, where the value
+/// enters, so no deadline computed from it can overflow; digits too many for
+/// a `u64` are a wait as long as that too.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(seconds).min(MAX_BLOCK));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    Some(wait.to_std().unwrap_or(Duration::ZERO).min(MAX_BLOCK))
 }
 
 /// Decodes an HTML document to UTF-8: byte-order mark; then UTF-8 if the
@@ -845,6 +853,20 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-5"), None);
+    }
+
+    #[test]
+    fn retry_after_beyond_a_day_is_clamped_where_it_is_parsed() {
+        for huge in [
+            "18446744073709551615",
+            "100000000000000",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_retry_after(huge), Some(MAX_BLOCK), "{huge}");
+        }
+        let far = "Fri, 31 Dec 9999 23:59:59 GMT";
+        assert_eq!(parse_retry_after(far), Some(MAX_BLOCK));
     }
 
     #[test]

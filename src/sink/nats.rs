@@ -25,6 +25,7 @@ use tracing::{debug, error, info, warn};
 
 use super::{Sink, SinkError};
 use crate::article::Article;
+use crate::clock;
 use crate::config::{NATS_CREDS_ENV, NATS_PASSWORD_ENV, NATS_TOKEN_ENV, NATS_USER_ENV, NatsConfig};
 use crate::state::{OutboxEntry, OutboxPut, State};
 use crate::telemetry::Stats;
@@ -122,7 +123,7 @@ impl Sink for NatsSink {
             let shared = &self.shared;
             let payload = super::article_json(article)?;
             let capacity = shared.config.outbox_capacity;
-            let deadline = Instant::now() + shared.config.drain_timeout;
+            let deadline = clock::instant_in(shared.config.drain_timeout);
             loop {
                 // Registered before the put, so a removal in between is not missed.
                 let room = shared.room.notified();
@@ -172,7 +173,7 @@ impl Sink for NatsSink {
         Box::pin(async move {
             let shared = &self.shared;
             let limit = limit.unwrap_or(shared.config.drain_timeout);
-            let deadline = Instant::now() + limit;
+            let deadline = clock::instant_in(limit);
             let mut left = shared.state.outbox_len().await.unwrap_or(0);
             if left > 0 {
                 info!(
