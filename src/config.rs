@@ -307,13 +307,13 @@ impl NatsConfig {
             ));
         }
         check_subject(&self.subject).map_err(|message| (key("subject"), message))?;
-        let positive = [
-            ("max_in_flight", self.max_in_flight as u64),
-            ("outbox_capacity", self.outbox_capacity),
+        let counts = [
+            ("max_in_flight", self.max_in_flight as u64, 1, 10_000),
+            ("outbox_capacity", self.outbox_capacity, 1, 10_000_000),
         ];
-        for (name, value) in positive {
-            if value == 0 {
-                return Err((key(name), "must be at least 1".into()));
+        for (name, value, min, max) in counts {
+            if let Some(message) = count_error(value, min, max) {
+                return Err((key(name), message));
             }
         }
         let day = Duration::from_secs(24 * 3600);
@@ -402,6 +402,10 @@ pub struct FetchConfig {
     /// Permit targets on loopback, private, link-local and unique-local
     /// addresses (refused by default, on every redirect hop and after DNS).
     pub allow_private_networks: bool,
+    /// Permit the feed URL itself (and its redirects) on a private network
+    /// while article links and robots.txt stay guarded: a feed served from
+    /// the LAN cannot send Thresher to 169.254.169.254.
+    pub allow_private_feed: bool,
     /// Honour robots.txt (and its `Crawl-delay`) for article pages.
     pub respect_robots_txt: bool,
     /// Quick retries of a request that failed transiently (5xx, reset,
@@ -435,6 +439,7 @@ impl Default for FetchConfig {
             min_host_interval: Duration::from_secs(1),
             max_concurrency: 64,
             allow_private_networks: false,
+            allow_private_feed: false,
             respect_robots_txt: true,
             retries: 2,
             max_source_backoff: Duration::from_secs(6 * 3600),
@@ -471,6 +476,8 @@ pub struct FetchOverrides {
     pub min_host_interval: Option<Duration>,
     /// See [`FetchConfig::allow_private_networks`].
     pub allow_private_networks: Option<bool>,
+    /// See [`FetchConfig::allow_private_feed`].
+    pub allow_private_feed: Option<bool>,
     /// See [`FetchConfig::respect_robots_txt`]: `false` opts this source out.
     pub respect_robots_txt: Option<bool>,
     /// See [`FetchConfig::retries`].
@@ -510,6 +517,7 @@ impl FetchConfig {
             allow_private_networks: o
                 .allow_private_networks
                 .unwrap_or(self.allow_private_networks),
+            allow_private_feed: o.allow_private_feed.unwrap_or(self.allow_private_feed),
             respect_robots_txt: o.respect_robots_txt.unwrap_or(self.respect_robots_txt),
             retries: o.retries.unwrap_or(self.retries),
             max_source_backoff: o.max_source_backoff.unwrap_or(self.max_source_backoff),
@@ -523,18 +531,16 @@ impl FetchConfig {
     /// (`fetch` or `sources[2].fetch`).
     fn validate(&self, prefix: &str) -> Result<(), (String, String)> {
         let key = |name: &str| format!("{prefix}.{name}");
-        let positive = [
-            ("max_body_bytes", self.max_body_bytes),
-            ("host_concurrency", self.host_concurrency as u64),
-            ("max_concurrency", self.max_concurrency as u64),
+        let counts = [
+            ("max_body_bytes", self.max_body_bytes, 1_000, 100_000_000),
+            ("host_concurrency", self.host_concurrency as u64, 1, 64),
+            ("max_concurrency", self.max_concurrency as u64, 1, 4_096),
+            ("retries", u64::from(self.retries), 0, 10),
         ];
-        for (name, value) in positive {
-            if value == 0 {
-                return Err((key(name), "must be at least 1".into()));
+        for (name, value, min, max) in counts {
+            if let Some(message) = count_error(value, min, max) {
+                return Err((key(name), message));
             }
-        }
-        if self.retries > 10 {
-            return Err((key("retries"), "must be at most 10".into()));
         }
         let day = Duration::from_secs(24 * 3600);
         let bounded = [
@@ -920,27 +926,45 @@ impl Config {
                 ));
             }
         }
-        if !(1..=65_536).contains(&self.state.cache_mib) {
-            return Err(invalid(
-                "state.cache_mib".to_string(),
-                format!("must be between 1 and 65536 (got {})", self.state.cache_mib),
-            ));
-        }
-        let positive = [
-            ("pipeline.feed_concurrency", self.pipeline.feed_concurrency),
+        // Ceilings keep every count far below what tokio's semaphores, the
+        // allocator and the thread pool accept, so a value that loads runs.
+        let pipeline = &self.pipeline;
+        let counts = [
+            ("state.cache_mib", self.state.cache_mib as u64, 1, 65_536),
+            (
+                "pipeline.feed_concurrency",
+                pipeline.feed_concurrency as u64,
+                1,
+                1_024,
+            ),
             (
                 "pipeline.fetch_concurrency",
-                self.pipeline.fetch_concurrency,
+                pipeline.fetch_concurrency as u64,
+                1,
+                1_024,
             ),
-            ("pipeline.queue_capacity", self.pipeline.queue_capacity),
+            (
+                "pipeline.clean_workers",
+                pipeline.clean_workers as u64,
+                0,
+                256,
+            ),
+            (
+                "pipeline.queue_capacity",
+                pipeline.queue_capacity as u64,
+                1,
+                100_000,
+            ),
             (
                 "pipeline.max_article_attempts",
-                self.pipeline.max_article_attempts as usize,
+                u64::from(pipeline.max_article_attempts),
+                1,
+                100,
             ),
         ];
-        for (key, value) in positive {
-            if value == 0 {
-                return Err(invalid(key.to_string(), "must be at least 1".to_string()));
+        for (key, value, min, max) in counts {
+            if let Some(message) = count_error(value, min, max) {
+                return Err(invalid(key.to_string(), message));
             }
         }
         let day = Duration::from_secs(24 * 3600);
@@ -988,6 +1012,11 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The message for a count outside `min..=max`, if it is.
+fn count_error(value: u64, min: u64, max: u64) -> Option<String> {
+    (value < min || value > max).then(|| format!("{value} is out of range ({min} to {max})"))
 }
 
 /// The message for a duration outside `min..=max`, if it is.
@@ -1178,6 +1207,37 @@ mod tests {
         assert_eq!(embedded.output.nats, None, "the default needs no server");
         let only = parse("[output]\ndirectory = false\n[output.nats]\n").expect("valid");
         assert!(!only.output.directory);
+    }
+
+    #[test]
+    fn every_number_outside_its_range_is_rejected_with_its_key() {
+        let huge = "9223372036854775807";
+        for (table, key, bad) in [
+            ("state", "cache_mib", "0"),
+            ("pipeline", "feed_concurrency", huge),
+            ("pipeline", "fetch_concurrency", "0"),
+            ("pipeline", "clean_workers", huge),
+            ("pipeline", "queue_capacity", huge),
+            ("pipeline", "max_article_attempts", "101"),
+            ("fetch", "max_body_bytes", huge),
+            ("fetch", "max_body_bytes", "10"),
+            ("fetch", "host_concurrency", huge),
+            ("fetch", "max_concurrency", huge),
+            ("fetch", "retries", "11"),
+            ("output.nats", "max_in_flight", huge),
+            ("output.nats", "outbox_capacity", "0"),
+        ] {
+            let err = parse(&format!("[{table}]\n{key} = {bad}\n")).unwrap_err();
+            assert!(err.contains(&format!("{table}.{key}")), "{key}: {err}");
+            assert!(err.contains("out of range"), "{key}: {err}");
+        }
+        let err = parse(&format!(
+            "[[sources]]\nname = \"a\"\nurl = \"http://127.0.0.1/\"\n[sources.fetch]\nhost_concurrency = {huge}\n"
+        ))
+        .unwrap_err();
+        assert!(err.contains("sources[0].fetch.host_concurrency"), "{err}");
+        // The largest value of each range loads.
+        parse("[pipeline]\nqueue_capacity = 100000\n[fetch]\nmax_concurrency = 4096\n").unwrap();
     }
 
     #[test]

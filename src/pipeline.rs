@@ -823,9 +823,9 @@ async fn clean_stage(
                 Ok(clean) => {
                     let _ = articles.send(clean).await;
                 }
-                Err(reason) => {
+                Err((kind, reason)) => {
                     Stats::inc(&ctx.stats.rejected);
-                    ctx.metrics.failure(&job.source, "article", "no_article");
+                    ctx.metrics.failure(&job.source, "article", kind);
                     info!(
                         "source {:?}: article {}: skipped: {reason}",
                         job.source, job.url
@@ -840,8 +840,9 @@ async fn clean_stage(
 }
 
 /// Decodes and cleans a page on the blocking pool (both are CPU-bound), with
-/// the source's rules and the host's learned template, and assembles the article.
-async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
+/// the source's rules and the host's learned template, and assembles the
+/// article. An error is final for the link: its kind (for counters) and reason.
+async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, (&'static str, String)> {
     let Page {
         job,
         final_url,
@@ -906,9 +907,9 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, String> {
         )
     })
     .await
-    .map_err(|e| format!("cleaner crashed on this page: {e}"))?;
+    .map_err(|e| ("crashed", format!("cleaner crashed on this page: {e}")))?;
     ctx.metrics.clean_seconds.observe(took.as_secs_f64());
-    let (cleaned, markdown) = cleaned.map_err(|e| e.to_string())?;
+    let (cleaned, markdown) = cleaned.map_err(|e| (e.kind(), e.to_string()))?;
     let mut article = assemble(&ctx.canon, job.clone(), final_url, fetched_at, cleaned);
     article.markdown = markdown;
     Ok(CleanPage {

@@ -93,7 +93,7 @@ fn rules() -> Rules {
     }
 }
 
-/// A `NoArticle` must say why.
+/// A refusal must say why.
 fn check(result: Result<clean::Cleaned, CleanError>) {
     match result {
         Ok(cleaned) => {
@@ -103,7 +103,9 @@ fn check(result: Result<clean::Cleaned, CleanError>) {
             );
             assert!(!cleaned.html.contains("<script"), "{}", cleaned.html);
         }
-        Err(CleanError::NoArticle(reason)) => assert!(!reason.is_empty()),
+        Err(CleanError::NoArticle(reason) | CleanError::OverBudget(reason)) => {
+            assert!(!reason.is_empty())
+        }
     }
 }
 

@@ -90,3 +90,186 @@ async fn a_retry_after_too_large_for_any_clock_on_a_failing_feed_does_not_crash_
     assert_logged(&log, &["source \"max\"", "HTTP 404"]);
     assert_logged(&log, &["source \"large\"", "HTTP 404"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_refuses_a_number_past_its_ceiling_naming_the_key() {
+    // These values passed check-config and then panicked at run time (tokio's
+    // semaphore limit); now the loader refuses them.
+    let ws = Workspace::new();
+    for (variable, key) in [
+        (
+            "THRESHER__PIPELINE__QUEUE_CAPACITY",
+            "pipeline.queue_capacity",
+        ),
+        (
+            "THRESHER__FETCH__HOST_CONCURRENCY",
+            "fetch.host_concurrency",
+        ),
+        ("THRESHER__FETCH__MAX_CONCURRENCY", "fetch.max_concurrency"),
+        (
+            "THRESHER__PIPELINE__CLEAN_WORKERS",
+            "pipeline.clean_workers",
+        ),
+    ] {
+        ws.write_config(&[("a", "http://127.0.0.1:9/a.xml".into())], "5m", "");
+        for verb in ["check-config", "once"] {
+            let output = ws
+                .command(verb)
+                .env(variable, "9223372036854775807")
+                .output()
+                .await
+                .expect("run");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{verb} {key}: {stderr}");
+            assert!(stderr.contains(key), "{verb}: names {key}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{verb}: {stderr}");
+        }
+    }
+}
+
+/// Rewrites a `[fetch]` line the workspace config writes by default.
+fn replace_in_config(ws: &Workspace, from: &str, to: &str) {
+    let text = std::fs::read_to_string(ws.config_path()).expect("read config");
+    assert!(text.contains(from), "{from} not in\n{text}");
+    std::fs::write(ws.config_path(), text.replacen(from, to, 1)).expect("write config");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_redirect_hop_waits_for_its_origin_and_ten_hops_are_followed() {
+    let healthy = healthy_site("healthy-hops").await;
+    let faulty = FaultServer::start().await;
+    // Ten redirects then the article: the README's limit, so it is followed.
+    for hop in 0..10 {
+        faulty.route(
+            &format!("/ten/{hop}"),
+            vec![Reply::redirect(&format!("/ten/{}", hop + 1))],
+        );
+    }
+    faulty.route("/ten/10", vec![Reply::article("ten-hops")]);
+    // Eleven redirects: one too many.
+    for hop in 0..11 {
+        faulty.route(
+            &format!("/eleven/{hop}"),
+            vec![Reply::redirect(&format!("/eleven/{}", hop + 1))],
+        );
+    }
+    faulty.route("/eleven/11", vec![Reply::article("eleven-hops")]);
+    faulty.route(
+        "/feed.xml",
+        vec![Reply::rss(&[
+            ("ten-hops", faulty.url("/ten/0")),
+            ("eleven-hops", faulty.url("/eleven/0")),
+        ])],
+    );
+    let ws = Workspace::new();
+    config(&ws, faulty.url("/feed.xml"), &healthy, "", FAST);
+    let interval = Duration::from_millis(150);
+    replace_in_config(
+        &ws,
+        "min_host_interval = \"0s\"",
+        "min_host_interval = \"150ms\"",
+    );
+    replace_in_config(&ws, "host_concurrency = 8", "host_concurrency = 1");
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert_exit(&output, 0, &log);
+    let ten = written(&ws, &faulty.url("/ten/10"))
+        .unwrap_or_else(|| panic!("the 10-hop article is written\n{log}"));
+    assert!(
+        ten["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&common::marker_of("ten-hops"))
+    );
+    assert_not_written(&ws, &faulty.url("/eleven/11"), &log);
+    assert_eq!(
+        faulty.hits("/eleven/11"),
+        0,
+        "the 12th request is never sent"
+    );
+    assert_logged(&log, &["/eleven/0", "more than 10 redirects"]);
+    // One origin, one request at a time: every start, redirect hops
+    // included, is at least min_host_interval after the one before.
+    let mut starts: Vec<_> = faulty.requests().into_iter().map(|(_, at)| at).collect();
+    starts.sort();
+    assert!(
+        starts.len() >= 23,
+        "feed, robots.txt and 21 hops: {starts:?}"
+    );
+    let slack = Duration::from_millis(10);
+    for pair in starts.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap + slack >= interval, "two requests {gap:?} apart\n{log}");
+    }
+    assert_healthy(&ws, &healthy, "healthy-hops", &log);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_feed_may_be_allowed_while_its_article_links_stay_guarded() {
+    let faulty = FaultServer::start().await;
+    let local = faulty.url("/articles/local");
+    let metadata = "http://169.254.169.254/latest/meta-data/".to_string();
+    faulty.route(
+        "/feed.xml",
+        vec![Reply::rss(&[
+            ("local", local.clone()),
+            ("metadata", metadata.clone()),
+        ])],
+    );
+    faulty.route("/articles/local", vec![Reply::article("local")]);
+    let ws = Workspace::new();
+    ws.write_config_with_fetch(&[("lan", faulty.url("/feed.xml"))], "10m", "", FAST);
+    replace_in_config(
+        &ws,
+        "allow_private_networks = true",
+        "allow_private_networks = false\nallow_private_feed = true",
+    );
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert_exit(&output, 0, &log);
+    assert_eq!(faulty.hits("/feed.xml"), 1, "the LAN feed is read\n{log}");
+    assert_eq!(faulty.hits("/articles/local"), 0, "{log}");
+    assert_eq!(faulty.hits("/robots.txt"), 0, "{log}");
+    assert!(ws.articles().is_empty(), "{log}");
+    assert_logged(&log, &["/articles/local", "private-network"]);
+    assert_logged(&log, &["169.254.169.254", "private-network"]);
+
+    // Without the key the feed itself is refused, before any request.
+    replace_in_config(
+        &ws,
+        "allow_private_feed = true",
+        "allow_private_feed = false",
+    );
+    let (_, log, _) = run_once(&ws).await;
+    assert_eq!(faulty.hits("/feed.xml"), 1, "{log}");
+    assert_logged(&log, &["lan", "private-network"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_past_the_cleaners_memory_budget_is_refused_once_and_not_retried() {
+    let healthy = healthy_site("healthy-budget").await;
+    let faulty = FaultServer::start().await;
+    // 250,000 elements in 1 MB: parsed whole, pages like this (at 2.25 M
+    // elements) took 1.4 GB and crashed the daemon after every restart.
+    let bomb = faulty.url("/articles/bomb");
+    faulty.route("/articles/bomb", vec![Reply::html("<p>x".repeat(250_000))]);
+    faulty.route("/feed.xml", vec![Reply::rss(&[("bomb", bomb.clone())])]);
+    let ws = Workspace::new();
+    config(&ws, faulty.url("/feed.xml"), &healthy, "", FAST);
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert_exit(&output, 0, &log);
+    assert_not_written(&ws, &bomb, &log);
+    assert_logged(
+        &log,
+        &["/articles/bomb", "too large to clean", "200000 elements"],
+    );
+    assert_healthy(&ws, &healthy, "healthy-budget", &log);
+    // The refusal is final: the next run does not fetch the page again.
+    let (output, log, _) = run_once(&ws).await;
+    assert_exit(&output, 0, &log);
+    assert_eq!(faulty.hits("/articles/bomb"), 1, "{log}");
+}

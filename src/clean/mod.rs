@@ -8,6 +8,7 @@
 //! furniture (share bars, bylines, related lists), and fall back to JSON-LD
 //! `articleBody` when the DOM yields much less than the page's own metadata.
 
+mod budget;
 mod dom;
 mod explain;
 mod extract;
@@ -57,6 +58,19 @@ pub enum CleanError {
     /// The page has no block of text long enough to be an article.
     #[error("no article found: {0}")]
     NoArticle(String),
+    /// The page would take more memory to parse than the cleaner's budget.
+    #[error("page too large to clean: {0}")]
+    OverBudget(String),
+}
+
+impl CleanError {
+    /// A short name of the failure kind, for counters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NoArticle(_) => "no_article",
+            Self::OverBudget(_) => "over_budget",
+        }
+    }
 }
 
 /// Fewer tokens than this (and no JSON-LD body) is not an article.
@@ -132,6 +146,7 @@ pub fn clean_with(
         whitespace: !options.explain,
     };
     let prepared = guard::prepare_page(html, guard::MAX_DEPTH, slim);
+    budget::check(&prepared.html)?;
     let doc = Html::parse_document(&prepared.html);
     let dom = Dom::build(&doc);
     let rules = options.rules;

@@ -19,7 +19,15 @@ pub fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4() {
                 return is_public_v4(v4);
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            // IPv4-translated ::ffff:0:a.b.c.d (SIIT) reaches the embedded address.
+            if segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
+                let [.., hi, lo] = segments;
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                return is_public_v4(Ipv4Addr::new(a, b, c, d));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -27,14 +35,16 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (first & 0xffc0) == 0xfe80 // link local fe80::/10
                 || (first & 0xffc0) == 0xfec0 // site local fec0::/10 (deprecated)
                 || first == 0x2002 // 6to4, which can embed any IPv4 address
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-                || (first == 0x0064 && v6.segments()[1] == 0xff9b)) // NAT64 to anything
+                || (first == 0x2001 && segments[1] == 0x0db8) // documentation
+                || (first == 0x2001 && segments[1] == 0) // Teredo, tunnels to any IPv4 host
+                || (first == 0x0100 && segments[1..4] == [0, 0, 0]) // discard-only 100::/64
+                || (first == 0x0064 && segments[1] == 0xff9b)) // NAT64 to anything
         }
     }
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     !(ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
@@ -44,6 +54,8 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || ip.is_documentation()
         || a == 0
         || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
         || (a == 198 && (b == 18 || b == 19)) // benchmarking
         || a >= 240) // reserved
 }
@@ -120,11 +132,27 @@ mod tests {
             "::127.0.0.1",
             "fec0::1",
             "2002:7f00:1::1",
+            "192.0.0.8",
+            "192.0.0.170",
+            "192.88.99.1",
+            "2001::5efe:7f00:1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:a9fe:a9fe",
+            "100::1",
         ] {
             let ip: IpAddr = ip.parse().expect("test address");
             assert!(!is_public(ip), "{ip} must not be public");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "192.0.1.1",
+            "192.88.98.1",
+            "2606:4700:4700::1111",
+            "2001:4860:4860::8888",
+            "::ffff:0:1.1.1.1",
+        ] {
             let ip: IpAddr = ip.parse().expect("test address");
             assert!(is_public(ip), "{ip} is public");
         }

@@ -184,34 +184,22 @@ pub enum Response {
     Ok(Fetched),
 }
 
-/// One HTTP client and the settings it was built from (per distinct
-/// `[fetch]` + `[sources.fetch]` combination, so sources share clients).
+/// The HTTP clients of one `[fetch]` + `[sources.fetch]` combination and
+/// the settings they were built from (sources with equal settings share one).
 struct Profile {
+    /// For article pages, robots.txt, and feeds unless `allow_private_feed`.
     client: reqwest::Client,
+    /// For feed URLs when only the feed may be on a private network: a
+    /// client without the resolver guard.
+    feed_client: Option<reqwest::Client>,
+    /// Configured headers and cookies, sent to the requested URL's host and
+    /// (all but credentials) to the hosts it redirects to.
+    headers: HeaderMap,
     config: FetchConfig,
 }
 
 impl Profile {
     fn new(config: FetchConfig) -> Result<Self, FetchError> {
-        let allow_private = config.allow_private_networks;
-        let redirects = redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-            } else if !matches!(attempt.url().scheme(), "http" | "https") {
-                let message = format!("redirect to non-http URL {}", attempt.url());
-                attempt.error(message)
-            } else if attempt.previous().contains(attempt.url()) {
-                let message = format!("redirect loop at {}", attempt.url());
-                attempt.error(message)
-            } else if let Some(refusal) = (!allow_private)
-                .then(|| guard::check_literal(attempt.url()).err())
-                .flatten()
-            {
-                attempt.error(refusal)
-            } else {
-                attempt.follow()
-            }
-        });
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
             // Validated with the config.
@@ -233,24 +221,21 @@ impl Profile {
                 headers.insert(header::COOKIE, value);
             }
         }
-        let mut builder = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
-            .default_headers(headers)
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
-            .redirect(redirects);
-        // Through a proxy, our resolver would only see the proxy's own name
-        // (which may well be private); target names are resolved by the proxy.
-        if !allow_private && config.proxy.is_none() {
-            builder = builder.dns_resolver(Arc::new(guard::PublicOnlyResolver));
-        }
-        if let Some(proxy) = &config.proxy {
-            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(FetchError::from_reqwest)?;
-            builder = builder.proxy(proxy);
-        }
-        let client = builder.build().map_err(FetchError::from_reqwest)?;
-        Ok(Self { client, config })
+        let client = build_client(&config, config.allow_private_networks)?;
+        let feed_client = (config.allow_private_feed && !config.allow_private_networks)
+            .then(|| build_client(&config, true))
+            .transpose()?;
+        Ok(Self {
+            client,
+            feed_client,
+            headers,
+            config,
+        })
+    }
+
+    /// Whether the feed itself may be on a private network.
+    fn private_feed_allowed(&self) -> bool {
+        self.config.allow_private_networks || self.config.allow_private_feed
     }
 
     fn host_policy(&self) -> HostPolicy {
@@ -259,6 +244,28 @@ impl Profile {
             min_interval: self.config.min_host_interval,
         }
     }
+}
+
+/// A client that follows no redirect itself (the fetcher follows each hop,
+/// so every hop passes the guard and takes its origin's politeness slot);
+/// unless `allow_private`, its resolver drops private addresses.
+fn build_client(config: &FetchConfig, allow_private: bool) -> Result<reqwest::Client, FetchError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(config.user_agent.clone())
+        .timeout(config.timeout)
+        .connect_timeout(config.connect_timeout)
+        .read_timeout(config.read_timeout)
+        .redirect(redirect::Policy::none());
+    // Through a proxy, our resolver would only see the proxy's own name
+    // (which may well be private); target names are resolved by the proxy.
+    if !allow_private && config.proxy.is_none() {
+        builder = builder.dns_resolver(Arc::new(guard::PublicOnlyResolver));
+    }
+    if let Some(proxy) = &config.proxy {
+        let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(FetchError::from_reqwest)?;
+        builder = builder.proxy(proxy);
+    }
+    builder.build().map_err(FetchError::from_reqwest)
 }
 
 /// The clients of one configuration: the default and each source's own.
@@ -352,7 +359,7 @@ impl Fetcher {
     }
 
     /// GETs a feed for `source`, conditionally when `validators` are given.
-    /// Waits at most `max_wait` for the origin's politeness slot.
+    /// Waits at most `max_wait` for each origin's politeness slot.
     pub async fn get_feed(
         &self,
         source: &str,
@@ -361,8 +368,12 @@ impl Fetcher {
         max_wait: Duration,
     ) -> Result<Response, FetchError> {
         let profile = self.profile(source);
-        self.admit(&profile, url).await?;
-        self.request(&profile, url, validators, max_wait, "feed")
+        let route = Route {
+            client: profile.feed_client.as_ref().unwrap_or(&profile.client),
+            allow_private: profile.private_feed_allowed(),
+        };
+        self.admit(url, route.allow_private).await?;
+        self.request(&profile, route, url, validators, max_wait, "feed")
             .await
     }
 
@@ -374,8 +385,12 @@ impl Fetcher {
         max_wait: Duration,
     ) -> Result<Response, FetchError> {
         let profile = self.profile(source);
+        let route = Route {
+            client: &profile.client,
+            allow_private: profile.config.allow_private_networks,
+        };
         // Before anything goes out, robots.txt included.
-        self.admit(&profile, url).await?;
+        self.admit(url, route.allow_private).await?;
         if profile.config.respect_robots_txt {
             match self.robots_verdict(&profile, url, max_wait).await? {
                 Verdict::Allowed => {}
@@ -383,13 +398,15 @@ impl Fetcher {
                 Verdict::Unavailable(wait) => return Err(FetchError::RobotsUnavailable { wait }),
             }
         }
-        self.request(&profile, url, None, max_wait, "page").await
+        self.request(&profile, route, url, None, max_wait, "page")
+            .await
     }
 
-    /// What every fetch passes first: the private-network guard on the URL,
-    /// and the origin's stored `Retry-After` block.
-    async fn admit(&self, profile: &Profile, url: &Url) -> Result<(), FetchError> {
-        if !profile.config.allow_private_networks {
+    /// What every request and every redirect hop passes first: the
+    /// private-network guard on the URL, and the origin's stored
+    /// `Retry-After` block.
+    async fn admit(&self, url: &Url, allow_private: bool) -> Result<(), FetchError> {
+        if !allow_private {
             guard::check_literal(url).map_err(FetchError::PrivateNetwork)?;
         }
         self.restore(url).await;
@@ -409,25 +426,67 @@ impl Fetcher {
             .map_err(|busy| FetchError::HostBusy { wait: busy.wait })
     }
 
-    /// One admitted request with politeness and quick retries of transient failures.
+    /// One admitted request with quick retries of transient failures.
     async fn request(
         &self,
         profile: &Profile,
+        route: Route<'_>,
         url: &Url,
         validators: Option<&Validators>,
         max_wait: Duration,
         target: &'static str,
     ) -> Result<Response, FetchError> {
-        let key = origin(url);
         let mut attempt = 0;
         loop {
-            let permit = self.slot(&key, profile, max_wait).await?;
             let limit = profile.config.max_body_bytes;
             let result = self
-                .timed(target, send(&profile.client, url, validators, limit))
+                .follow(profile, route, url, validators, limit, max_wait, target)
+                .await;
+            match result {
+                // The origin asked for time (and is blocked): not a quick retry.
+                Err(FetchError::Status {
+                    retry_after: Some(_),
+                    ..
+                }) => return result,
+                Err(e) if e.is_transient() && attempt < profile.config.retries => {
+                    attempt += 1;
+                    let backoff = jittered_backoff(attempt);
+                    debug!(%url, attempt, "transient failure ({e}); retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One GET of `url` and of each redirect after it (at most
+    /// `MAX_REDIRECTS`). Every hop passes the guard and takes its own
+    /// origin's politeness slot, as a first request would; a 429 or 503
+    /// blocks the origin that sent it.
+    #[allow(clippy::too_many_arguments)]
+    async fn follow(
+        &self,
+        profile: &Profile,
+        route: Route<'_>,
+        url: &Url,
+        validators: Option<&Validators>,
+        limit: u64,
+        max_wait: Duration,
+        target: &'static str,
+    ) -> Result<Response, FetchError> {
+        let mut hop = url.clone();
+        let mut visited: Vec<Url> = Vec::new();
+        loop {
+            let key = origin(&hop);
+            let headers = hop_headers(&profile.headers, validators, hop.host() == url.host());
+            let permit = self.slot(&key, profile, max_wait).await?;
+            let result = self
+                .timed(target, send(route.client, &hop, headers, limit))
                 .await;
             drop(permit);
-            match result {
+            let next = match result {
+                Ok(Hop::Done(response)) => return Ok(response),
+                Ok(Hop::Redirect(next)) => next,
                 Err(FetchError::Status {
                     status,
                     retry_after,
@@ -441,14 +500,24 @@ impl Fetcher {
                         retry_after: Some(wait),
                     });
                 }
-                Err(e) if e.is_transient() && attempt < profile.config.retries => {
-                    attempt += 1;
-                    let backoff = jittered_backoff(attempt);
-                    debug!(%url, attempt, "transient failure ({e}); retrying in {backoff:?}");
-                    tokio::time::sleep(backoff).await;
-                }
-                other => return other,
+                Err(e) => return Err(e),
+            };
+            visited.push(hop);
+            if visited.len() > MAX_REDIRECTS {
+                return Err(FetchError::Redirect(format!(
+                    "more than {MAX_REDIRECTS} redirects"
+                )));
             }
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::Redirect(format!(
+                    "redirect to non-http URL {next}"
+                )));
+            }
+            if visited.contains(&next) {
+                return Err(FetchError::Redirect(format!("redirect loop at {next}")));
+            }
+            self.admit(&next, route.allow_private).await?;
+            hop = next;
         }
     }
 
@@ -551,14 +620,21 @@ impl Fetcher {
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
         robots_url.set_fragment(None);
-        let permit = self.slot(&key, profile, max_wait).await?;
+        let route = Route {
+            client: &profile.client,
+            allow_private: profile.config.allow_private_networks,
+        };
         let answer = self
-            .timed(
+            .follow(
+                profile,
+                route,
+                &robots_url,
+                None,
+                robots::MAX_ROBOTS_BYTES,
+                max_wait,
                 "robots",
-                send(&profile.client, &robots_url, None, robots::MAX_ROBOTS_BYTES),
             )
             .await;
-        drop(permit);
         let (status, body) = match answer {
             Ok(Response::Ok(fetched)) => (200, String::from_utf8_lossy(&fetched.body).into_owned()),
             Ok(Response::NotModified) => (404, String::new()),
@@ -602,14 +678,39 @@ fn jittered_backoff(attempt: u32) -> Duration {
     clock::scaled(base, 0.5 + rand::random::<f64>())
 }
 
-/// One GET, conditional when `validators` are given; reads the body up to `limit` bytes.
-async fn send(
-    client: &reqwest::Client,
-    url: &Url,
+/// How a request chain may go: its client, and whether private targets pass.
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    client: &'a reqwest::Client,
+    allow_private: bool,
+}
+
+/// What one hop of a request chain answered.
+enum Hop {
+    /// A final answer (2xx or 304).
+    Done(Response),
+    /// A redirect to this URL.
+    Redirect(Url),
+}
+
+/// The headers of one hop: the configured ones (credentials only to the
+/// host first asked, as browsers and reqwest do) and the validators of a
+/// conditional GET.
+fn hop_headers(
+    configured: &HeaderMap,
     validators: Option<&Validators>,
-    limit: u64,
-) -> Result<Response, FetchError> {
-    let mut headers = HeaderMap::new();
+    same_host: bool,
+) -> HeaderMap {
+    let mut headers = configured.clone();
+    if !same_host {
+        for name in [
+            header::COOKIE,
+            header::AUTHORIZATION,
+            header::PROXY_AUTHORIZATION,
+        ] {
+            headers.remove(name);
+        }
+    }
     if let Some(v) = validators {
         if let Some(value) = v
             .etag
@@ -626,6 +727,16 @@ async fn send(
             headers.insert(header::IF_MODIFIED_SINCE, value);
         }
     }
+    headers
+}
+
+/// One GET with `headers`, following no redirect; reads the body up to `limit` bytes.
+async fn send(
+    client: &reqwest::Client,
+    url: &Url,
+    headers: HeaderMap,
+    limit: u64,
+) -> Result<Hop, FetchError> {
     let mut response = client
         .get(url.clone())
         .headers(headers)
@@ -634,21 +745,23 @@ async fn send(
         .map_err(FetchError::from_reqwest)?;
     let status = response.status();
     if status == StatusCode::NOT_MODIFIED {
-        return Ok(Response::NotModified);
+        return Ok(Hop::Done(Response::NotModified));
     }
     if status.is_redirection() {
-        // The client follows every redirect the policy allows and refuses the
-        // rest with an error; a 3xx that comes back anyway has a `Location` the
-        // client could not even turn into a request (such as `file:///etc/passwd`),
-        // so the policy never saw it. Report it as the refused redirect it is.
         let location = response
             .headers()
             .get(header::LOCATION)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        return Err(FetchError::Redirect(match location {
-            Some(location) => format!("{status} to {location:?}, which cannot be followed"),
-            None => format!("{status} without a Location header"),
-        }));
+        return match location.as_deref().map(|l| url.join(l.trim())) {
+            Some(Ok(next)) => Ok(Hop::Redirect(next)),
+            Some(Err(e)) => Err(FetchError::Redirect(format!(
+                "{status} to {:?}, which is not a URL ({e})",
+                location.unwrap_or_default()
+            ))),
+            None => Err(FetchError::Redirect(format!(
+                "{status} without a Location header"
+            ))),
+        };
     }
     if !status.is_success() {
         // Retry-After means something only on 429 and 503 (RFC 9110 §10.2.3);
@@ -688,12 +801,12 @@ async fn send(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Response::Ok(Fetched {
+    Ok(Hop::Done(Response::Ok(Fetched {
         final_url,
         content_type,
         body,
         validators,
-    }))
+    })))
 }
 
 /// Parses `Retry-After`: delay seconds, or an HTTP date (a date in the past
