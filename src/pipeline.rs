@@ -626,10 +626,10 @@ async fn fetch_and_accept(
         }
         fetch::Response::Ok(fetched) => fetched,
     };
-    let mut entries = parse_feed(fetched.body.clone(), fetched.final_url.clone()).await;
-    if matches!(entries, Err(feed::FeedError::Html)) {
+    let validators = fetched.validators.clone();
+    let mut parsed = parse_feed(fetched).await;
+    if let Err(feed::FeedError::Html { advertised }) = &parsed {
         // A site's home or section page given as the feed: follow the feed it advertises.
-        let advertised = feed::discover(&fetched.body, &fetched.final_url);
         let Some(feed_url) = advertised.first().cloned() else {
             return Err(PollFailure::other(
                 "not_a_feed",
@@ -637,9 +637,9 @@ async fn fetch_and_accept(
             ));
         };
         debug!(%feed_url, "the URL serves HTML; following its advertised feed");
-        entries = match get(feed_url.clone(), None).await {
-            Ok(fetch::Response::Ok(alt)) => parse_feed(alt.body, alt.final_url).await,
-            Ok(fetch::Response::NotModified) => Ok(Vec::new()),
+        parsed = match get(feed_url.clone(), None).await {
+            Ok(fetch::Response::Ok(alt)) => parse_feed(alt).await,
+            Ok(fetch::Response::NotModified) => Ok(feed::Parsed::default()),
             Err(e) => {
                 let mut failure = PollFailure::from(e);
                 failure.message = format!("advertised feed {feed_url}: {}", failure.message);
@@ -647,7 +647,37 @@ async fn fetch_and_accept(
             }
         };
     }
-    let entries = entries.map_err(|e| PollFailure::other("bad_feed", e.to_string()))?;
+    let parsed = parsed.map_err(|e| {
+        let kind = match e {
+            feed::FeedError::Unsupported(_) => "unsupported_feed",
+            feed::FeedError::Html { .. } => "not_a_feed",
+            feed::FeedError::Parse(_) => "bad_feed",
+        };
+        PollFailure::other(kind, e.to_string())
+    })?;
+    if !parsed.repairs.is_empty() {
+        info!(
+            "source {:?}: feed recovered from: {}",
+            source.name,
+            parsed.repairs.join(", ")
+        );
+    }
+    if parsed.entries.is_empty() && parsed.listed > 0 {
+        // Worse than a failure if it passed as one: the source would look
+        // healthy while every article is lost.
+        return Err(PollFailure::other(
+            "no_entries",
+            format!(
+                "the feed lists {} entries but none has a usable http(s) link; nothing was accepted",
+                parsed.listed
+            ),
+        ));
+    }
+    let unusable = parsed.listed.saturating_sub(parsed.entries.len());
+    if unusable > 0 {
+        debug!(unusable, "feed entries without a usable link skipped");
+    }
+    let entries = parsed.entries;
     let jobs: Vec<ArticleJob> = entries
         .into_iter()
         .map(|entry| ArticleJob {
@@ -673,16 +703,23 @@ async fn fetch_and_accept(
         .map_err(|e| PollFailure::other("state", e.to_string()))?;
     Stats::add(&ctx.stats.links_accepted, accepted.len() as u64);
     Ok(Polled {
-        validators: Some(fetched.validators),
+        validators: Some(validators),
         accepted,
     })
 }
 
-/// Parses a feed off the reactor: it is CPU work on a possibly large document.
-async fn parse_feed(body: Vec<u8>, url: Url) -> Result<Vec<feed::FeedEntry>, feed::FeedError> {
-    tokio::task::spawn_blocking(move || feed::parse(&body, &url))
-        .await
-        .unwrap_or_else(|e| Err(feed::FeedError::Parse(format!("feed parser crashed: {e}"))))
+/// Parses a feed (or discovers the feed an HTML page advertises) off the
+/// reactor: it is CPU work on an untrusted, possibly large document.
+async fn parse_feed(fetched: fetch::Fetched) -> Result<feed::Parsed, feed::FeedError> {
+    tokio::task::spawn_blocking(move || {
+        feed::parse(
+            &fetched.body,
+            &fetched.final_url,
+            fetched.content_type.as_deref(),
+        )
+    })
+    .await
+    .unwrap_or_else(|e| Err(feed::FeedError::Parse(format!("feed parser crashed: {e}"))))
 }
 
 async fn fetch_stage(

@@ -425,7 +425,7 @@ async fn windows_1252_by_header_and_shift_jis_by_meta_are_decoded_to_unicode() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_truncated_feed_is_logged_for_its_source_and_exits_3() {
+async fn a_truncated_feed_keeps_its_complete_items_and_says_it_was_recovered() {
     let healthy = healthy_site("healthy-trunc").await;
     let faulty = FaultServer::start().await;
     let first = faulty.url("/a/first");
@@ -452,13 +452,45 @@ async fn a_truncated_feed_is_logged_for_its_source_and_exits_3() {
 
     let (output, log, _) = run_once(&ws).await;
 
-    assert_exit(&output, 3, &log);
-    assert_logged(&log, &["source \"faulty\"", "feed"]);
-    assert_not_written(&ws, &first, &log);
+    // What a browser would show of the cut feed is read: the first item.
+    assert_exit(&output, 0, &log);
+    assert_logged(
+        &log,
+        &["source \"faulty\"", "feed recovered from", "left open"],
+    );
+    assert_written(&ws, &first, "first", &log);
+    assert_eq!(faulty.hits("/a/second"), 0, "the cut item has no link yet");
     assert_healthy(&ws, &healthy, "healthy-trunc", &log);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_whose_entries_all_lack_a_link_is_a_failed_poll_not_a_healthy_one() {
+    let healthy = healthy_site("healthy-nolinks").await;
+    let faulty = FaultServer::start().await;
+    let items = "<item><title>One</title><guid isPermaLink=\"false\">tag:x,1</guid></item>\
+                 <item><title>Two</title><description>no link at all</description></item>";
+    faulty.route(
+        "/feed.xml",
+        vec![Reply::full(
+            200,
+            &[("content-type", "application/rss+xml")],
+            format!("<rss version=\"2.0\"><channel><title>T</title>{items}</channel></rss>"),
+        )],
+    );
+    let ws = Workspace::new();
+    config(&ws, faulty.url("/feed.xml"), &healthy, "", FAST);
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert_exit(&output, 3, &log);
+    assert_logged(
+        &log,
+        &["source \"faulty\"", "lists 2 entries but none has a usable"],
+    );
+    assert_healthy(&ws, &healthy, "healthy-nolinks", &log);
     let status = check_config_output(&ws).await;
     assert!(
-        status.contains("failing (1 in a row)") && status.contains("poll failures: bad_feed 1"),
+        status.contains("failing (1 in a row)") && status.contains("poll failures: no_entries 1"),
         "{status}"
     );
 }

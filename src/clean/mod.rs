@@ -124,6 +124,20 @@ pub struct Decision {
     pub text: String,
 }
 
+/// An untrusted HTML page made safe to parse with `scraper` for something
+/// other than cleaning (feed discovery): nesting bounded as for cleaning,
+/// nothing else cut; `None` when it is over the cleaner's memory budget.
+pub(crate) fn prepare_untrusted(html: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let keep_all = guard::Slim {
+        never_content: false,
+        attrs: false,
+        whitespace: false,
+    };
+    let prepared = guard::prepare(html, guard::MAX_DEPTH, keep_all);
+    budget::check(&prepared).ok()?;
+    Some(prepared)
+}
+
 /// Extracts the main article of one HTML document. `base_url` resolves relative links.
 pub fn clean(html: &str, base_url: Option<&url::Url>) -> Result<Cleaned, CleanError> {
     clean_with(html, base_url, &Options::default())

@@ -4,6 +4,7 @@
 //! exponential back-off and jitter; a body size cap that counts decompressed
 //! bytes (so a gzip bomb costs nothing); conditional GET; decoding to UTF-8.
 
+mod charset;
 mod guard;
 mod host;
 mod robots;
@@ -26,6 +27,7 @@ use crate::config::{Config, FetchConfig};
 use crate::state::{RobotsRecord, State};
 use crate::telemetry::metrics::Metrics;
 
+pub use self::charset::{decode_html, decode_xml};
 pub use self::guard::is_public;
 
 /// At most this many redirects are followed for one request.
@@ -824,91 +826,6 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(wait.to_std().unwrap_or(Duration::ZERO).min(MAX_BLOCK))
 }
 
-/// Decodes an HTML document to UTF-8: byte-order mark; then UTF-8 if the
-/// bytes are valid UTF-8 with some non-ASCII in them; then the HTTP `charset`;
-/// then `<meta charset>` in the first 1024 bytes; then detection (chardetng).
-/// Never fails: undecodable bytes become U+FFFD.
-///
-/// The UTF-8 check comes before the labels (unlike the WHATWG order) because
-/// labels are often stale (servers saying iso-8859-1, pages converted to UTF-8
-/// but still declaring gb2312), while text in a legacy encoding that happens
-/// to form valid multi-byte UTF-8 sequences practically never occurs.
-pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
-    let encoding = encoding_rs::Encoding::for_bom(bytes)
-        .map(|(encoding, _)| encoding)
-        .or_else(|| {
-            (!bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()).then_some(encoding_rs::UTF_8)
-        })
-        .or_else(|| content_type.and_then(charset_param).and_then(label))
-        .or_else(|| meta_charset(bytes))
-        .unwrap_or_else(|| detect(bytes));
-    // `decode` strips a BOM and replaces malformed sequences.
-    let (text, _, _) = encoding.decode(bytes);
-    text.into_owned()
-}
-
-fn label(name: &str) -> Option<&'static encoding_rs::Encoding> {
-    let encoding = encoding_rs::Encoding::for_label(name.trim().as_bytes())?;
-    // A page cannot really be UTF-16 if its meta tag is readable as ASCII; WHATWG maps it to UTF-8.
-    if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
-        Some(encoding_rs::UTF_8)
-    } else {
-        Some(encoding)
-    }
-}
-
-/// The `charset` parameter of a `Content-Type` value.
-fn charset_param(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (key, value) = param.split_once('=')?;
-        key.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches(['"', '\'']))
-    })
-}
-
-/// A `<meta charset=…>` or `<meta http-equiv content="…; charset=…">` in the first 1024 bytes.
-fn meta_charset(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    let head = &bytes[..bytes.len().min(1024)];
-    let lower: Vec<u8> = head.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(offset) = find(&lower[from..], b"<meta") {
-        let start = from + offset;
-        let end = find(&lower[start..], b">").map_or(lower.len(), |e| start + e);
-        let tag = &lower[start..end];
-        if let Some(pos) = find(tag, b"charset=") {
-            let value = &tag[pos + b"charset=".len()..];
-            let value: Vec<u8> = value
-                .iter()
-                .copied()
-                .skip_while(|b| *b == b'"' || *b == b'\'' || b.is_ascii_whitespace())
-                .take_while(|b| {
-                    !matches!(b, b'"' | b'\'' | b';' | b'/' | b'>') && !b.is_ascii_whitespace()
-                })
-                .collect();
-            if let Some(encoding) = std::str::from_utf8(&value).ok().and_then(label) {
-                return Some(encoding);
-            }
-        }
-        from = start + 5;
-    }
-    None
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// UTF-8 when the bytes are valid UTF-8, else chardetng's guess.
-fn detect(bytes: &[u8]) -> &'static encoding_rs::Encoding {
-    if std::str::from_utf8(bytes).is_ok() {
-        return encoding_rs::UTF_8;
-    }
-    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(bytes, true);
-    detector.guess(None, chardetng::Utf8Detection::Allow)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -980,47 +897,5 @@ mod tests {
         }
         let far = "Fri, 31 Dec 9999 23:59:59 GMT";
         assert_eq!(parse_retry_after(far), Some(MAX_BLOCK));
-    }
-
-    #[test]
-    fn http_charset_decodes_windows_1252() {
-        let bytes = b"<p>caf\xe9 \x93quoted\x94</p>";
-        let text = decode_html(bytes, Some("text/html; charset=windows-1252"));
-        assert_eq!(text, "<p>café “quoted”</p>");
-    }
-
-    #[test]
-    fn meta_charset_is_honoured_without_http_charset() {
-        let bytes = b"<html><head><meta charset=\"iso-8859-15\"></head><body>\xa4</body>";
-        assert!(decode_html(bytes, Some("text/html")).contains('€'));
-        let bytes =
-            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\">\x93\xfa\x96\x7b";
-        assert!(decode_html(bytes, None).contains("日本"));
-    }
-
-    #[test]
-    fn valid_utf8_wins_over_a_stale_label() {
-        let bytes = "<meta charset=\"gb2312\"><p>腾讯新闻 café</p>".as_bytes();
-        assert_eq!(
-            decode_html(bytes, Some("text/html; charset=iso-8859-1")),
-            String::from_utf8_lossy(bytes)
-        );
-    }
-
-    #[test]
-    fn bom_wins_and_is_stripped() {
-        let bytes = b"\xef\xbb\xbf<p>\xc3\xa9</p>";
-        assert_eq!(
-            decode_html(bytes, Some("text/html; charset=iso-8859-1")),
-            "<p>é</p>"
-        );
-    }
-
-    #[test]
-    fn invalid_utf8_without_labels_is_detected_or_replaced() {
-        let text = decode_html(b"<p>na\xefve caf\xe9 r\xe9sum\xe9 d\xe9j\xe0 vu</p>", None);
-        assert!(text.contains("café"), "{text}");
-        let text = decode_html(&[0xc3, 0x28, b'a'], Some("text/html; charset=utf-8"));
-        assert!(text.ends_with('a'));
     }
 }

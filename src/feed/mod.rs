@@ -1,0 +1,287 @@
+//! Feed parsing: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed, reduced to
+//! the entries' absolute article links and their metadata.
+//!
+//! `feed-rs` parses; [`recover`] first turns the feed as served (any
+//! encoding, stray `&`, HTML entities, old namespaces, links in the other
+//! dialect's form, truncation) into XML `feed-rs` reads, and notes what it
+//! repaired. [`discover`] finds the feed an HTML page advertises.
+
+mod chars;
+mod discover;
+mod recover;
+
+use chrono::{DateTime, FixedOffset};
+use url::Url;
+
+pub use self::discover::discover;
+
+/// One entry of a feed, reduced to what the pipeline needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEntry {
+    /// Absolute link to the article page.
+    pub link: Url,
+    /// Entry title, if the feed gives one.
+    pub title: Option<String>,
+    /// Publication time, else update time, if the feed gives one.
+    pub published_at: Option<DateTime<FixedOffset>>,
+    /// Author names.
+    pub authors: Vec<String>,
+}
+
+/// A parsed feed.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    /// The entries with a usable link, in feed order.
+    pub entries: Vec<FeedEntry>,
+    /// Entries the document lists (`<item>`/`<entry>` elements, JSON items),
+    /// with a link or not: more than zero while `entries` is empty means
+    /// every entry was lost.
+    pub listed: usize,
+    /// What had to be repaired before the feed could be read, if anything.
+    pub repairs: Vec<&'static str>,
+}
+
+/// A feed document that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// The bytes are not a feed of any supported format.
+    #[error("not a valid RSS, Atom or JSON feed: {0}")]
+    Parse(String),
+    /// The document is a feed format Thresher does not read.
+    #[error("unsupported feed format: {0}")]
+    Unsupported(String),
+    /// The server sent an HTML page where a feed was expected.
+    #[error("the URL serves an HTML page, not a feed")]
+    Html {
+        /// The feeds the page advertises, in page order.
+        advertised: Vec<Url>,
+    },
+}
+
+/// Parses a feed document; relative links resolve against `xml:base`
+/// where the feed sets one, else against `feed_url`. `content_type` is the
+/// HTTP header, whose `charset` is one clue to the encoding.
+///
+/// An empty body is an empty feed. Entries without a usable http(s) link
+/// are skipped (and counted in [`Parsed::listed`]).
+pub fn parse(body: &[u8], feed_url: &Url, content_type: Option<&str>) -> Result<Parsed, FeedError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Parsed::default());
+    }
+    let (text, replaced) = crate::fetch::decode_xml(body, content_type);
+    let mut repairs = recover::Repairs::default();
+    if replaced {
+        repairs.note("bytes invalid in the encoding replaced");
+    }
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(feed_url.as_str()))
+        .build();
+    let reduce_all = |feed: feed_rs::model::Feed| {
+        let listed = feed.entries.len();
+        let entries: Vec<FeedEntry> = feed
+            .entries
+            .into_iter()
+            .filter_map(|entry| reduce(entry, feed_url))
+            .collect();
+        (entries, listed)
+    };
+    if text.trim_start().starts_with('{') {
+        let feed = parser
+            .parse(text.as_bytes())
+            .map_err(|e| FeedError::Parse(e.to_string()))?;
+        let (entries, listed) = reduce_all(feed);
+        return Ok(Parsed {
+            entries,
+            listed,
+            repairs: repairs.list(),
+        });
+    }
+    let recovered = recover::recover(&text, repairs);
+    match recovered.root.as_deref() {
+        None => return Err(FeedError::Parse("no root element".into())),
+        Some(root) if root.eq_ignore_ascii_case("html") => {
+            return Err(FeedError::Html {
+                advertised: discover(&text, feed_url),
+            });
+        }
+        Some(root) if root.eq_ignore_ascii_case("channel") => {
+            return Err(FeedError::Unsupported(
+                "CDF (Microsoft's Channel Definition Format); ask the site for RSS or Atom".into(),
+            ));
+        }
+        Some("feed" | "entry" | "rss" | "RDF") => {}
+        Some(root) => {
+            return Err(FeedError::Unsupported(format!(
+                "the root element is <{root}>, not <rss>, <feed> or <rdf:RDF>"
+            )));
+        }
+    }
+    let feed = parser
+        .parse(recovered.xml.as_bytes())
+        .map_err(|e| FeedError::Parse(e.to_string()))?;
+    let (entries, parsed) = reduce_all(feed);
+    Ok(Parsed {
+        entries,
+        listed: recovered.listed.max(parsed),
+        repairs: recovered.repairs,
+    })
+}
+
+fn reduce(entry: feed_rs::model::Entry, feed_url: &Url) -> Option<FeedEntry> {
+    let link = article_link(&entry, feed_url)?;
+    let title = entry
+        .title
+        .map(|t| t.content.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|t| !t.is_empty());
+    let published_at = entry.published.or(entry.updated).map(|t| t.fixed_offset());
+    let authors = entry
+        .authors
+        .into_iter()
+        .filter_map(|p| p.name)
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    Some(FeedEntry {
+        link,
+        title,
+        published_at,
+        authors,
+    })
+}
+
+/// The entry's article link: the `alternate` (or unlabelled) link, else a
+/// permalink-looking id (RSS `<guid isPermaLink>` ends up there).
+fn article_link(entry: &feed_rs::model::Entry, feed_url: &Url) -> Option<Url> {
+    let resolve = |href: &str| {
+        feed_url
+            .join(href.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+    };
+    let is_alternate = |rel: &Option<String>| rel.as_deref().is_none_or(|r| r == "alternate");
+    entry
+        .links
+        .iter()
+        .filter(|l| is_alternate(&l.rel))
+        .chain(entry.links.iter())
+        .find_map(|l| resolve(&l.href))
+        .or_else(|| {
+            // An id that is an absolute http(s) URL (`HTTP://` too) is the
+            // entry's permalink when it has no link.
+            let id = entry.id.trim();
+            let scheme = id.split_once("://").map(|(scheme, _)| scheme);
+            scheme
+                .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"))
+                .then(|| Url::parse(id).ok())
+                .flatten()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed_url() -> Url {
+        Url::parse("https://news.example/feeds/main.xml").expect("url")
+    }
+
+    #[test]
+    fn rss2_links_resolve_and_metadata_is_kept() {
+        let rss = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+            <item><title> First   story </title><link>/2024/first.html</link>
+              <pubDate>Tue, 05 Mar 2024 10:00:00 +0000</pubDate><author>ann@news.example (Ann)</author></item>
+            <item><title>No link</title><guid isPermaLink="true">https://news.example/guid-link</guid></item>
+            <item><title>Nothing usable</title><guid isPermaLink="false">tag:1</guid></item>
+            </channel></rss>"#;
+        let entries = parse(rss, &feed_url(), None).expect("parses").entries;
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            entries[0].link.as_str(),
+            "https://news.example/2024/first.html"
+        );
+        assert_eq!(entries[0].title.as_deref(), Some("First story"));
+        assert!(entries[0].published_at.is_some());
+        assert_eq!(entries[1].link.as_str(), "https://news.example/guid-link");
+    }
+
+    #[test]
+    fn rss1_rdf_is_parsed() {
+        let rdf = br#"<?xml version="1.0"?>
+            <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+            <channel rdf:about="https://news.example/"><title>T</title><link>https://news.example/</link></channel>
+            <item rdf:about="https://news.example/a"><title>A</title><link>https://news.example/a</link></item>
+            </rdf:RDF>"#;
+        let entries = parse(rdf, &feed_url(), None).expect("parses").entries;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].link.as_str(), "https://news.example/a");
+    }
+
+    #[test]
+    fn atom_prefers_the_alternate_link_and_resolves_xml_base() {
+        let atom = br#"<?xml version="1.0" encoding="utf-8"?>
+            <feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id><updated>2024-03-05T10:00:00Z</updated>
+            <entry><title>A</title><id>urn:a</id><updated>2024-03-05T10:00:00Z</updated>
+              <link rel="edit" href="/edit/a"/><link rel="alternate" href="stories/a.html"/>
+              <author><name>Bea</name></author></entry>
+            </feed>"#;
+        let entries = parse(atom, &feed_url(), None).expect("parses").entries;
+        assert_eq!(
+            entries[0].link.as_str(),
+            "https://news.example/feeds/stories/a.html"
+        );
+        assert_eq!(entries[0].authors, vec!["Bea".to_string()]);
+    }
+
+    #[test]
+    fn json_feed_is_parsed() {
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"T",
+            "items":[{"id":"1","url":"https://news.example/j/1","title":"J","date_published":"2024-03-05T10:00:00Z"}]}"#;
+        let entries = parse(json, &feed_url(), None).expect("parses").entries;
+        assert_eq!(entries[0].link.as_str(), "https://news.example/j/1");
+        assert_eq!(entries[0].title.as_deref(), Some("J"));
+    }
+
+    #[test]
+    fn empty_body_is_an_empty_feed_and_garbage_an_error() {
+        let empty = parse(b"  \n", &feed_url(), None).expect("empty ok");
+        assert!(empty.entries.is_empty() && empty.listed == 0);
+        assert!(matches!(
+            parse(b"\x00\xff garbage {", &feed_url(), None),
+            Err(FeedError::Parse(_))
+        ));
+        let err = parse(
+            b"<!DOCTYPE html><html><body>hi</body></html>",
+            &feed_url(),
+            None,
+        )
+        .expect_err("html");
+        assert!(matches!(err, FeedError::Html { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_truncated_feed_keeps_the_entries_before_the_cut() {
+        let truncated = b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel>\
+            <item><title>A</title><link>https://news.example/a</link></item><item><title>cut";
+        let parsed = parse(truncated, &feed_url(), None).expect("recovered");
+        let links: Vec<&str> = parsed.entries.iter().map(|e| e.link.as_str()).collect();
+        assert_eq!(links, ["https://news.example/a"]);
+        assert_eq!(parsed.listed, 2);
+        assert!(
+            parsed.repairs.contains(&"elements left open at the end"),
+            "{:?}",
+            parsed.repairs
+        );
+    }
+
+    #[test]
+    fn cdf_and_unknown_roots_are_named_as_unsupported() {
+        let cdf = b"<?xml version=\"1.0\"?><CHANNEL HREF=\"http://x/\"><ITEM HREF=\"http://x/a\"/></CHANNEL>";
+        let err = parse(cdf, &feed_url(), None).expect_err("cdf");
+        assert!(
+            err.to_string().contains("unsupported feed format: CDF"),
+            "{err}"
+        );
+        let err = parse(b"<opml><body/></opml>", &feed_url(), None).expect_err("opml");
+        assert!(err.to_string().contains("<opml>"), "{err}");
+    }
+}
