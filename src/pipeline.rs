@@ -133,6 +133,43 @@ struct Context {
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     started_at: DateTime<Utc>,
+    /// Wakes the retry sweep for a retry due before its next round.
+    retry_alarm: RetryAlarm,
+}
+
+/// The earliest retry scheduled since the retry sweep last looked, so a
+/// server's `Retry-After: 2` is honoured in 2 s, not at the next sweep.
+#[derive(Default)]
+struct RetryAlarm {
+    earliest: std::sync::Mutex<Option<DateTime<Utc>>>,
+    wake: tokio::sync::Notify,
+}
+
+impl RetryAlarm {
+    /// Notes a retry due `at`.
+    fn set(&self, at: DateTime<Utc>) {
+        let mut earliest = self.earliest.lock().unwrap_or_else(|e| e.into_inner());
+        if earliest.is_none_or(|t| at < t) {
+            *earliest = Some(at);
+            self.wake.notify_one();
+        }
+    }
+
+    /// How long the sweep may sleep, at most `max`: until the earliest
+    /// retry noted, if that comes sooner (it is then forgotten: the sweep
+    /// will have taken it).
+    fn pause(&self, max: Duration) -> Duration {
+        let mut earliest = self.earliest.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(at) = *earliest else { return max };
+        let until = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        if until <= max {
+            *earliest = None;
+            // A little past the due time, so the job is due when looked for.
+            until + Duration::from_millis(10)
+        } else {
+            max
+        }
+    }
 }
 
 /// The assembled daemon, ready to run.
@@ -179,6 +216,7 @@ impl Pipeline {
                 metrics,
                 shutdown,
                 started_at: Utc::now(),
+                retry_alarm: RetryAlarm::default(),
             }),
             reload_tx,
             reload_rx,
@@ -396,10 +434,14 @@ async fn replay_pending(ctx: Arc<Context>, jobs: mpsc::Sender<ArticleJob>, mode:
         if mode == Mode::Once {
             return;
         }
-        let pause = RETRY_SWEEP.min(ctx.config.pipeline.retry_backoff);
+        let pause = ctx
+            .retry_alarm
+            .pause(RETRY_SWEEP.min(ctx.config.pipeline.retry_backoff));
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
             _ = tokio::time::sleep(pause) => {}
+            // A retry due sooner than the pause was scheduled meanwhile.
+            _ = ctx.retry_alarm.wake.notified() => {}
         }
     }
 }
@@ -1228,8 +1270,12 @@ async fn retry_later(ctx: &Context, job: ArticleJob, reason: String, setback: Se
         Setback::Wait(_) => {
             // Waiting for a polite slot is routine, not a failure worth a warning.
             debug!("article {url}: {reason}; queued until the host takes requests");
-            if let Err(e) = ctx.state.retry_later(job, reason, policy, setback).await {
-                error!("source {source:?}: article {url}: cannot queue it (it stays pending): {e}");
+            match ctx.state.retry_later(job, reason, policy, setback).await {
+                Ok(Retry::At(at)) => ctx.retry_alarm.set(at),
+                Ok(_) => {}
+                Err(e) => error!(
+                    "source {source:?}: article {url}: cannot queue it (it stays pending): {e}"
+                ),
             }
             return;
         }
@@ -1240,11 +1286,14 @@ async fn retry_later(ctx: &Context, job: ArticleJob, reason: String, setback: Se
         .retry_later(job, reason.clone(), policy, setback)
         .await
     {
-        Ok(Retry::At(at)) => warn!(
-            "source {source:?}: article {url}: {reason}; {attempt} of {} attempts failed, retry at {}",
-            policy.max_attempts,
-            at.format("%H:%M:%S UTC")
-        ),
+        Ok(Retry::At(at)) => {
+            ctx.retry_alarm.set(at);
+            warn!(
+                "source {source:?}: article {url}: {reason}; {attempt} of {} attempts failed, retry at {}",
+                policy.max_attempts,
+                at.format("%H:%M:%S UTC")
+            )
+        }
         Ok(Retry::GaveUp) => {
             warn!("source {source:?}: article {url}: {reason}; giving up after {attempt} attempts")
         }

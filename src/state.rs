@@ -335,7 +335,8 @@ impl RetryPolicy {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Setback {
     /// The attempt itself failed (timeout, 5xx, 429…): counts against
-    /// `max_attempts`; waits at least `retry_after` if the server asked.
+    /// `max_attempts`; waits exactly the server's `retry_after` when it
+    /// gave one (at least 1 s), else the back-off.
     Attempt {
         /// The server's `Retry-After`, if any.
         retry_after: Option<Duration>,
@@ -774,13 +775,9 @@ impl State {
             let decision = {
                 let mut links = txn.open_table(LINKS).map_err(redb::Error::from)?;
                 let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                let (failed_attempts, min_delay) = match setback {
-                    Setback::Attempt { retry_after } => (
-                        job.failed_attempts.saturating_add(1),
-                        retry_after.unwrap_or_default(),
-                    ),
-                    Setback::Postpone => (job.failed_attempts, Duration::ZERO),
-                    Setback::Wait(wait) => (job.failed_attempts, wait),
+                let failed_attempts = match setback {
+                    Setback::Attempt { .. } => job.failed_attempts.saturating_add(1),
+                    Setback::Postpone | Setback::Wait(_) => job.failed_attempts,
                 };
                 if pending
                     .get(job.key.as_str())
@@ -797,9 +794,13 @@ impl State {
                     Retry::GaveUp
                 } else {
                     let delay = match setback {
-                        // Politeness, not failure: exactly as long as the host asks.
-                        Setback::Wait(wait) => wait.max(Duration::from_secs(1)),
-                        _ => policy.delay(failed_attempts.max(1)).max(min_delay),
+                        // Politeness, or the server's own time for this URL:
+                        // exactly as long as it asks, not our back-off on top.
+                        Setback::Wait(wait)
+                        | Setback::Attempt {
+                            retry_after: Some(wait),
+                        } => wait.max(Duration::from_secs(1)),
+                        _ => policy.delay(failed_attempts.max(1)),
                     }
                     .min(MAX_RETRY_DELAY);
                     let at = clock::utc_after(now, delay);

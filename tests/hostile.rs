@@ -273,3 +273,88 @@ async fn a_page_past_the_cleaners_memory_budget_is_refused_once_and_not_retried(
     assert_exit(&output, 0, &log);
     assert_eq!(faulty.hits("/articles/bomb"), 1, "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_articles_retry_after_is_honoured_to_the_second_not_after_our_back_off() {
+    let healthy = healthy_site("healthy-ra").await;
+    let faulty = FaultServer::start().await;
+    let limited = faulty.url("/a/limited");
+    faulty.route(
+        "/feed.xml",
+        vec![Reply::rss(&[("limited", limited.clone())])],
+    );
+    faulty.route(
+        "/a/limited",
+        vec![
+            Reply::status(429, &[("retry-after", "2")]),
+            Reply::article("limited"),
+        ],
+    );
+    let ws = Workspace::new();
+    config(&ws, faulty.url("/feed.xml"), &healthy, "", FAST);
+    // Our own back-off is two minutes; the server asked for two seconds.
+    replace_in_config(&ws, "retry_backoff = \"1s\"", "retry_backoff = \"2m\"");
+
+    let log = run_until(
+        &ws,
+        "the rate-limited article, retried when the server said",
+        || written(&ws, &limited).is_some() && ws.articles().len() == 2,
+    )
+    .await;
+
+    let requests = faulty.requests();
+    let times: Vec<_> = requests
+        .iter()
+        .filter(|(path, _)| path == "/a/limited")
+        .map(|(_, at)| *at)
+        .collect();
+    assert_eq!(times.len(), 2, "{log}");
+    let gap = times[1] - times[0];
+    assert!(
+        gap >= Duration::from_secs(2),
+        "retried {gap:?} after a Retry-After of 2 s"
+    );
+    assert_healthy(&ws, &healthy, "healthy-ra", &log);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_pages_503_retry_after_an_hour_does_not_stop_the_rest_of_its_site() {
+    let healthy = healthy_site("healthy-503").await;
+    let faulty = FaultServer::start().await;
+    let busy = faulty.url("/a/busy");
+    let mut items = vec![("busy".to_string(), busy.clone())];
+    for n in 0..6 {
+        let slug = format!("other-{n}");
+        faulty.route(&format!("/a/{slug}"), vec![Reply::article(&slug)]);
+        items.push((slug.clone(), faulty.url(&format!("/a/{slug}"))));
+    }
+    faulty.route(
+        "/a/busy",
+        vec![Reply::status(503, &[("retry-after", "3600")])],
+    );
+    let listed: Vec<(&str, String)> = items.iter().map(|(s, u)| (s.as_str(), u.clone())).collect();
+    faulty.route("/feed.xml", vec![Reply::rss(&listed)]);
+    let ws = Workspace::new();
+    // One fetch at a time: the busy page is asked first, the others after it.
+    config(
+        &ws,
+        faulty.url("/feed.xml"),
+        &healthy,
+        "fetch_concurrency = 1",
+        FAST,
+    );
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert_exit(&output, 0, &log);
+    for (slug, url) in &items[1..] {
+        assert_written(&ws, url, slug, &log);
+    }
+    assert_eq!(
+        faulty.hits("/a/busy"),
+        1,
+        "asked again only after its hour\n{log}"
+    );
+    assert_not_written(&ws, &busy, &log);
+    assert_healthy(&ws, &healthy, "healthy-503", &log);
+}

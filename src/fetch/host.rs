@@ -16,6 +16,14 @@ use crate::clock;
 /// Origins remembered before idle ones are forgotten (bounds memory when
 /// feeds link to ever new hosts).
 const MAX_IDLE_ORIGINS: usize = 10_000;
+/// Distinct URLs of one origin refused (429/503) in a row before the whole
+/// origin is blocked for the `Retry-After`. One refused page names when to
+/// ask for that page again; refusals across many pages mean the site.
+pub const BLOCK_AFTER_REFUSED_URLS: usize = 3;
+/// The pause after a first refusal, doubled per further one, and the
+/// longest; the origin's interval is stretched to it while refusals last.
+const SLOWDOWN_BASE: Duration = Duration::from_secs(1);
+const SLOWDOWN_MAX: Duration = Duration::from_secs(60);
 
 /// The politeness key of a URL: scheme, host and port, as robots.txt is scoped.
 pub fn origin(url: &Url) -> String {
@@ -54,6 +62,32 @@ struct Timing {
     blocked_until: Option<Instant>,
     /// The origin's robots.txt `Crawl-delay`.
     crawl_delay: Option<Duration>,
+    /// Refusals (429/503) not yet outweighed by answers: each doubles the
+    /// slowdown, each answer takes one back.
+    strikes: u32,
+    /// Hashes of the distinct URLs refused since the origin last answered freely.
+    refused: Vec<u64>,
+}
+
+impl Timing {
+    /// The extra spacing refusals impose, if any.
+    fn slowdown(&self) -> Option<Duration> {
+        let doublings = self.strikes.checked_sub(1)?.min(16);
+        Some(
+            SLOWDOWN_BASE
+                .saturating_mul(1 << doublings)
+                .min(SLOWDOWN_MAX),
+        )
+    }
+}
+
+/// What a refusal did to its origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The origin slows down; its other URLs are still fetched.
+    Slowed,
+    /// Many URLs were refused: the whole origin waits for the `Retry-After`.
+    Blocked,
 }
 
 /// A request's right to run; dropping it frees the slots.
@@ -98,6 +132,7 @@ impl Hosts {
                     || timing.blocked_until.is_some_and(|t| t > now)
                     || timing.next_start.is_some_and(|t| t > now)
                     || timing.crawl_delay.is_some()
+                    || timing.strikes > 0
             });
         }
         let origin = Arc::new(Origin {
@@ -141,7 +176,8 @@ impl Hosts {
             let now = Instant::now();
             let interval = timing
                 .crawl_delay
-                .map_or(policy.min_interval, |d| d.max(policy.min_interval));
+                .map_or(policy.min_interval, |d| d.max(policy.min_interval))
+                .max(timing.slowdown().unwrap_or_default());
             let mut start = timing.next_start.unwrap_or(now).max(now);
             if let Some(blocked) = timing.blocked_until {
                 start = start.max(blocked);
@@ -198,6 +234,44 @@ impl Hosts {
         let mut timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
         let until = clock::instant_in(wait);
         timing.blocked_until = Some(timing.blocked_until.map_or(until, |t| t.max(until)));
+    }
+
+    /// Records a 429/503 from `key` for `url` with the server's (clamped)
+    /// `wait`. The origin pauses for the shorter of `wait` and its slowdown
+    /// (1 s, doubling per refusal in a row, at most 60 s) and keeps that
+    /// longer interval while refusals last; once
+    /// [`BLOCK_AFTER_REFUSED_URLS`] different URLs were refused, the whole
+    /// origin is blocked for `wait`, as large crawlers do.
+    pub fn refused(&self, key: &str, url: &Url, wait: Duration) -> Refusal {
+        let origin = self.origin(key);
+        let mut timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
+        timing.strikes = timing.strikes.saturating_add(1);
+        let hash = xxhash_rust::xxh3::xxh3_64(url.as_str().as_bytes());
+        if !timing.refused.contains(&hash) {
+            timing.refused.push(hash);
+        }
+        if timing.refused.len() >= BLOCK_AFTER_REFUSED_URLS {
+            let until = clock::instant_in(wait);
+            timing.blocked_until = Some(timing.blocked_until.map_or(until, |t| t.max(until)));
+            return Refusal::Blocked;
+        }
+        let pause = wait.min(timing.slowdown().unwrap_or(SLOWDOWN_BASE));
+        let resume = clock::instant_in(pause);
+        timing.next_start = Some(timing.next_start.map_or(resume, |t| t.max(resume)));
+        Refusal::Slowed
+    }
+
+    /// Records an answer from `key` that was not a refusal: one strike of
+    /// slowdown is taken back; with none left the refused URLs are forgotten.
+    pub fn answered(&self, key: &str) {
+        let Some(origin) = self.origins().get(key).cloned() else {
+            return;
+        };
+        let mut timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
+        timing.strikes = timing.strikes.saturating_sub(1);
+        if timing.strikes == 0 {
+            timing.refused.clear();
+        }
     }
 
     /// Records the origin's robots.txt `Crawl-delay`.
@@ -270,6 +344,49 @@ mod tests {
         assert!(!second.is_finished(), "a second request waits for the slot");
         drop(first);
         assert!(second.await.unwrap_or(false));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_refused_page_slows_its_origin_and_many_block_it() {
+        let hosts = Hosts::new(8);
+        let hour = Duration::from_secs(3600);
+        let url = |path: &str| Url::parse(&format!("http://a{path}")).expect("url");
+        let t0 = Instant::now();
+        assert_eq!(hosts.refused("http://a", &url("/1"), hour), Refusal::Slowed);
+        // The origin pauses 1 s, not an hour, and then takes requests 1 s apart.
+        let _b = hosts.acquire("http://a", policy(4, 0), FOREVER).await;
+        assert!(Instant::now() - t0 >= Duration::from_secs(1));
+        assert!(Instant::now() - t0 < Duration::from_secs(2));
+        assert!(hosts.blocked_for("http://a").is_none());
+        // The same page again escalates the slowdown but does not block.
+        assert_eq!(hosts.refused("http://a", &url("/1"), hour), Refusal::Slowed);
+        assert_eq!(hosts.refused("http://a", &url("/2"), hour), Refusal::Slowed);
+        assert_eq!(
+            hosts.refused("http://a", &url("/3"), hour),
+            Refusal::Blocked
+        );
+        assert!(
+            hosts
+                .blocked_for("http://a")
+                .is_some_and(|w| w > hour - Duration::from_secs(1))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_take_the_slowdown_back() {
+        let hosts = Hosts::new(8);
+        let url = Url::parse("http://a/1").expect("url");
+        hosts.refused("http://a", &url, Duration::from_secs(60));
+        hosts.refused("http://a", &url, Duration::from_secs(60));
+        hosts.answered("http://a");
+        hosts.answered("http://a");
+        let _first = hosts.acquire("http://a", policy(4, 0), FOREVER).await;
+        let t0 = Instant::now();
+        let _second = hosts.acquire("http://a", policy(4, 0), FOREVER).await;
+        assert!(
+            Instant::now() - t0 < Duration::from_millis(10),
+            "no slowdown left"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -20,7 +20,7 @@ use reqwest::{StatusCode, redirect};
 use tracing::{debug, info, warn};
 use url::Url;
 
-use self::host::{HostPermit, HostPolicy, Hosts, origin};
+use self::host::{HostPermit, HostPolicy, Hosts, Refusal, origin};
 use self::robots::{RobotsCache, Verdict, agent_token};
 use crate::clock;
 use crate::config::{Config, FetchConfig};
@@ -487,22 +487,37 @@ impl Fetcher {
                 .await;
             drop(permit);
             let next = match result {
-                Ok(Hop::Done(response)) => return Ok(response),
-                Ok(Hop::Redirect(next)) => next,
                 Err(FetchError::Status {
                     status,
                     retry_after,
                 }) if status == StatusCode::TOO_MANY_REQUESTS
                     || status == StatusCode::SERVICE_UNAVAILABLE =>
                 {
+                    // The wait names when to ask for this URL again; the
+                    // origin only slows down, unless many URLs were refused.
                     let wait = retry_after.unwrap_or(DEFAULT_BLOCK).min(MAX_BLOCK);
-                    self.block(&key, wait).await;
+                    if self.hosts.refused(&key, &hop, wait) == Refusal::Blocked {
+                        self.block(&key, wait).await;
+                    }
                     return Err(FetchError::Status {
                         status,
                         retry_after: Some(wait),
                     });
                 }
-                Err(e) => return Err(e),
+                Ok(Hop::Done(response)) => {
+                    self.hosts.answered(&key);
+                    return Ok(response);
+                }
+                Ok(Hop::Redirect(next)) => {
+                    self.hosts.answered(&key);
+                    next
+                }
+                Err(e) => {
+                    if matches!(e, FetchError::Status { .. }) {
+                        self.hosts.answered(&key);
+                    }
+                    return Err(e);
+                }
             };
             visited.push(hop);
             if visited.len() > MAX_REDIRECTS {
@@ -533,9 +548,9 @@ impl Fetcher {
         result
     }
 
-    /// Keeps requests away from `key` for `wait`, also after a restart.
+    /// Keeps requests away from `key` for `wait` (already set in `hosts`),
+    /// also after a restart.
     async fn block(&self, key: &str, wait: Duration) {
-        self.hosts.block(key, wait);
         info!(
             origin = key,
             "host asked us to wait {}",
