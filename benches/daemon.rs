@@ -600,6 +600,7 @@ async fn seed_state(dir: &Path, count: u64) -> Result<(), String> {
                     feed_url: feed_url.clone(),
                     entry: EntryHints::default(),
                     legacy_key: None,
+                    undelivered: None,
                     accepted_run: 0,
                     failed_attempts: 0,
                     retry_at: None,

@@ -37,6 +37,10 @@ pub struct ArticleJob {
     /// is not accepted again after an upgrade.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy_key: Option<String>,
+    /// Why a sink could not take the article the last time, while it waits
+    /// for another go: our failure, retried at the next start at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undelivered: Option<String>,
 }
 
 /// Metadata a feed entry carries, kept as fallbacks for the page's own.

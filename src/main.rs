@@ -154,6 +154,8 @@ const EXIT_USAGE: u8 = 2;
 
 /// Exit code of `once` when it completed but some feed polls failed.
 const EXIT_SOME_SOURCES_FAILED: u8 = 3;
+/// `once`: accepted articles did not reach every output (they stay pending).
+const EXIT_UNDELIVERED: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -267,6 +269,7 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
             .then(|| OnceProgress::start(pipeline.stats(), source_names.len()))
             .flatten();
         let metrics = pipeline.metrics();
+        let state = pipeline.state();
         let result = pipeline.run(mode).await;
         if let Some(progress) = progress {
             progress.finish();
@@ -277,6 +280,26 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
             print!("{}", once_table(&metrics, &source_names, &stats));
         }
         info!("thresher stopped");
+        if mode == Mode::Once && !shutdown.is_cancelled() {
+            let pending = match state.pending_summary().await {
+                Ok(pending) => pending,
+                Err(e) => {
+                    eprintln!("thresher: cannot count the articles left pending: {e}");
+                    return Ok(ExitCode::from(EXIT_UNDELIVERED));
+                }
+            };
+            if let Some(message) = undelivered_message(&pending, stats.outbox_depth) {
+                eprintln!("thresher: {message}");
+                return Ok(ExitCode::from(EXIT_UNDELIVERED));
+            }
+            if pending.retrying > 0 {
+                eprintln!(
+                    "thresher: {} article(s) wait for a retry their server asked for or a \
+                     transient failure needs; a later run fetches them",
+                    pending.retrying
+                );
+            }
+        }
         if mode == Mode::Once && stats.polls_failed > 0 && !shutdown.is_cancelled() {
             eprintln!(
                 "thresher: {} of {} feed polls failed (see the log above)",
@@ -290,6 +313,35 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
     // A cleaner thread still busy with an abandoned page must not hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     result
+}
+
+/// What `once` says when accepted articles did not reach every output:
+/// a sink refused them (they stay pending) or the NATS outbox still holds them.
+fn undelivered_message(pending: &thresher::state::PendingSummary, outbox: u64) -> Option<String> {
+    if pending.undelivered == 0 && outbox == 0 {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if pending.undelivered > 0 {
+        let why = pending
+            .last_sink_error
+            .as_deref()
+            .map_or(String::new(), |e| format!(" (last error: {e})"));
+        parts.push(format!(
+            "{} article(s) a sink could not take{why}",
+            pending.undelivered
+        ));
+    }
+    if outbox > 0 {
+        parts.push(format!(
+            "{outbox} article(s) in the NATS outbox, not yet acknowledged by the broker"
+        ));
+    }
+    Some(format!(
+        "not every accepted article reached every output: {}; they are kept and \
+         delivered by the next run (`thresher status` shows the counts)",
+        parts.join("; ")
+    ))
 }
 
 /// SIGINT and SIGTERM listeners, registered as soon as they are created.
@@ -601,22 +653,29 @@ async fn fetch_status(url: &str) -> anyhow::Result<StatusReport> {
 }
 
 async fn status_from_store(config: &Config) -> anyhow::Result<StatusReport> {
-    let mut sources = Vec::new();
-    if config.state.dir.join(thresher::state::DB_FILE).exists() {
-        let state = thresher::state::State::open(&config.state.dir)?;
-        for source in &config.sources {
-            sources.push(SourceStatus::from_store(&state, source).await);
-        }
-    } else {
-        // Nothing polled yet: the sources, with nothing known of them.
-        sources.extend(config.sources.iter().map(SourceStatus::unpolled));
-    }
-    Ok(StatusReport {
+    let mut report = StatusReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: None,
         totals: None,
-        sources,
-    })
+        sources: Vec::new(),
+        pending: None,
+        outbox: None,
+    };
+    if config.state.dir.join(thresher::state::DB_FILE).exists() {
+        let state = thresher::state::State::open(&config.state.dir)?;
+        for source in &config.sources {
+            report
+                .sources
+                .push(SourceStatus::from_store(&state, source).await);
+        }
+        report = report.with_backlog(&state).await;
+    } else {
+        // Nothing polled yet: the sources, with nothing known of them.
+        report
+            .sources
+            .extend(config.sources.iter().map(SourceStatus::unpolled));
+    }
+    Ok(report)
 }
 
 /// The JSON `thresher clean` prints: the article fields a page alone can give.

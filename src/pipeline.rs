@@ -229,6 +229,11 @@ impl Pipeline {
         Arc::clone(&self.ctx.stats)
     }
 
+    /// The state store, for what is left pending after a run.
+    pub fn state(&self) -> State {
+        self.ctx.state.clone()
+    }
+
     /// The metrics registry, for the per-source summary after a run.
     pub fn metrics(&self) -> Arc<Metrics> {
         Arc::clone(&self.ctx.metrics)
@@ -380,6 +385,14 @@ async fn for_each_concurrent<T, F, Fut>(
 /// Retries do not wait for the feed to list the link again: an unchanged feed
 /// answers 304 and lists nothing.
 async fn replay_pending(ctx: Arc<Context>, jobs: mpsc::Sender<ArticleJob>, mode: Mode) {
+    match ctx.state.release_undelivered().await {
+        Ok(0) => {}
+        Ok(n) => info!(
+            count = n,
+            "articles a sink could not take in an earlier run are tried again now"
+        ),
+        Err(e) => warn!("cannot release undelivered articles (they wait for their retry): {e}"),
+    }
     let mut after = None;
     let mut replayed = 0u64;
     loop {
@@ -725,6 +738,7 @@ async fn fetch_and_accept(
         .map(|entry| ArticleJob {
             key: ctx.canon.article_id(&entry.link),
             legacy_key: ctx.canon.legacy_article_id(&entry.link),
+            undelivered: None,
             url: entry.link,
             source: source.name.clone(),
             feed_url: source.url.clone(),

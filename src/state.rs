@@ -294,6 +294,20 @@ pub struct FeedState {
     pub failures: std::collections::BTreeMap<String, u64>,
 }
 
+/// What the pending links are waiting for ([`State::pending_summary`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSummary {
+    /// Accepted links not yet finished.
+    pub total: u64,
+    /// Of those, articles a sink could not take (disk full, broker refusing).
+    pub undelivered: u64,
+    /// Of those, links waiting for a retry of their fetch.
+    pub retrying: u64,
+    /// The error of one undelivered article, to say why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sink_error: Option<String>,
+}
+
 /// What is remembered about one origin across restarts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HostRecord {
@@ -541,6 +555,67 @@ impl State {
                 }
             }
             Ok(jobs)
+        })
+        .await
+    }
+
+    /// What the accepted links not yet finished are waiting for.
+    pub async fn pending_summary(&self) -> Result<PendingSummary, StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+            let mut summary = PendingSummary::default();
+            for entry in pending.iter().map_err(redb::Error::from)? {
+                let (key, value) = entry.map_err(redb::Error::from)?;
+                summary.total += 1;
+                match decode::<ArticleJob>("pending", key.value(), value.value()) {
+                    Ok(job) if job.undelivered.is_some() => {
+                        summary.undelivered += 1;
+                        if summary.last_sink_error.is_none() {
+                            summary.last_sink_error = job.undelivered;
+                        }
+                    }
+                    Ok(job) if job.retry_at.is_some() => summary.retrying += 1,
+                    _ => {}
+                }
+            }
+            Ok(summary)
+        })
+        .await
+    }
+
+    /// Makes the links a sink could not take due now: the sink's outage was
+    /// ours, so a new run tries them at once rather than after the back-off.
+    /// Returns how many there were.
+    pub async fn release_undelivered(&self) -> Result<u64, StateError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut released = 0;
+            {
+                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                let mut due = Vec::new();
+                for entry in pending.iter().map_err(redb::Error::from)? {
+                    let (key, value) = entry.map_err(redb::Error::from)?;
+                    if let Ok(job) = decode::<ArticleJob>("pending", key.value(), value.value())
+                        && job.undelivered.is_some()
+                        && job.retry_at.is_some()
+                    {
+                        due.push(job);
+                    }
+                }
+                for job in due {
+                    let job = ArticleJob {
+                        retry_at: None,
+                        ..job
+                    };
+                    pending
+                        .insert(job.key.as_str(), encode(&job).as_slice())
+                        .map_err(redb::Error::from)?;
+                    released += 1;
+                }
+            }
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(released)
         })
         .await
     }
@@ -804,9 +879,11 @@ impl State {
                     }
                     .min(MAX_RETRY_DELAY);
                     let at = clock::utc_after(now, delay);
+                    let undelivered = matches!(setback, Setback::Postpone).then_some(reason);
                     let job = ArticleJob {
                         failed_attempts,
                         retry_at: Some(at),
+                        undelivered,
                         ..job
                     };
                     let bytes = encode(&job);
@@ -1340,6 +1417,7 @@ mod tests {
             failed_attempts: 0,
             retry_at: None,
             legacy_key: None,
+            undelivered: None,
         }
     }
 
@@ -1399,6 +1477,7 @@ mod tests {
             .expect("complete");
         let renamed = ArticleJob {
             legacy_key: Some("old".into()),
+            undelivered: None,
             ..job("new")
         };
         assert!(

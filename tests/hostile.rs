@@ -358,3 +358,43 @@ async fn one_pages_503_retry_after_an_hour_does_not_stop_the_rest_of_its_site() 
     assert_not_written(&ws, &busy, &log);
     assert_healthy(&ws, &healthy, "healthy-503", &log);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_exits_4_naming_what_a_full_output_did_not_take_and_the_next_run_delivers_it() {
+    let site = healthy_site("blocked-out").await;
+    let ws = Workspace::new();
+    ws.write_config(&[("news", site.url(common::Format::Rss.path()))], "10m", "");
+    // A two-minute back-off of our own must not delay the next run.
+    replace_in_config(&ws, "retry_backoff = \"1s\"", "retry_backoff = \"2m\"");
+    // The source's folder cannot be made: a file is in its place.
+    std::fs::create_dir_all(ws.output()).expect("output dir");
+    let blocker = ws.output().join("news");
+    std::fs::write(&blocker, "not a folder").expect("blocker");
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert_exit(&output, 4, &log);
+    assert_logged(
+        &log,
+        &[
+            "not every accepted article reached every output",
+            "1 article(s) a sink could not take",
+            "directory sink",
+        ],
+    );
+    let status = ws.command("status").output().await.expect("status");
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        table.contains("pending: 1 article(s): 1 not taken by a sink"),
+        "{table}"
+    );
+
+    // Space again: the next run delivers at once and exits 0.
+    std::fs::remove_file(&blocker).expect("remove blocker");
+    let (output, log, _) = run_once(&ws).await;
+    assert_exit(&output, 0, &log);
+    assert_eq!(ws.articles().len(), 1, "{log}");
+    let status = ws.command("status").output().await.expect("status");
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert!(table.contains("pending: 0 article(s)"), "{table}");
+}

@@ -237,6 +237,24 @@ async fn daemon_killed_with_articles_in_the_outbox_loses_nothing_and_duplicates_
     assert_eq!(ids.len(), 5);
 }
 
+/// Runs `thresher once` where articles cannot reach the broker: it must
+/// finish, say so and exit 4, not 0.
+async fn once_undelivered(ws: &Workspace) -> std::process::Output {
+    let output = ws.command("once").output().await.expect("run once");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "undelivered articles: exit 4\n{log}"
+    );
+    assert!(
+        log.contains("not every accepted article reached every output")
+            && log.contains("in the NATS outbox"),
+        "{log}"
+    );
+    output
+}
+
 #[tokio::test]
 async fn once_with_the_broker_down_says_how_many_articles_stay_queued_and_the_next_run_sends_them()
 {
@@ -247,7 +265,7 @@ async fn once_with_the_broker_down_says_how_many_articles_stay_queued_and_the_ne
     let ws = Workspace::new();
     write_config(&ws, &site, &server, "1h", "drain_timeout = \"1s\"");
 
-    let output = ws.once().await;
+    let output = once_undelivered(&ws).await;
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(
         log.contains("2 article(s) stay in the NATS outbox"),
@@ -277,7 +295,7 @@ async fn an_existing_stream_without_our_subjects_is_reported_and_nothing_is_publ
     let ws = Workspace::new();
     write_config(&ws, &site, &server, "1h", "drain_timeout = \"1s\"");
 
-    let output = ws.once().await;
+    let output = once_undelivered(&ws).await;
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(
         log.contains("which do not cover \"thresher.articles.*\""),
@@ -300,7 +318,7 @@ async fn credentials_come_from_the_environment() {
 
     // Without credentials the server refuses; the article waits, and the
     // password never appears in the log.
-    let output = ws.once().await;
+    let output = once_undelivered(&ws).await;
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("NATS: cannot connect"), "{log}");
     assert!(

@@ -134,7 +134,11 @@ impl Observed for Observer {
                 started_at: Some(ctx.started_at),
                 totals: Some(ctx.stats.snapshot()),
                 sources,
+                pending: None,
+                outbox: None,
             }
+            .with_backlog(&ctx.state)
+            .await
         })
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StatsSnapshot;
 use crate::config::SourceConfig;
-use crate::state::State;
+use crate::state::{PendingSummary, State};
 
 /// The whole status document.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -24,6 +24,29 @@ pub struct StatusReport {
     pub totals: Option<StatsSnapshot>,
     /// One entry per configured source, in configuration order.
     pub sources: Vec<SourceStatus>,
+    /// What the accepted links not yet finished wait for; absent when the
+    /// state store could not tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingSummary>,
+    /// Articles in the NATS outbox, accepted but not yet acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<u64>,
+}
+
+impl StatusReport {
+    /// Adds the pending and outbox counts from `state` (logged and left
+    /// out when it cannot be read).
+    pub async fn with_backlog(mut self, state: &State) -> Self {
+        match state.pending_summary().await {
+            Ok(pending) => self.pending = Some(pending),
+            Err(e) => tracing::warn!("status: cannot count pending articles: {e}"),
+        }
+        match state.outbox_len().await {
+            Ok(outbox) => self.outbox = Some(outbox),
+            Err(e) => tracing::warn!("status: cannot count the outbox: {e}"),
+        }
+        self
+    }
 }
 
 /// What is known of one source.
@@ -156,6 +179,20 @@ impl StatusReport {
             );
             if let Some(error) = &s.last_error {
                 let _ = writeln!(out, "{:width$}  last error: {error}", "");
+            }
+        }
+        if let Some(p) = &self.pending {
+            let _ = write!(
+                out,
+                "pending: {} article(s): {} not taken by a sink, {} waiting for a retry",
+                p.total, p.undelivered, p.retrying
+            );
+            if let Some(outbox) = self.outbox {
+                let _ = write!(out, "; NATS outbox: {outbox}");
+            }
+            let _ = writeln!(out);
+            if let Some(error) = &p.last_sink_error {
+                let _ = writeln!(out, "last sink error: {error}");
             }
         }
         out
