@@ -40,11 +40,18 @@ impl DirectorySink {
             .join(format!("{id}.{}.tmp", std::process::id()))
     }
 
+    /// Removes temp files a dead process left. Another live Thresher
+    /// writing into the same folder keeps its own: each file is named with
+    /// its writer's process id (`<id>.<pid>.tmp`).
     fn sweep_temp_files(&self) {
         let Ok(entries) = std::fs::read_dir(self.dir.join(TEMP_DIR)) else {
             return;
         };
         for entry in entries.flatten() {
+            let name = entry.file_name();
+            if !is_stale_temp(&name.to_string_lossy(), &entry) {
+                continue;
+            }
             if let Err(e) = std::fs::remove_file(entry.path()) {
                 tracing::warn!("cannot remove temp file {}: {e}", entry.path().display());
             }
@@ -217,6 +224,36 @@ fn write_atomically(temp: &Path, path: &Path, bytes: &[u8]) -> Result<(), SinkEr
     result
 }
 
+/// A temp file this process may remove: its writer's process is gone (or
+/// is this process, so it was an earlier one with our id), its name carries
+/// no process id, or it is a day old (a writer on another host of a shared
+/// folder, whose process id means nothing here).
+fn is_stale_temp(name: &str, entry: &std::fs::DirEntry) -> bool {
+    let day_old = entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > std::time::Duration::from_secs(24 * 3600));
+    let writer = name
+        .strip_suffix(".tmp")
+        .and_then(|stem| stem.rsplit_once('.'))
+        .and_then(|(_, pid)| pid.parse::<i32>().ok())
+        .filter(|pid| *pid > 0);
+    match writer {
+        None => true,
+        Some(pid) if pid == std::process::id() as i32 => true,
+        Some(pid) => day_old || !process_alive(pid),
+    }
+}
+
+/// Whether a process with this id exists (signal 0 checks without sending).
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks the target; no memory is involved.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,9 +397,31 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let temp = dir.path().join(".tmp");
         std::fs::create_dir_all(&temp).expect("mkdir");
-        std::fs::write(temp.join("abc.123.tmp"), b"half an artic").expect("write");
+        // A process that has ended (and been reaped) wrote this one.
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = child.id();
+        child.wait().expect("wait");
+        std::fs::write(temp.join(format!("abc.{dead}.tmp")), b"half an artic").expect("write");
         let _sink = DirectorySink::new(dir.path().to_path_buf());
         assert_eq!(std::fs::read_dir(&temp).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn temp_files_of_another_live_writer_are_left_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let temp = dir.path().join(".tmp");
+        std::fs::create_dir_all(&temp).expect("mkdir");
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn");
+        let live = temp.join(format!("abc.{}.tmp", child.id()));
+        std::fs::write(&live, b"being written").expect("write");
+        let _sink = DirectorySink::new(dir.path().to_path_buf());
+        let kept = live.exists();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(kept, "another live process's temp file is kept");
     }
 
     #[tokio::test]
