@@ -1063,6 +1063,49 @@ async fn deliver_stage(ctx: Arc<Context>, mut articles: mpsc::Receiver<CleanPage
     }
 }
 
+/// The article with an id its page deserves. An id taken from a declared
+/// canonical link that names another page makes this page a duplicate of
+/// what was written under it only if the bodies agree (or it is that very
+/// page): a template with one constant canonical (`/latest`) would
+/// otherwise file every later story of the site as a duplicate of the
+/// first. Failing that, the page is identified by its own URL.
+async fn trusted_identity(
+    ctx: &Context,
+    mut article: Article,
+    signature: Option<&dedup::Signature>,
+) -> Article {
+    let page = ctx.canon.canonical_url(&article.url);
+    let page_id = ctx.canon.article_id(&page);
+    if page_id == article.id
+        || !matches!(ctx.state.is_delivered(article.id.clone()).await, Ok(true))
+    {
+        return article;
+    }
+    let original = ctx.state.story(article.id.clone()).await.ok().flatten();
+    let same_page = original.as_ref().is_some_and(|o| {
+        Url::parse(&o.url)
+            .is_ok_and(|u| ctx.canon.article_id(&ctx.canon.canonical_url(&u)) == page_id)
+    });
+    let bodies_agree = match (
+        original.as_ref().and_then(|o| o.signature.as_ref()),
+        signature,
+    ) {
+        (Some(theirs), Some(ours)) => theirs.similarity(ours) >= ctx.config.dedup.body_similarity,
+        _ => false,
+    };
+    if same_page || bodies_agree {
+        return article;
+    }
+    warn!(
+        canonical = %article.canonical_url,
+        "the page's canonical link names an article already written with a different body; \
+         identifying this page by its own URL"
+    );
+    article.id = page_id;
+    article.canonical_url = page;
+    article
+}
+
 /// Forgets stories older than `[dedup] retention`.
 async fn forget_old_stories(ctx: &Context) {
     let retention =
@@ -1082,6 +1125,7 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
         signature,
         template_hits,
     } = clean;
+    let article = trusted_identity(ctx, article, signature.as_ref()).await;
     match ctx.state.is_delivered(article.id.clone()).await {
         Ok(true) => {
             info!(id = %article.id, "duplicate of an article already written");

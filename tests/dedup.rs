@@ -304,3 +304,75 @@ async fn with_near_duplicates_off_a_copy_is_its_own_article() {
 
     assert_eq!(ws.articles().len(), 2, "{:?}", ws.articles());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_with_one_constant_canonical_link_does_not_swallow_the_sites_later_stories() {
+    let site = Site::start().await;
+    let stories: [(&str, &str, [&str; 3]); 3] = [
+        (
+            "bridge",
+            "Old bridge to close for a year of repairs",
+            [
+                "The old stone bridge across the river will close to traffic from next month while engineers replace its crumbling arches and strengthen the foundations.",
+                "Buses will be diverted through the industrial estate, adding about fifteen minutes to journeys into the town centre at peak times, the operator said.",
+                "Shopkeepers on the far bank fear a drop in trade and have asked the council for a temporary footbridge to keep customers coming across the water.",
+            ],
+        ),
+        (
+            "library",
+            "Library extends opening hours after petition",
+            [
+                "The central library will open until nine in the evening on weekdays from March, after more than three thousand residents signed a petition asking for longer hours.",
+                "Students preparing for exams had complained that the reading rooms closed too early, leaving them nowhere quiet to study after school or work.",
+                "The extra hours will be paid for by a grant from a local trust and staffed by two new librarians and a rota of trained volunteers.",
+            ],
+        ),
+        (
+            "festival",
+            "Summer festival moves to the harbour front",
+            [
+                "Organisers of the summer music festival have moved this year's event to the harbour front, saying the park could no longer hold the growing crowds safely.",
+                "Three stages will stand along the quay, and ferries will run late into the night so that visitors from the islands can get home after the last act.",
+                "Neighbours of the old site welcomed the change, while traders near the harbour are preparing for their busiest weekend of the year.",
+            ],
+        ),
+    ];
+    let canonical = site.url("/latest");
+    for (slug, headline, paragraphs) in &stories {
+        let page = report(headline, paragraphs).replacen(
+            "<head>",
+            &format!("<head><link rel=\"canonical\" href=\"{canonical}\">"),
+            1,
+        );
+        site.set_page(slug, &page);
+        site.publish(Format::Rss, &format!("/pages/{slug}"));
+    }
+    let ws = Workspace::new();
+    ws.write_config_with_dedup(&[("site", site.url(Format::Rss.path()))], "min_words = 20");
+
+    let output = ws.once().await;
+
+    let articles = ws.article_values();
+    let mut titles: Vec<&str> = articles
+        .iter()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            "Library extends opening hours after petition",
+            "Old bridge to close for a year of repairs",
+            "Summer festival moves to the harbour front"
+        ],
+        "{}",
+        stderr(&output)
+    );
+    // The first one keeps the declared canonical; the others their own URL.
+    assert!(
+        articles
+            .iter()
+            .any(|a| a["canonical_url"].as_str() == Some(canonical.as_str()))
+    );
+    assert!(!stderr(&output).contains("duplicate of an article already written"));
+}
