@@ -398,3 +398,45 @@ async fn once_exits_4_naming_what_a_full_output_did_not_take_and_the_next_run_de
     let table = String::from_utf8_lossy(&status.stdout);
     assert!(table.contains("pending: 0 article(s)"), "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_lies_about_gzip_and_a_100_kb_link_fail_for_good_not_for_an_hour() {
+    let healthy = healthy_site("healthy-permanent").await;
+    let faulty = FaultServer::start().await;
+    let lying = faulty.url("/a/lying");
+    faulty.route(
+        "/a/lying",
+        vec![Reply::full(
+            200,
+            &[("content-type", "text/html"), ("content-encoding", "gzip")],
+            "<html><body><p>plain text, not gzip</p></body></html>",
+        )],
+    );
+    let long = faulty.url(&format!("/a/{}", "x".repeat(100_000)));
+    faulty.route(
+        "/feed.xml",
+        vec![Reply::rss(&[("lying", lying.clone()), ("long", long)])],
+    );
+    let ws = Workspace::new();
+    config(&ws, faulty.url("/feed.xml"), &healthy, "", FAST);
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert_exit(&output, 0, &log);
+    assert_logged(
+        &log,
+        &["/a/lying", "cannot decode the response body", "not retried"],
+    );
+    // Not a transient failure: no quick retry either.
+    assert_eq!(faulty.hits("/a/lying"), 1, "{log}");
+    assert_logged(&log, &["1 link(s) longer than 8000 bytes skipped"]);
+    assert!(
+        faulty.requests().iter().all(|(path, _)| path.len() < 1_000),
+        "the long link is never requested"
+    );
+    assert!(
+        log.lines().all(|line| line.len() < 20_000),
+        "no line carries the 100 KB link"
+    );
+    assert_healthy(&ws, &healthy, "healthy-permanent", &log);
+}

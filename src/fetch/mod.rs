@@ -84,6 +84,10 @@ pub enum FetchError {
         /// Until the origin takes a request.
         wait: Duration,
     },
+    /// The body cannot be decoded as its headers say (gzip that is not):
+    /// asking again gets the same bytes.
+    #[error("cannot decode the response body: {0}")]
+    BadBody(String),
     /// Connection refused, reset, DNS failure, TLS error, broken body…
     #[error("{0}")]
     Transport(String),
@@ -102,9 +106,11 @@ impl FetchError {
             | Self::Transport(_)
             | Self::HostBusy { .. }
             | Self::RobotsUnavailable { .. } => true,
-            Self::TooLarge { .. } | Self::Redirect(_) | Self::PrivateNetwork(_) | Self::Robots => {
-                false
-            }
+            Self::TooLarge { .. }
+            | Self::Redirect(_)
+            | Self::PrivateNetwork(_)
+            | Self::Robots
+            | Self::BadBody(_) => false,
         }
     }
 
@@ -130,6 +136,7 @@ impl FetchError {
             Self::Robots => "robots",
             Self::RobotsUnavailable { .. } => "robots_unavailable",
             Self::HostBusy { .. } => "host_busy",
+            Self::BadBody(_) => "bad_body",
             Self::Transport(_) => "transport",
         }
     }
@@ -149,6 +156,8 @@ impl FetchError {
             Self::Timeout(message)
         } else if error.is_redirect() {
             Self::Redirect(message)
+        } else if error.is_decode() {
+            Self::BadBody(message)
         } else {
             Self::Transport(message)
         }
