@@ -398,7 +398,7 @@ async fn reload_on_hangup(
 ) {
     while hangups.recv().await.is_some() {
         info!(config = %origin, "SIGHUP: reloading the configuration");
-        let _ = reloader.reload(&origin);
+        let _ = reloader.reload(&origin).await;
     }
 }
 

@@ -635,7 +635,7 @@ impl Fetcher {
             None => None,
         };
         if let Some(record) = stored.and_then(|r| r.robots).filter(RobotsCache::is_fresh) {
-            let delay = self.robots.insert(&cache_key, &record, agent);
+            let delay = self.robots.insert(&cache_key, &record, agent).await;
             self.hosts.set_crawl_delay(&key, delay);
             return Ok(self
                 .robots
@@ -680,7 +680,7 @@ impl Fetcher {
             body,
             fetched_at: Utc::now(),
         };
-        let delay = self.robots.insert(&cache_key, &record, agent);
+        let delay = self.robots.insert(&cache_key, &record, agent).await;
         self.hosts.set_crawl_delay(&key, delay);
         if let Some(state) = &self.state {
             let update = state.update_host_record(key.clone(), move |r| r.robots = Some(record));

@@ -142,9 +142,19 @@ impl RobotsCache {
         Some(entry.verdict(url, now))
     }
 
-    /// Caches an answer; returns its crawl delay.
-    pub fn insert(&self, origin: &str, record: &RobotsRecord, agent: &str) -> Option<Duration> {
-        let rules = Rules::from_record(record, agent);
+    /// Caches an answer, parsed off the async runtime (a 512 KiB file is
+    /// CPU work); returns its crawl delay.
+    pub async fn insert(
+        &self,
+        origin: &str,
+        record: &RobotsRecord,
+        agent: &str,
+    ) -> Option<Duration> {
+        let (owned, agent_owned) = (record.clone(), agent.to_string());
+        let rules = tokio::task::spawn_blocking(move || Rules::from_record(&owned, &agent_owned))
+            .await
+            // The parser panicked: a file we cannot read says nothing to obey.
+            .unwrap_or(Rules::AllowAll);
         let delay = rules.crawl_delay();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_CACHED {
@@ -198,11 +208,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_file_is_obeyed_for_our_agent_with_its_crawl_delay() {
+    #[tokio::test]
+    async fn a_file_is_obeyed_for_our_agent_with_its_crawl_delay() {
         let cache = RobotsCache::default();
         let body = "User-agent: *\nDisallow: /\n\nUser-agent: Thresher\nDisallow: /private/\nCrawl-delay: 2\n";
-        let delay = cache.insert("http://a", &record(200, body), "Thresher");
+        let delay = cache
+            .insert("http://a", &record(200, body), "Thresher")
+            .await;
         assert_eq!(delay, Some(Duration::from_secs(2)));
         let verdict = |path: &str| cache.verdict("http://a", &format!("http://a{path}"));
         assert_eq!(verdict("/news/1"), Some(Verdict::Allowed));
@@ -210,23 +222,23 @@ mod tests {
         assert_eq!(cache.verdict("http://b", "http://b/"), None);
     }
 
-    #[test]
-    fn missing_files_allow_and_server_errors_postpone() {
+    #[tokio::test]
+    async fn missing_files_allow_and_server_errors_postpone() {
         let cache = RobotsCache::default();
-        cache.insert("http://a", &record(404, ""), "Thresher");
+        cache.insert("http://a", &record(404, ""), "Thresher").await;
         assert_eq!(
             cache.verdict("http://a", "http://a/x"),
             Some(Verdict::Allowed)
         );
-        cache.insert("http://b", &record(503, ""), "Thresher");
+        cache.insert("http://b", &record(503, ""), "Thresher").await;
         assert!(matches!(
             cache.verdict("http://b", "http://b/x"),
             Some(Verdict::Unavailable(_))
         ));
     }
 
-    #[test]
-    fn absurd_crawl_delays_are_clamped() {
+    #[tokio::test]
+    async fn absurd_crawl_delays_are_clamped() {
         let cache = RobotsCache::default();
         for value in [
             "86400",
@@ -237,7 +249,9 @@ mod tests {
             "-5",
         ] {
             let body = format!("User-agent: *\nCrawl-delay: {value}\n");
-            let delay = cache.insert("http://a", &record(200, &body), "Thresher");
+            let delay = cache
+                .insert("http://a", &record(200, &body), "Thresher")
+                .await;
             assert!(
                 delay.is_none_or(|d| d <= MAX_CRAWL_DELAY),
                 "{value}: {delay:?}"

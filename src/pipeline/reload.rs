@@ -36,6 +36,9 @@ pub enum ReloadError {
     /// The new fetch settings do not make a working HTTP client.
     #[error("fetch settings: {0}")]
     Client(#[from] FetchError),
+    /// Loading the configuration panicked.
+    #[error("reload crashed: {0}")]
+    Crashed(String),
 }
 
 /// Applies a new configuration to the running pipeline.
@@ -51,11 +54,17 @@ impl Reloader {
     }
 
     /// Reads the configuration from `origin` and applies it, logging what
-    /// changed, or why nothing did.
-    pub fn reload(&self, origin: &ConfigOrigin) -> Result<Change, ReloadError> {
-        let result = Config::load(origin)
-            .map_err(ReloadError::from)
-            .and_then(|config| self.apply(config));
+    /// changed, or why nothing did. Reading the file, compiling selectors
+    /// and building TLS clients is blocking work: it runs off the runtime.
+    pub async fn reload(&self, origin: &ConfigOrigin) -> Result<Change, ReloadError> {
+        let (reloader, from) = (self.clone(), origin.clone());
+        let result = tokio::task::spawn_blocking(move || {
+            Config::load(&from)
+                .map_err(ReloadError::from)
+                .and_then(|config| reloader.apply(config))
+        })
+        .await
+        .unwrap_or_else(|e| Err(ReloadError::Crashed(e.to_string())));
         let outcome = match &result {
             Ok(change) if change.is_empty() => {
                 info!(config = %origin, "configuration reloaded: sources unchanged");
@@ -87,8 +96,11 @@ impl Reloader {
     /// Reloads whenever the content of the config file changes and then
     /// stays the same for one [`WATCH_INTERVAL`], until `shutdown`.
     pub async fn watch(self, path: PathBuf, shutdown: CancellationToken) {
-        let read = |path: &PathBuf| std::fs::read(path).ok();
-        let mut applied = read(&path);
+        let read = |path: &PathBuf| {
+            let path = path.clone();
+            async move { tokio::fs::read(path).await.ok() }
+        };
+        let mut applied = read(&path).await;
         let mut last_seen = applied.clone();
         loop {
             tokio::select! {
@@ -96,12 +108,14 @@ impl Reloader {
                 _ = tokio::time::sleep(WATCH_INTERVAL) => {}
             }
             // Missing for a moment while an editor or the kubelet replaces it.
-            let Some(now) = read(&path) else { continue };
+            let Some(now) = read(&path).await else {
+                continue;
+            };
             let settled = last_seen.as_ref() == Some(&now);
             if settled && applied.as_ref() != Some(&now) {
                 info!(config = %path.display(), "config file changed: reloading");
                 // A rejected file is logged; it is not retried until it changes again.
-                let _ = self.reload(&ConfigOrigin::File(path.clone()));
+                let _ = self.reload(&ConfigOrigin::File(path.clone())).await;
                 applied = Some(now.clone());
             }
             last_seen = Some(now);
