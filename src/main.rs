@@ -511,16 +511,20 @@ fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
             source.url
         );
     }
-    print_source_health(config, width);
-    ExitCode::SUCCESS
+    if print_source_health(config, width) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// Prints what the state store remembers of each source's polls (last
 /// success, last error, failures by kind), when a state store exists and
-/// no daemon holds it.
-fn print_source_health(config: &Config, width: usize) {
+/// no daemon holds it. False when the store exists but cannot be read
+/// (damaged): `check-config` must not pass a daemon that will not start.
+fn print_source_health(config: &Config, width: usize) -> bool {
     if !config.state.dir.join(thresher::state::DB_FILE).exists() {
-        return;
+        return true;
     }
     type Health = (
         String,
@@ -544,7 +548,19 @@ fn print_source_health(config: &Config, width: usize) {
     };
     println!();
     match health() {
-        Err(e) => println!("source status: not available ({e:#})"),
+        Err(e)
+            if matches!(
+                e.downcast_ref::<thresher::state::StateError>(),
+                Some(thresher::state::StateError::InUse { .. })
+            ) =>
+        {
+            println!("source status: not available ({e:#})");
+            true
+        }
+        Err(e) => {
+            eprintln!("thresher: {e:#}");
+            false
+        }
         Ok((rows, outbox)) => {
             if config.output.nats.is_some() || outbox > 0 {
                 println!("NATS outbox: {outbox} article(s) waiting for the broker");
@@ -574,6 +590,7 @@ fn print_source_health(config: &Config, width: usize) {
                 }
                 println!("{line}");
             }
+            true
         }
     }
 }

@@ -93,6 +93,13 @@ pub enum PipelineError {
     /// A sink could not be set up.
     #[error("output: {0}")]
     Sink(#[from] sink::SinkError),
+    /// The state store cannot work again in this process (an I/O error it
+    /// does not recover from, a damaged file); the daemon stopped so a
+    /// supervisor can restart it.
+    #[error(
+        "state store failed: {0}; stopped so that a restart reopens it (accepted articles stay pending)"
+    )]
+    StateFailed(String),
     /// A stage crashed (a bug); the daemon stopped so a supervisor can restart it.
     #[error("pipeline stage crashed: {0}; unfinished articles stay pending for the next start")]
     StageCrashed(String),
@@ -297,6 +304,8 @@ impl Pipeline {
 
         let mut tasks = JoinSet::new();
         tasks.spawn(scheduler.run(mode));
+        // Not one of the stages: `once` ends when they do, whatever this waits for.
+        let store_watch = tokio::spawn(stop_when_the_store_fails(Arc::clone(&ctx)));
         tasks.spawn(replay_pending(Arc::clone(&ctx), job_tx.clone(), mode));
         // `once` must finish its work, so it waits for polite slots however
         // far away; the daemon hands a far slot back to the retry queue so a
@@ -352,9 +361,25 @@ impl Pipeline {
         for sink in &ctx.sinks {
             sink.close(limit).await;
         }
+        store_watch.abort();
+        if let Some(failure) = ctx.state.health().fatal() {
+            return Err(PipelineError::StateFailed(failure));
+        }
         match crash {
             Some(message) => Err(PipelineError::StageCrashed(message)),
             None => Ok(ctx.stats.snapshot()),
+        }
+    }
+}
+
+/// Stops the daemon when the state store cannot work again in this process:
+/// running on would only fail every poll while looking alive.
+async fn stop_when_the_store_fails(ctx: Arc<Context>) {
+    tokio::select! {
+        _ = ctx.shutdown.cancelled() => {}
+        failure = ctx.state.health().fatal_failure() => {
+            error!("state store failed: {failure}; stopping so that a restart reopens it");
+            ctx.shutdown.cancel();
         }
     }
 }

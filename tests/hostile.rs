@@ -440,3 +440,64 @@ async fn a_body_that_lies_about_gzip_and_a_100_kb_link_fail_for_good_not_for_an_
     );
     assert_healthy(&ws, &healthy, "healthy-permanent", &log);
 }
+
+/// Damages the state file of `ws` with `damage`, then checks that
+/// `check-config` and `once` both refuse to go on, naming the file.
+async fn assert_damaged_store_is_refused(
+    ws: &Workspace,
+    what: &str,
+    damage: impl Fn(&mut Vec<u8>),
+) {
+    let file = ws.dir.path().join("state").join("thresher.redb");
+    let mut bytes = std::fs::read(&file).expect("state file");
+    damage(&mut bytes);
+    std::fs::write(&file, &bytes).expect("damage");
+    for verb in ["check-config", "once"] {
+        let output = ws.command(verb).output().await.expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{what}: {verb} must fail\n{stderr}"
+        );
+        assert_ne!(
+            output.status.code(),
+            Some(101),
+            "{what}: {verb} is not a bare panic\n{stderr}"
+        );
+        assert!(
+            stderr.contains("state store")
+                && stderr.contains("thresher.redb")
+                && stderr.contains("is damaged")
+                && stderr.contains("move it aside"),
+            "{what}: {verb} names the store file and what to do\n{stderr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_state_store_is_one_clear_error_naming_the_file_not_a_panic_or_a_fresh_start() {
+    let site = healthy_site("store-damage").await;
+    type Damage = fn(&mut Vec<u8>);
+    let cases: [(&str, Damage); 3] = [
+        // Used to start a new, empty store silently and fetch everything again.
+        ("emptied", |b| b.clear()),
+        // Used to panic in State::open (exit 101 with a backtrace).
+        ("every 64th byte flipped", |b| {
+            for at in (0..b.len()).step_by(64) {
+                b[at] ^= 0xa5;
+            }
+        }),
+        // Used to panic inside redb's B-tree on every poll.
+        ("16 KiB of zeros at a third", |b| {
+            let start = b.len() / 3;
+            let end = (start + 16 * 1024).min(b.len());
+            b[start..end].fill(0);
+        }),
+    ];
+    for (what, damage) in cases {
+        let ws = Workspace::new();
+        ws.write_config(&[("news", site.url(common::Format::Rss.path()))], "10m", "");
+        ws.once().await;
+        assert_damaged_store_is_refused(&ws, what, damage).await;
+    }
+}

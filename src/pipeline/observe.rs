@@ -94,11 +94,14 @@ impl Observed for Observer {
                     Ok(())
                 },
             )];
+            // A read that works says little while writes fail (a full disk):
+            // the store's last operation, whatever it was, decides too.
             let store = self.ctx.state.pending_count().await;
-            checks.push(Check::from_result(
-                "state_store",
-                store.map(|_| ()).map_err(|e| e.to_string()),
-            ));
+            let store = match self.ctx.state.health().failing() {
+                Some(failing) => Err(failing),
+                None => store.map(|_| ()).map_err(|e| e.to_string()),
+            };
+            checks.push(Check::from_result("state_store", store));
             for sink in &self.ctx.sinks {
                 let result = sink.check().await.map_err(|e| e.to_string());
                 checks.push(Check::from_result(

@@ -30,6 +30,10 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod health;
+
+pub use self::health::Health;
+
 use crate::article::ArticleJob;
 use crate::boilerplate::HostBlocks;
 use crate::clock;
@@ -107,9 +111,20 @@ pub enum StateError {
         /// Decoder error.
         source: serde_json::Error,
     },
-    /// The blocking task running the operation died.
-    #[error("state store: worker task failed: {0}")]
+    /// The blocking task running the operation died (a panic inside redb).
+    #[error("state store: worker task failed (the file may be damaged): {0}")]
     Task(String),
+    /// The database file is damaged or is not a state store.
+    #[error(
+        "state store {path} is damaged ({what}); move it aside to start with an empty store \
+         (the links every feed lists now are fetched again) or restore it from a backup"
+    )]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
 }
 
 /// How the processing of one accepted link ended.
@@ -409,6 +424,8 @@ pub struct State {
     /// Remembered stories by signature band; mirrors the `stories` table.
     /// Loaded on first use, so commands that only read state do not pay for it.
     stories: Arc<StoryCell>,
+    /// Whether operations succeed; read by `/readyz` and the pipeline.
+    health: Arc<Health>,
 }
 
 impl State {
@@ -418,12 +435,48 @@ impl State {
     }
 
     /// Opens the state store with a page cache of at most `cache_bytes`.
+    ///
+    /// A damaged file is an error naming it and what to do, never a panic,
+    /// and an empty file is not silently taken for a new store.
     pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<Self, StateError> {
         std::fs::create_dir_all(dir).map_err(|source| StateError::Folder {
             path: dir.to_path_buf(),
             source,
         })?;
         let path = dir.join(DB_FILE);
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            return Err(StateError::Damaged {
+                path,
+                what: "the file is empty".into(),
+            });
+        }
+        let damaged = |what: String| StateError::Damaged {
+            path: path.clone(),
+            what,
+        };
+        // redb may panic on a corrupted file (an unreachable branch in its
+        // B-tree code): that is a damaged file too.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::open_file(&path, cache_bytes)
+        }));
+        match opened {
+            Ok(Err(StateError::Open {
+                source: redb::DatabaseError::Storage(redb::StorageError::Corrupted(what)),
+                ..
+            }))
+            | Ok(Err(StateError::Store(redb::Error::Corrupted(what)))) => Err(damaged(what)),
+            Ok(Err(StateError::Open { source, .. }))
+                if source.to_string().contains("Not a redb database") =>
+            {
+                Err(damaged("it is not a redb database".into()))
+            }
+            Ok(result) => result,
+            Err(panic) => Err(damaged(panic_message(panic.as_ref()))),
+        }
+    }
+
+    fn open_file(path: &Path, cache_bytes: usize) -> Result<Self, StateError> {
+        let path = path.to_path_buf();
         let db = Database::builder()
             .set_cache_size(cache_bytes)
             .create(&path)
@@ -462,7 +515,13 @@ impl State {
             db: Arc::new(db),
             run,
             stories: Arc::new(StoryCell::default()),
+            health: Arc::new(Health::default()),
         })
+    }
+
+    /// Whether the store's operations succeed.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// This run's number: one more than the last process that opened the store.
@@ -481,9 +540,15 @@ impl State {
         F: FnOnce(&Database) -> Result<T, StateError> + Send + 'static,
     {
         let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || op(&db))
+        let result = tokio::task::spawn_blocking(move || op(&db))
             .await
-            .map_err(|e| StateError::Task(e.to_string()))?
+            .map_err(|e| match e.try_into_panic() {
+                Ok(panic) => StateError::Task(panic_message(panic.as_ref())),
+                Err(e) => StateError::Task(e.to_string()),
+            })
+            .and_then(|result| result);
+        self.health.record(&result);
+        result
     }
 
     /// Stores the jobs whose links are neither pending nor finished, in one
@@ -1381,6 +1446,15 @@ fn finish(
             .map_err(redb::Error::from)?;
     }
     Ok(())
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic inside the store".into())
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
