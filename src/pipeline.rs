@@ -61,6 +61,10 @@ const REPLAY_BATCH: usize = 256;
 /// How often (at most) the continuous daemon looks for failed articles due for a retry.
 const RETRY_SWEEP: Duration = Duration::from_secs(15);
 
+/// A poll running this long gives its `feed_concurrency` slot to the next
+/// feed (see `feed_stage`).
+const SLOW_POLL: Duration = Duration::from_secs(5);
+
 /// Longest article link accepted from a feed: the length RFC 9110 asks
 /// every server and client to support.
 const MAX_LINK_BYTES: usize = 8_000;
@@ -499,26 +503,80 @@ async fn send_job(ctx: &Context, jobs: &mpsc::Sender<ArticleJob>, job: ArticleJo
 
 async fn feed_stage(
     ctx: Arc<Context>,
-    polls: mpsc::Receiver<PollRequest>,
+    mut polls: mpsc::Receiver<PollRequest>,
     done: mpsc::UnboundedSender<PollDone>,
     jobs: mpsc::Sender<ArticleJob>,
     max_wait: Duration,
 ) {
     let concurrency = ctx.config.pipeline.feed_concurrency;
-    for_each_concurrent(polls, concurrency, Some(ctx.shutdown.clone()), |request| {
+    // `feed_concurrency` polls at once; a poll still running after
+    // SLOW_POLL moves to a second pool of as many slots and gives its first
+    // one back, so feeds that hang or trickle cannot keep healthy ones from
+    // being polled for the minutes their timeouts allow.
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let slow_slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        let request = tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            request = polls.recv() => match request {
+                Some(request) => request,
+                None => break,
+            },
+        };
+        let slot = tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
         let (ctx, done, jobs) = (Arc::clone(&ctx), done.clone(), jobs.clone());
+        let slow_slots = Arc::clone(&slow_slots);
         let span = info_span!("poll", source = %request.source.name, feed = %request.source.url);
-        async move {
-            let next_in = poll_source(&ctx, &request, &jobs, max_wait).await;
-            // The scheduler is gone in once mode; nothing to tell then.
-            let _ = done.send(PollDone {
-                source: request.source.name.clone(),
-                next_in,
-            });
+        running.spawn(
+            async move {
+                let poll = poll_source(&ctx, &request, &jobs, max_wait);
+                tokio::pin!(poll);
+                let next_in = tokio::select! {
+                    next_in = &mut poll => next_in,
+                    _ = tokio::time::sleep(SLOW_POLL) => {
+                        let slow = slow_slots.try_acquire_owned().ok();
+                        if slow.is_some() {
+                            debug!("slow poll: its slot goes to the next feed");
+                            drop(slot);
+                        }
+                        let next_in = poll.await;
+                        drop(slow);
+                        next_in
+                    }
+                };
+                // The scheduler is gone in once mode; nothing to tell then.
+                let _ = done.send(PollDone {
+                    source: request.source.name.clone(),
+                    next_in,
+                });
+            }
+            .instrument(span),
+        );
+        while let Some(joined) = running.try_join_next() {
+            log_crashed_poll(joined);
         }
-        .instrument(span)
-    })
-    .await;
+    }
+    // Polls already running finish (or are abandoned with the stage at the
+    // shutdown grace).
+    while let Some(joined) = running.join_next().await {
+        log_crashed_poll(joined);
+    }
+}
+
+/// A poll that panicked is a bug: said loudly, while the other sources go on.
+fn log_crashed_poll(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = joined
+        && e.is_panic()
+    {
+        error!("a feed poll crashed: {e}");
+    }
 }
 
 /// Polls one feed, accepts its new links and passes them on. Returns the

@@ -501,3 +501,48 @@ async fn a_damaged_state_store_is_one_clear_error_naming_the_file_not_a_panic_or
         assert_damaged_store_is_refused(&ws, what, damage).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_that_trickle_for_minutes_do_not_keep_a_healthy_source_from_being_polled() {
+    let healthy = healthy_site("healthy-starved").await;
+    // Each stalls 25 s after its first bytes, within every timeout set below.
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let server = FaultServer::start().await;
+        server.route(
+            "/feed.xml",
+            vec![Reply::Drip {
+                head: b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel>".to_vec(),
+                stall: Duration::from_secs(25),
+            }],
+        );
+        slow.push(server);
+    }
+    let ws = Workspace::new();
+    ws.write_config_with_fetch(
+        &[
+            ("slow-a", slow[0].url("/feed.xml")),
+            ("slow-b", slow[1].url("/feed.xml")),
+            ("healthy", healthy.url(common::Format::Rss.path())),
+        ],
+        "1m",
+        // Two poll slots, both taken by the slow feeds first.
+        "feed_concurrency = 2",
+        "timeout = \"60s\"\nread_timeout = \"30s\"\nretries = 0",
+    );
+
+    let started = std::time::Instant::now();
+    let log = run_until(
+        &ws,
+        "the healthy source's article while the slow feeds still stall",
+        || ws.articles().len() == 1,
+    )
+    .await;
+
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the healthy source waited for the slow feeds: {:?}\n{log}",
+        started.elapsed()
+    );
+    assert_healthy(&ws, &healthy, "healthy-starved", &log);
+}
