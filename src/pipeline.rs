@@ -900,11 +900,16 @@ async fn fetch_stage(
                     // Only fails when the cleaner is gone (abandoned shutdown); the job stays pending.
                     let _ = pages.send(page).await;
                 }
-                // robots.txt unavailable is left to the general transient case:
-                // a host that stays down must run out of attempts, not wait forever.
                 Err(PageError::Fetch(FetchError::HostBusy { wait })) => {
                     // Politeness, not failure: no attempt is used up.
                     let reason = format!("host not taking requests for {wait:?}");
+                    retry_later(&ctx, job, reason, Setback::Wait(wait)).await;
+                }
+                Err(PageError::Fetch(FetchError::RobotsUnavailable { wait })) => {
+                    // The page was never asked for: nothing about it failed.
+                    // It waits for robots.txt (asked again every 10 min).
+                    count_failure(&ctx, &job.source, "robots_unavailable").await;
+                    let reason = "robots.txt unavailable".to_string();
                     retry_later(&ctx, job, reason, Setback::Wait(wait)).await;
                 }
                 Err(e) if e.is_transient() => {

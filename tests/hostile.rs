@@ -546,3 +546,39 @@ async fn feeds_that_trickle_for_minutes_do_not_keep_a_healthy_source_from_being_
     );
     assert_healthy(&ws, &healthy, "healthy-starved", &log);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_robots_txt_makes_articles_wait_without_spending_their_attempts() {
+    let healthy = healthy_site("healthy-robots-down").await;
+    let faulty = FaultServer::start().await;
+    let page = faulty.url("/a/waiting");
+    faulty.route("/robots.txt", vec![Reply::status(500, &[])]);
+    faulty.route("/a/waiting", vec![Reply::article("waiting")]);
+    faulty.route("/feed.xml", vec![Reply::rss(&[("waiting", page.clone())])]);
+    let ws = Workspace::new();
+    // One attempt: spending it on robots.txt would give the article up at once.
+    config(
+        &ws,
+        faulty.url("/feed.xml"),
+        &healthy,
+        "max_article_attempts = 1",
+        FAST,
+    );
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert_exit(&output, 0, &log);
+    assert_eq!(
+        faulty.hits("/a/waiting"),
+        0,
+        "the page is not asked for without robots.txt"
+    );
+    assert!(!log.contains("giving up"), "{log}");
+    let status = ws.command("status").output().await.expect("status");
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        table.contains("pending: 1 article(s): 0 not taken by a sink, 1 waiting for a retry"),
+        "{table}"
+    );
+    assert_healthy(&ws, &healthy, "healthy-robots-down", &log);
+}

@@ -555,9 +555,13 @@ impl State {
     /// transaction, and returns them stamped with this run's number.
     ///
     /// Once this returns, the accepted jobs are on disk: a crash cannot lose them.
+    /// A link whose attempts all failed ([`Outcome::Failed`]) is accepted
+    /// again, for a new series of attempts, once [`FAILED_LINK_RETRY`] has
+    /// passed since it was given up.
     pub async fn accept(&self, jobs: Vec<ArticleJob>) -> Result<Vec<ArticleJob>, StateError> {
         let run = self.run;
         self.blocking(move |db| {
+            let now = Utc::now();
             let txn = db.begin_write().map_err(redb::Error::from)?;
             let mut accepted = Vec::new();
             {
@@ -569,9 +573,16 @@ impl State {
                         Some(legacy) => links.get(legacy).map_err(redb::Error::from)?.is_some(),
                         None => false,
                     };
+                    let finished = match links.get(key).map_err(redb::Error::from)? {
+                        // A link given up on is given another series of
+                        // attempts when the feed still lists it a day later.
+                        Some(record) => !decode::<LinkRecord>("links", key, record.value())
+                            .is_ok_and(|r| may_try_again(&r, now)),
+                        None => false,
+                    };
                     if finished_before_upgrade
+                        || finished
                         || pending.get(key).map_err(redb::Error::from)?.is_some()
-                        || links.get(key).map_err(redb::Error::from)?.is_some()
                     {
                         continue;
                     }
@@ -1448,6 +1459,16 @@ fn finish(
     Ok(())
 }
 
+/// How long a link given up on waits before a feed that still lists it
+/// starts a new series of attempts.
+pub const FAILED_LINK_RETRY: Duration = Duration::from_secs(24 * 3600);
+
+/// Whether a finished link may be accepted again: it failed, long enough ago.
+fn may_try_again(record: &LinkRecord, now: DateTime<Utc>) -> bool {
+    matches!(record.outcome, Outcome::Failed { .. })
+        && clock::utc_after(record.updated_at, FAILED_LINK_RETRY) <= now
+}
+
 /// The text of a caught panic.
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
@@ -1650,6 +1671,65 @@ mod tests {
         let record = state.link("f".into()).await.expect("link").expect("record");
         assert_eq!(record.attempts, 3);
         assert!(matches!(record.outcome, Outcome::Failed { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_link_given_up_on_is_tried_again_a_day_later_if_still_listed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let accepted = state.accept(vec![job("g")]).await.expect("accept");
+        let once = RetryPolicy {
+            max_attempts: 1,
+            backoff: Duration::from_secs(1),
+        };
+        let decision = state
+            .retry_later(accepted[0].clone(), "HTTP 503".into(), once, ATTEMPT)
+            .await
+            .expect("retry");
+        assert_eq!(decision, Retry::GaveUp);
+        assert!(
+            state
+                .accept(vec![job("g")])
+                .await
+                .expect("accept")
+                .is_empty(),
+            "not again within the day"
+        );
+        // The give-up a little over a day ago.
+        let db = Arc::clone(&state.db);
+        let record = LinkRecord {
+            outcome: Outcome::Failed {
+                reason: "HTTP 503".into(),
+            },
+            attempts: 1,
+            updated_at: Utc::now() - chrono::Duration::hours(25),
+        };
+        let txn = db.begin_write().expect("write");
+        txn.open_table(LINKS)
+            .expect("links")
+            .insert("g", encode(&record).as_slice())
+            .expect("insert");
+        txn.commit().expect("commit");
+        let again = state.accept(vec![job("g")]).await.expect("accept");
+        assert_eq!(keys(&again), ["g"]);
+        assert_eq!(again[0].failed_attempts, 0, "a new series of attempts");
+        // A link written is never accepted again.
+        state
+            .complete(
+                "g".into(),
+                Outcome::Written {
+                    article_id: "g".into(),
+                },
+            )
+            .await
+            .expect("complete");
+        assert!(
+            state
+                .accept(vec![job("g")])
+                .await
+                .expect("accept")
+                .is_empty()
+        );
     }
 
     #[tokio::test]
