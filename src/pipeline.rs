@@ -65,6 +65,10 @@ const RETRY_SWEEP: Duration = Duration::from_secs(15);
 /// feed (see `feed_stage`).
 const SLOW_POLL: Duration = Duration::from_secs(5);
 
+/// Most links one poll accepts (feeds list tens; a runaway one hundreds of
+/// thousands, in one state-store transaction).
+const MAX_LINKS_PER_POLL: usize = 5_000;
+
 /// Longest article link accepted from a feed: the length RFC 9110 asks
 /// every server and client to support.
 const MAX_LINK_BYTES: usize = 8_000;
@@ -821,10 +825,21 @@ async fn fetch_and_accept(
     }
     // No server takes a URL this long (100 KB links were once retried for an
     // hour and logged whole); they are not links to articles.
-    let (entries, overlong): (Vec<_>, Vec<_>) = parsed
+    let (mut entries, overlong): (Vec<_>, Vec<_>) = parsed
         .entries
         .into_iter()
         .partition(|entry| entry.link.as_str().len() <= MAX_LINK_BYTES);
+    if entries.len() > MAX_LINKS_PER_POLL {
+        // One transaction per poll: bounded, so one huge feed cannot stall
+        // the store for everyone. Entries past the cap come in later polls
+        // if the feed still lists them.
+        warn!(
+            "source {:?}: the feed lists {} entries; the first {MAX_LINKS_PER_POLL} are taken this poll",
+            source.name,
+            entries.len()
+        );
+        entries.truncate(MAX_LINKS_PER_POLL);
+    }
     if !overlong.is_empty() {
         warn!(
             "source {:?}: {} link(s) longer than {MAX_LINK_BYTES} bytes skipped",

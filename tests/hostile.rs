@@ -582,3 +582,35 @@ async fn an_unreachable_robots_txt_makes_articles_wait_without_spending_their_at
     );
     assert_healthy(&ws, &healthy, "healthy-robots-down", &log);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_listing_twenty_thousand_links_has_only_the_first_five_thousand_taken_per_poll() {
+    let faulty = FaultServer::start().await;
+    let items: Vec<(String, String)> = (0..20_000)
+        .map(|n| (format!("s{n}"), faulty.url(&format!("/a/{n}"))))
+        .collect();
+    let listed: Vec<(&str, String)> = items.iter().map(|(s, u)| (s.as_str(), u.clone())).collect();
+    faulty.route("/feed.xml", vec![Reply::rss(&listed)]);
+    // Only the accepting is looked at: robots.txt keeps the pages unfetched.
+    faulty.route(
+        "/robots.txt",
+        vec![Reply::full(
+            200,
+            &[("content-type", "text/plain")],
+            "User-agent: *\nDisallow: /a/\n",
+        )],
+    );
+    let ws = Workspace::new();
+    ws.write_config_with_fetch(&[("huge", faulty.url("/feed.xml"))], "10m", "", FAST);
+    let log_path = ws.output().with_file_name("run.log");
+    let polled = || {
+        std::fs::read_to_string(&log_path)
+            .is_ok_and(|log| log.contains("feed polled new_articles="))
+    };
+    let log = run_until(&ws, "the poll of the huge feed", polled).await;
+    assert_logged(
+        &log,
+        &["the feed lists 20000 entries; the first 5000 are taken this poll"],
+    );
+    assert_logged(&log, &["feed polled new_articles=5000"]);
+}
