@@ -243,3 +243,11 @@ mod arbitrary {
         }
     }
 }
+
+#[test]
+fn a_feed_whose_first_item_quotes_html_is_still_a_feed() {
+    let body = b"<rss version=\"2.0\"><channel><title>T</title><item><title>A</title>\
+        <description><![CDATA[<html><body><p>quoted page</p></body></html>]]></description>\
+        <link>http://quote.example/a</link></item></channel></rss>";
+    assert_eq!(links(body), ["http://quote.example/a"]);
+}

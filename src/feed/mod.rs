@@ -99,7 +99,14 @@ pub fn parse(body: &[u8], feed_url: &Url, content_type: Option<&str>) -> Result<
     let recovered = recover::recover(&text, repairs);
     match recovered.root.as_deref() {
         None => return Err(FeedError::Parse("no root element".into())),
-        Some(root) if root.eq_ignore_ascii_case("html") => {
+        // First: a feed's text may well mention `<html>`.
+        Some("feed" | "entry" | "rss" | "RDF") => {}
+        Some(root)
+            if ["html", "head", "body"]
+                .iter()
+                .any(|tag| root.eq_ignore_ascii_case(tag))
+                || looks_like_html(&text) =>
+        {
             return Err(FeedError::Html {
                 advertised: discover(&text, feed_url),
             });
@@ -109,7 +116,6 @@ pub fn parse(body: &[u8], feed_url: &Url, content_type: Option<&str>) -> Result<
                 "CDF (Microsoft's Channel Definition Format); ask the site for RSS or Atom".into(),
             ));
         }
-        Some("feed" | "entry" | "rss" | "RDF") => {}
         Some(root) => {
             return Err(FeedError::Unsupported(format!(
                 "the root element is <{root}>, not <rss>, <feed> or <rdf:RDF>"
@@ -125,6 +131,17 @@ pub fn parse(body: &[u8], feed_url: &Url, content_type: Option<&str>) -> Result<
         listed: recovered.listed.max(parsed),
         repairs: recovered.repairs,
     })
+}
+
+/// An HTML page whose first element is not `<html>` (tag soup, a missing
+/// root): the start of the text says what it is.
+fn looks_like_html(text: &str) -> bool {
+    let head: String = text
+        .chars()
+        .take(512)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.contains("<!doctype html") || head.contains("<html")
 }
 
 fn reduce(entry: feed_rs::model::Entry, feed_url: &Url) -> Option<FeedEntry> {
@@ -281,7 +298,13 @@ mod tests {
             err.to_string().contains("unsupported feed format: CDF"),
             "{err}"
         );
-        let err = parse(b"<opml><body/></opml>", &feed_url(), None).expect_err("opml");
+        let err = parse(b"<opml><head/></opml>", &feed_url(), None).expect_err("opml");
         assert!(err.to_string().contains("<opml>"), "{err}");
+        let soup = parse(
+            b"<head><title>News</title></head><body>hi</body>",
+            &feed_url(),
+            None,
+        );
+        assert!(matches!(soup, Err(FeedError::Html { .. })));
     }
 }
