@@ -242,7 +242,7 @@ fn is_stale_temp(name: &str, entry: &std::fs::DirEntry) -> bool {
         .filter(|pid| *pid > 0);
     match writer {
         None => true,
-        Some(pid) if pid == std::process::id() as i32 => true,
+        Some(pid) if i32::try_from(std::process::id()) == Ok(pid) => true,
         Some(pid) => day_old || !process_alive(pid),
     }
 }
