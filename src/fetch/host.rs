@@ -101,6 +101,10 @@ pub struct HostPermit {
 /// The politeness state of every origin.
 pub struct Hosts {
     origins: Mutex<HashMap<String, Arc<Origin>>>,
+    /// Size of the map at which idle origins are next swept: doubled when a
+    /// sweep frees too little, so a map of busy origins is not scanned on
+    /// every new one.
+    sweep_at: std::sync::atomic::AtomicUsize,
     global: Arc<Semaphore>,
 }
 
@@ -109,6 +113,7 @@ impl Hosts {
     pub fn new(max_concurrency: usize) -> Self {
         Self {
             origins: Mutex::new(HashMap::new()),
+            sweep_at: std::sync::atomic::AtomicUsize::new(MAX_IDLE_ORIGINS),
             global: Arc::new(Semaphore::new(max_concurrency.max(1))),
         }
     }
@@ -123,7 +128,8 @@ impl Hosts {
         if let Some(origin) = origins.get(key) {
             return Arc::clone(origin);
         }
-        if origins.len() >= MAX_IDLE_ORIGINS {
+        let sweep_at = self.sweep_at.load(std::sync::atomic::Ordering::Relaxed);
+        if origins.len() >= sweep_at {
             // Forget origins nobody is using and that have nothing to remember.
             let now = Instant::now();
             origins.retain(|_, o| {
@@ -134,6 +140,9 @@ impl Hosts {
                     || timing.crawl_delay.is_some()
                     || timing.strikes > 0
             });
+            let next = (origins.len().saturating_mul(2)).max(MAX_IDLE_ORIGINS);
+            self.sweep_at
+                .store(next, std::sync::atomic::Ordering::Relaxed);
         }
         let origin = Arc::new(Origin {
             slots: OnceLock::new(),
@@ -386,6 +395,25 @@ mod tests {
         assert!(
             Instant::now() - t0 < Duration::from_millis(10),
             "no slowdown left"
+        );
+    }
+
+    #[test]
+    fn a_map_of_origins_that_cannot_be_forgotten_is_swept_ever_less_often() {
+        let hosts = Hosts::new(8);
+        for n in 0..=MAX_IDLE_ORIGINS {
+            // A crawl delay is remembered, so none of these can be forgotten.
+            hosts.set_crawl_delay(&format!("http://h{n}"), Some(Duration::from_secs(1)));
+        }
+        let after_first = hosts.sweep_at.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            after_first > MAX_IDLE_ORIGINS * 2 - 2,
+            "next sweep at {after_first}"
+        );
+        hosts.set_crawl_delay("http://one-more", None);
+        assert_eq!(
+            hosts.sweep_at.load(std::sync::atomic::Ordering::Relaxed),
+            after_first
         );
     }
 
