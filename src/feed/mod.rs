@@ -1,10 +1,10 @@
 //! Feed parsing: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed, reduced to
 //! the entries' absolute article links and their metadata.
 //!
-//! `feed-rs` parses; [`recover`] first turns the feed as served (any
+//! `feed-rs` parses; `recover` first turns the feed as served (any
 //! encoding, stray `&`, HTML entities, old namespaces, links in the other
 //! dialect's form, truncation) into XML `feed-rs` reads, and notes what it
-//! repaired. [`discover`] finds the feed an HTML page advertises.
+//! repaired. `discover` finds the feed an HTML page advertises.
 
 mod chars;
 mod discover;

@@ -12,17 +12,7 @@
 /// but still declaring gb2312), while text in a legacy encoding that happens
 /// to form valid multi-byte UTF-8 sequences practically never occurs.
 pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
-    let encoding = encoding_rs::Encoding::for_bom(bytes)
-        .map(|(encoding, _)| encoding)
-        .or_else(|| {
-            (!bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()).then_some(encoding_rs::UTF_8)
-        })
-        .or_else(|| content_type.and_then(charset_param).and_then(label))
-        .or_else(|| meta_charset(bytes))
-        .unwrap_or_else(|| detect(bytes));
-    // `decode` strips a BOM and replaces malformed sequences.
-    let (text, _, _) = encoding.decode(bytes);
-    text.into_owned()
+    decode(bytes, content_type, meta_charset).0
 }
 
 /// Decodes an XML document (a feed) to UTF-8 the way [`decode_html`] does
@@ -30,14 +20,25 @@ pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
 /// `<meta charset>`. Also says whether bytes were malformed and replaced
 /// by U+FFFD: one stray byte must not cost a whole feed.
 pub fn decode_xml(bytes: &[u8], content_type: Option<&str>) -> (String, bool) {
+    decode(bytes, content_type, declared_encoding)
+}
+
+/// The order both decoders share, with `own_label` reading the document's
+/// own declaration; also whether malformed bytes were replaced.
+fn decode(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    own_label: fn(&[u8]) -> Option<&'static encoding_rs::Encoding>,
+) -> (String, bool) {
     let encoding = encoding_rs::Encoding::for_bom(bytes)
         .map(|(encoding, _)| encoding)
         .or_else(|| {
             (!bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()).then_some(encoding_rs::UTF_8)
         })
         .or_else(|| content_type.and_then(charset_param).and_then(label))
-        .or_else(|| declared_encoding(bytes))
+        .or_else(|| own_label(bytes))
         .unwrap_or_else(|| detect(bytes));
+    // `decode` strips a BOM and replaces malformed sequences.
     let (text, _, replaced) = encoding.decode(bytes);
     (text.into_owned(), replaced)
 }

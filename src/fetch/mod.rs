@@ -454,7 +454,7 @@ impl Fetcher {
                 .follow(profile, route, url, validators, limit, max_wait, target)
                 .await;
             match result {
-                // The origin asked for time (and is blocked): not a quick retry.
+                // The server asked for time for this URL: not a quick retry.
                 Err(FetchError::Status {
                     retry_after: Some(_),
                     ..
@@ -473,7 +473,8 @@ impl Fetcher {
     /// One GET of `url` and of each redirect after it (at most
     /// `MAX_REDIRECTS`). Every hop passes the guard and takes its own
     /// origin's politeness slot, as a first request would; a 429 or 503
-    /// blocks the origin that sent it.
+    /// slows the origin that sent it (and blocks it after several refused
+    /// URLs, see [`Hosts::refused`]).
     #[allow(clippy::too_many_arguments)]
     async fn follow(
         &self,
