@@ -35,6 +35,14 @@ pub fn utc_after(from: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// `from - wait` in wall-clock time, saturating at the first date chrono can represent.
+pub fn utc_before(from: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(wait.min(FOREVER))
+        .ok()
+        .and_then(|delta| from.checked_sub_signed(delta))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// `Utc::now() + wait`, saturating.
 pub fn utc_in(wait: Duration) -> DateTime<Utc> {
     utc_after(Utc::now(), wait)

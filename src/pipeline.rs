@@ -1225,7 +1225,8 @@ async fn trusted_identity(
     article
 }
 
-/// Forgets stories older than `[dedup] retention`.
+/// Forgets stories older than `[dedup] retention`, and origin and source
+/// records unused for [`crate::state::IDLE_RETENTION`].
 async fn forget_old_stories(ctx: &Context) {
     let retention =
         chrono::Duration::from_std(ctx.config.dedup.retention).unwrap_or(chrono::Duration::MAX);
@@ -1234,6 +1235,17 @@ async fn forget_old_stories(ctx: &Context) {
         Ok(0) => {}
         Ok(n) => info!(count = n, "forgot stories older than the dedup retention"),
         Err(e) => warn!("cannot forget old stories (tried again in an hour): {e}"),
+    }
+    let idle_cutoff = crate::clock::utc_before(Utc::now(), crate::state::IDLE_RETENTION);
+    match ctx.state.forget_idle_rows(idle_cutoff).await {
+        Ok(forgotten) if forgotten.rows > 0 => info!(
+            rows = forgotten.rows,
+            "forgot origin and source records unused for 30 days"
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            warn!("cannot forget idle origin and source records (tried again in an hour): {e}")
+        }
     }
 }
 

@@ -130,14 +130,16 @@ impl Hosts {
         }
         let sweep_at = self.sweep_at.load(std::sync::atomic::Ordering::Relaxed);
         if origins.len() >= sweep_at {
-            // Forget origins nobody is using and that have nothing to remember.
+            // Forget origins nobody is using and that have nothing to
+            // remember. A crawl delay is not a reason to stay: it only spaces
+            // the next start, which has passed, and the robots cache sets it
+            // again on the origin's next request.
             let now = Instant::now();
             origins.retain(|_, o| {
                 let timing = o.timing.lock().unwrap_or_else(|e| e.into_inner());
                 Arc::strong_count(o) > 1
                     || timing.blocked_until.is_some_and(|t| t > now)
                     || timing.next_start.is_some_and(|t| t > now)
-                    || timing.crawl_delay.is_some()
                     || timing.strikes > 0
             });
             let next = (origins.len().saturating_mul(2)).max(MAX_IDLE_ORIGINS);
@@ -402,8 +404,8 @@ mod tests {
     fn a_map_of_origins_that_cannot_be_forgotten_is_swept_ever_less_often() {
         let hosts = Hosts::new(8);
         for n in 0..=MAX_IDLE_ORIGINS {
-            // A crawl delay is remembered, so none of these can be forgotten.
-            hosts.set_crawl_delay(&format!("http://h{n}"), Some(Duration::from_secs(1)));
+            // A block is remembered, so none of these can be forgotten.
+            hosts.block(&format!("http://h{n}"), FOREVER);
         }
         let after_first = hosts.sweep_at.load(std::sync::atomic::Ordering::Relaxed);
         assert!(
@@ -414,6 +416,19 @@ mod tests {
         assert_eq!(
             hosts.sweep_at.load(std::sync::atomic::Ordering::Relaxed),
             after_first
+        );
+    }
+
+    #[test]
+    fn idle_origins_with_a_crawl_delay_are_forgotten_past_the_sweep_size() {
+        let hosts = Hosts::new(8);
+        for n in 0..=MAX_IDLE_ORIGINS {
+            hosts.set_crawl_delay(&format!("http://h{n}"), Some(Duration::from_secs(1)));
+        }
+        assert!(
+            hosts.origins().len() < 10,
+            "{} origins kept",
+            hosts.origins().len()
         );
     }
 

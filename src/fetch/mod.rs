@@ -620,14 +620,17 @@ impl Fetcher {
         // Groups in the file are chosen by agent, so rules are cached per agent.
         let agent = agent_token(&profile.config.user_agent);
         let cache_key = format!("{key} {agent}");
-        if let Some(verdict) = self.robots.verdict(&cache_key, url.as_str()) {
+        if let Some((verdict, delay)) = self.robots.verdict(&cache_key, url.as_str()) {
+            // The origin's politeness record may have been swept while idle.
+            self.hosts.set_crawl_delay(&key, delay);
             return Ok(verdict);
         }
         let lock = self.robots.fetch_lock(&key);
         let _fetching = tokio::time::timeout(max_wait, lock.lock())
             .await
             .map_err(|_| FetchError::HostBusy { wait: max_wait })?;
-        if let Some(verdict) = self.robots.verdict(&cache_key, url.as_str()) {
+        if let Some((verdict, delay)) = self.robots.verdict(&cache_key, url.as_str()) {
+            self.hosts.set_crawl_delay(&key, delay);
             return Ok(verdict);
         }
         // A fresh file read earlier (before a restart, or for another agent).
@@ -641,7 +644,7 @@ impl Fetcher {
             return Ok(self
                 .robots
                 .verdict(&cache_key, url.as_str())
-                .unwrap_or(Verdict::Allowed));
+                .map_or(Verdict::Allowed, |(verdict, _)| verdict));
         }
         let mut robots_url = url.clone();
         robots_url.set_path("/robots.txt");
@@ -692,7 +695,7 @@ impl Fetcher {
         Ok(self
             .robots
             .verdict(&cache_key, url.as_str())
-            .unwrap_or(Verdict::Allowed))
+            .map_or(Verdict::Allowed, |(verdict, _)| verdict))
     }
 }
 

@@ -90,6 +90,8 @@ struct Entry {
     fetched_at: DateTime<Utc>,
     /// How long the answer is trusted ([`Rules::ttl`] of its status).
     ttl: Duration,
+    /// The rules' `Crawl-delay` for the agent.
+    crawl_delay: Option<Duration>,
 }
 
 /// Whether an answer fetched at `fetched_at` and trusted for `ttl` still holds at `now`.
@@ -134,12 +136,13 @@ pub struct RobotsCache {
 }
 
 impl RobotsCache {
-    /// The cached verdict for `url` at `origin`, if the cache is fresh.
-    pub fn verdict(&self, origin: &str, url: &str) -> Option<Verdict> {
+    /// The cached verdict for `url` at `origin`, with the file's crawl
+    /// delay, if the cache is fresh.
+    pub fn verdict(&self, origin: &str, url: &str) -> Option<(Verdict, Option<Duration>)> {
         let now = Utc::now();
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(origin).filter(|e| e.is_fresh(now))?;
-        Some(entry.verdict(url, now))
+        Some((entry.verdict(url, now), entry.crawl_delay))
     }
 
     /// Caches an answer, parsed off the async runtime (a 512 KiB file is
@@ -166,6 +169,7 @@ impl RobotsCache {
                 rules: Arc::new(rules),
                 fetched_at: record.fetched_at,
                 ttl: Rules::ttl(record.status),
+                crawl_delay: delay,
             },
         );
         delay
@@ -216,7 +220,11 @@ mod tests {
             .insert("http://a", &record(200, body), "Thresher")
             .await;
         assert_eq!(delay, Some(Duration::from_secs(2)));
-        let verdict = |path: &str| cache.verdict("http://a", &format!("http://a{path}"));
+        let verdict = |path: &str| {
+            cache
+                .verdict("http://a", &format!("http://a{path}"))
+                .map(|(v, _)| v)
+        };
         assert_eq!(verdict("/news/1"), Some(Verdict::Allowed));
         assert_eq!(verdict("/private/x"), Some(Verdict::Disallowed));
         assert_eq!(cache.verdict("http://b", "http://b/"), None);
@@ -228,12 +236,12 @@ mod tests {
         cache.insert("http://a", &record(404, ""), "Thresher").await;
         assert_eq!(
             cache.verdict("http://a", "http://a/x"),
-            Some(Verdict::Allowed)
+            Some((Verdict::Allowed, None))
         );
         cache.insert("http://b", &record(503, ""), "Thresher").await;
         assert!(matches!(
             cache.verdict("http://b", "http://b/x"),
-            Some(Verdict::Unavailable(_))
+            Some((Verdict::Unavailable(_), None))
         ));
     }
 
@@ -257,6 +265,19 @@ mod tests {
                 "{value}: {delay:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_cached_verdict_carries_the_crawl_delay_to_set_again_on_a_swept_origin() {
+        let cache = RobotsCache::default();
+        let body = "User-agent: *\nCrawl-delay: 7\n";
+        cache
+            .insert("http://a", &record(200, body), "Thresher")
+            .await;
+        assert_eq!(
+            cache.verdict("http://a", "http://a/x"),
+            Some((Verdict::Allowed, Some(Duration::from_secs(7))))
+        );
     }
 
     #[test]

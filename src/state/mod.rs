@@ -10,12 +10,16 @@
 //! - `links`: final outcome per link id (written, duplicate, rejected, failed);
 //! - `pending`: accepted links not yet finished, including those waiting for a retry;
 //! - `feeds`: per-source poll state (HTTP validators, last success, last error);
+//! - `retry_due`: the pending links waiting for a retry, by due time (see `retries`);
 //! - `quarantine`: pending records that could not be decoded, kept for inspection;
+//! - `hosts`: per-origin politeness record (robots.txt, a `Retry-After` block);
 //! - `learned`: per-host template blocks (see [`crate::boilerplate`]);
 //! - `stories`: each written article's source, URL, headline and body
 //!   signature, kept for `[dedup] retention` to recognise later copies; an
 //!   in-memory [`StoryIndex`] over it is loaded on first use;
 //! - `story_times`: the same stories by time written, for pruning;
+//! - `touched`: when each `hosts`, `learned` and `feeds` row was last written,
+//!   for their retention (see `retention`);
 //! - `meta`: the run counter (see [`State::run`]) and the next outbox position;
 //! - `outbox`: articles accepted for a broker sink and not yet acknowledged by it,
 //!   keyed by a sequence number so they drain in acceptance order
@@ -31,8 +35,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 mod health;
+mod retention;
+mod retries;
 
 pub use self::health::Health;
+pub use self::retention::{Forgotten, IDLE_RETENTION};
+pub use self::retries::{MAX_RETRY_DELAY, Retry, RetryPolicy, Setback};
 
 use crate::article::ArticleJob;
 use crate::boilerplate::HostBlocks;
@@ -64,9 +72,6 @@ const OUTBOX: TableDefinition<u64, (&str, &str, &[u8])> = TableDefinition::new("
 const OUTBOX_IDS: TableDefinition<&str, u64> = TableDefinition::new("outbox_ids");
 /// Key in `meta` of the next outbox position.
 const OUTBOX_NEXT: &str = "outbox_next";
-
-/// Longest wait before a retry, whatever the back-off or `Retry-After` say.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(6 * 3600);
 
 /// File name of the database inside `state.dir`.
 pub const DB_FILE: &str = "thresher.redb";
@@ -343,54 +348,6 @@ pub struct RobotsRecord {
     pub fetched_at: DateTime<Utc>,
 }
 
-/// How failed attempts are retried, applied by [`State::retry_later`].
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts after which a failing link is given up.
-    pub max_attempts: u32,
-    /// Wait before the first retry; doubled for each further one.
-    pub backoff: Duration,
-}
-
-impl RetryPolicy {
-    /// The wait after `failed_attempts` failures: `backoff`, doubled per earlier failure.
-    pub fn delay(&self, failed_attempts: u32) -> Duration {
-        let doublings = failed_attempts.saturating_sub(1).min(16);
-        self.backoff.saturating_mul(1 << doublings)
-    }
-}
-
-/// What kind of failure a job met, for [`State::retry_later`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Setback {
-    /// The attempt itself failed (timeout, 5xx, 429…): counts against
-    /// `max_attempts`; waits exactly the server's `retry_after` when it
-    /// gave one (at least 1 s), else the back-off.
-    Attempt {
-        /// The server's `Retry-After`, if any.
-        retry_after: Option<Duration>,
-    },
-    /// Our side failed (a sink could not take the article): retried after the
-    /// base back-off without using up an attempt, so an outage of ours never
-    /// turns into a lost article.
-    Postpone,
-    /// The host is not taking requests for this long (its politeness
-    /// interval, `Retry-After` or robots.txt being unavailable): retried
-    /// exactly then, without using up an attempt.
-    Wait(Duration),
-}
-
-/// What [`State::retry_later`] decided.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Retry {
-    /// The job stays pending and is handed out again at this time.
-    At(DateTime<Utc>),
-    /// No attempts left: the link is finished as [`Outcome::Failed`].
-    GaveUp,
-    /// The link was no longer pending (another copy of the job finished it).
-    AlreadyFinished,
-}
-
 /// An article waiting in the outbox for a broker's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEntry {
@@ -500,8 +457,23 @@ impl State {
         txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
         txn.open_table(OUTBOX).map_err(redb::Error::from)?;
         txn.open_table(OUTBOX_IDS).map_err(redb::Error::from)?;
+        txn.open_table(retries::RETRY_DUE)
+            .map_err(redb::Error::from)?;
+        txn.open_table(retention::TOUCHED)
+            .map_err(redb::Error::from)?;
+        let indexed = txn
+            .open_table(META)
+            .map_err(redb::Error::from)?
+            .get(retries::RETRY_INDEXED)
+            .map_err(redb::Error::from)?
+            .is_some();
+        if !indexed {
+            retries::index_waiting_jobs(&txn)?;
+        }
         let run = {
             let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
+            meta.insert(retries::RETRY_INDEXED, 1)
+                .map_err(redb::Error::from)?;
             let previous = meta
                 .get("runs")
                 .map_err(redb::Error::from)?
@@ -603,7 +575,8 @@ impl State {
         .await
     }
 
-    /// Up to `limit` pending jobs with keys after `after`, in key order (for replay at start-up).
+    /// Up to `limit` pending jobs with keys after `after`, in key order (for
+    /// replay at start-up); unreadable records met are moved to `quarantine`.
     pub async fn pending_after(
         &self,
         after: Option<String>,
@@ -621,14 +594,27 @@ impl State {
             }
             .map_err(redb::Error::from)?;
             let mut jobs = Vec::new();
+            let mut unreadable = Vec::new();
             for entry in range.take(limit) {
                 let (key, value) = entry.map_err(redb::Error::from)?;
-                // An unreadable record must not block the others; the retry
-                // sweep moves it to quarantine.
+                // An unreadable record must not block the others.
                 match decode("pending", key.value(), value.value()) {
                     Ok(job) => jobs.push(job),
-                    Err(e) => tracing::error!("{e}; skipped"),
+                    Err(e) => {
+                        tracing::error!("{e}; moved to the quarantine table");
+                        unreadable.push(key.value().to_string());
+                    }
                 }
+            }
+            drop(pending);
+            drop(txn);
+            if !unreadable.is_empty() {
+                let txn = db.begin_write().map_err(redb::Error::from)?;
+                {
+                    let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                    retries::quarantine(&mut pending, &txn, &unreadable)?;
+                }
+                txn.commit().map_err(redb::Error::from)?;
             }
             Ok(jobs)
         })
@@ -910,148 +896,6 @@ impl State {
         })
     }
 
-    /// Records a failure. The job stays pending and becomes due again after a
-    /// back-off (see [`State::take_due_retries`]), unless it has no attempts
-    /// left, in which case the link is finished as [`Outcome::Failed`].
-    pub async fn retry_later(
-        &self,
-        job: ArticleJob,
-        reason: String,
-        policy: RetryPolicy,
-        setback: Setback,
-    ) -> Result<Retry, StateError> {
-        self.blocking(move |db| {
-            let now = Utc::now();
-            let txn = db.begin_write().map_err(redb::Error::from)?;
-            let decision = {
-                let mut links = txn.open_table(LINKS).map_err(redb::Error::from)?;
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                let failed_attempts = match setback {
-                    Setback::Attempt { .. } => job.failed_attempts.saturating_add(1),
-                    Setback::Postpone | Setback::Wait(_) => job.failed_attempts,
-                };
-                if pending
-                    .get(job.key.as_str())
-                    .map_err(redb::Error::from)?
-                    .is_none()
-                {
-                    Retry::AlreadyFinished
-                } else if failed_attempts >= policy.max_attempts {
-                    pending
-                        .remove(job.key.as_str())
-                        .map_err(redb::Error::from)?;
-                    let outcome = Outcome::Failed { reason };
-                    finish(&mut links, &job.key, outcome, failed_attempts)?;
-                    Retry::GaveUp
-                } else {
-                    let delay = match setback {
-                        // Politeness, or the server's own time for this URL:
-                        // exactly as long as it asks, not our back-off on top.
-                        Setback::Wait(wait)
-                        | Setback::Attempt {
-                            retry_after: Some(wait),
-                        } => wait.max(Duration::from_secs(1)),
-                        _ => policy.delay(failed_attempts.max(1)),
-                    }
-                    .min(MAX_RETRY_DELAY);
-                    let at = clock::utc_after(now, delay);
-                    let undelivered = matches!(setback, Setback::Postpone).then_some(reason);
-                    let job = ArticleJob {
-                        failed_attempts,
-                        retry_at: Some(at),
-                        undelivered,
-                        ..job
-                    };
-                    let bytes = encode(&job);
-                    pending
-                        .insert(job.key.as_str(), bytes.as_slice())
-                        .map_err(redb::Error::from)?;
-                    Retry::At(at)
-                }
-            };
-            txn.commit().map_err(redb::Error::from)?;
-            Ok(decision)
-        })
-        .await
-    }
-
-    /// Claims up to `limit` pending jobs whose retry time has come: clears
-    /// their `retry_at` and stamps this run so no one else hands them out.
-    /// Undecodable pending records met on the way are moved to `quarantine`.
-    pub async fn take_due_retries(&self, limit: usize) -> Result<Vec<ArticleJob>, StateError> {
-        let run = self.run;
-        self.blocking(move |db| {
-            let now = Utc::now();
-            // Look first with a read transaction: usually nothing is due, and
-            // a write transaction would block accepts and commit for nothing.
-            let mut due = Vec::new();
-            let mut unreadable = Vec::new();
-            {
-                let txn = db.begin_read().map_err(redb::Error::from)?;
-                let pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                for entry in pending.iter().map_err(redb::Error::from)? {
-                    let (key, value) = entry.map_err(redb::Error::from)?;
-                    match decode::<ArticleJob>("pending", key.value(), value.value()) {
-                        Ok(job) if job.retry_at.is_some_and(|at| at <= now) => {
-                            if due.len() < limit {
-                                due.push(job);
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::error!("{e}; moved to the quarantine table");
-                            unreadable.push(key.value().to_string());
-                        }
-                    }
-                }
-            }
-            if due.is_empty() && unreadable.is_empty() {
-                return Ok(due);
-            }
-            let txn = db.begin_write().map_err(redb::Error::from)?;
-            {
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                let mut quarantine = txn.open_table(QUARANTINE).map_err(redb::Error::from)?;
-                for key in &unreadable {
-                    if let Some(bytes) = pending.remove(key.as_str()).map_err(redb::Error::from)? {
-                        let bytes = bytes.value().to_vec();
-                        quarantine
-                            .insert(key.as_str(), bytes.as_slice())
-                            .map_err(redb::Error::from)?;
-                    }
-                }
-                // Claim only what is still pending and due now, inside the write transaction.
-                let mut claimed = Vec::with_capacity(due.len());
-                for candidate in due {
-                    let current = match pending
-                        .get(candidate.key.as_str())
-                        .map_err(redb::Error::from)?
-                    {
-                        Some(bytes) => {
-                            decode::<ArticleJob>("pending", &candidate.key, bytes.value()).ok()
-                        }
-                        None => None,
-                    };
-                    let Some(mut job) = current.filter(|j| j.retry_at.is_some_and(|at| at <= now))
-                    else {
-                        continue;
-                    };
-                    job.retry_at = None;
-                    job.accepted_run = run;
-                    let bytes = encode(&job);
-                    pending
-                        .insert(job.key.as_str(), bytes.as_slice())
-                        .map_err(redb::Error::from)?;
-                    claimed.push(job);
-                }
-                due = claimed;
-            }
-            txn.commit().map_err(redb::Error::from)?;
-            Ok(due)
-        })
-        .await
-    }
-
     /// Number of rows in `table`.
     async fn count<K, V>(&self, table: TableDefinition<'static, K, V>) -> Result<u64, StateError>
     where
@@ -1143,6 +987,7 @@ impl State {
                     .insert(host.as_str(), bytes.as_slice())
                     .map_err(redb::Error::from)?;
             }
+            retention::touch(&txn, "learned", &host)?;
             txn.commit().map_err(redb::Error::from)?;
             Ok(())
         })
@@ -1178,6 +1023,7 @@ impl State {
                     .insert(origin.as_str(), bytes.as_slice())
                     .map_err(redb::Error::from)?;
             }
+            retention::touch(&txn, "hosts", &origin)?;
             txn.commit().map_err(redb::Error::from)?;
             Ok(())
         })
@@ -1387,6 +1233,7 @@ impl State {
                     .insert(source.as_str(), bytes.as_slice())
                     .map_err(redb::Error::from)?;
             }
+            retention::touch(&txn, "feeds", &source)?;
             txn.commit().map_err(redb::Error::from)?;
             Ok(())
         })
@@ -1522,12 +1369,12 @@ fn decode<T: DeserializeOwned>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::article::EntryHints;
     use url::Url;
 
-    fn job(key: &str) -> ArticleJob {
+    pub(super) fn job(key: &str) -> ArticleJob {
         ArticleJob {
             key: key.to_string(),
             url: Url::parse(&format!("https://n.example/{key}")).expect("url"),
@@ -1542,13 +1389,13 @@ mod tests {
         }
     }
 
-    fn keys(jobs: &[ArticleJob]) -> Vec<&str> {
+    pub(super) fn keys(jobs: &[ArticleJob]) -> Vec<&str> {
         jobs.iter().map(|j| j.key.as_str()).collect()
     }
 
-    const ATTEMPT: Setback = Setback::Attempt { retry_after: None };
+    pub(super) const ATTEMPT: Setback = Setback::Attempt { retry_after: None };
 
-    const RETRY: RetryPolicy = RetryPolicy {
+    pub(super) const RETRY: RetryPolicy = RetryPolicy {
         max_attempts: 3,
         backoff: Duration::ZERO,
     };
