@@ -614,3 +614,61 @@ async fn a_feed_listing_twenty_thousand_links_has_only_the_first_five_thousand_t
     );
     assert_logged(&log, &["feed polled new_articles=5000"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_store_that_runs_out_of_space_stops_the_daemon_and_a_restart_loses_nothing() {
+    const ARTICLES: usize = 300;
+    let site = FaultServer::start().await;
+    let mut items = Vec::new();
+    for n in 0..ARTICLES {
+        let slug = format!("full-disk-{n}");
+        let path = format!("/a/{slug}");
+        site.route(&path, vec![Reply::article(&slug)]);
+        items.push((slug, site.url(&path)));
+    }
+    let listed: Vec<(&str, String)> = items.iter().map(|(s, u)| (s.as_str(), u.clone())).collect();
+    site.route("/feed.xml", vec![Reply::rss(&listed)]);
+    let ws = Workspace::new();
+    ws.write_config_with_fetch(&[("full", site.url("/feed.xml"))], "10m", "", FAST);
+
+    // A file-size limit stands in for a full disk: redb meets a write error
+    // (EFBIG rather than ENOSPC) and, like after ENOSPC, refuses every later
+    // operation with "Previous I/O error". The articles (a few KB each) fit;
+    // the state file grows past 300 KiB. SIGXFSZ is ignored so the write fails
+    // instead of killing the process.
+    let daemon = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 300; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_thresher"))
+        .arg("run")
+        .arg("--config")
+        .arg(ws.config_path())
+        .env("RUST_LOG", "thresher=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start run");
+    let output = tokio::time::timeout(Duration::from_secs(60), daemon.wait_with_output())
+        .await
+        .expect("the daemon stops by itself instead of running on with a store it cannot write")
+        .expect("wait");
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "exit code\n{log}");
+    assert_logged(&log, &["state store failed", "restart reopens it"]);
+    assert!(!log.contains("panicked"), "{log}");
+    let before = ws.articles().len();
+    assert!(
+        before < ARTICLES,
+        "the limit was hit before the end: {before} written"
+    );
+
+    // A restart with room to write delivers the rest, each article once.
+    let (output, log, _) = run_once(&ws).await;
+    assert_exit(&output, 0, &log);
+    let mut urls = written_urls(&ws);
+    urls.sort();
+    let mut expected: Vec<String> = items.into_iter().map(|(_, url)| url).collect();
+    expected.sort();
+    assert_eq!(urls, expected, "every article, once\n{log}");
+}
