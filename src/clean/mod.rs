@@ -17,6 +17,7 @@ mod hints;
 mod markdown;
 mod metadata;
 mod sanitize;
+mod widen;
 
 use std::collections::HashMap;
 
@@ -77,6 +78,8 @@ impl CleanError {
 const MIN_TOKENS: usize = 25;
 /// A first pass shorter than this (chars) is retried without the unlikely-candidate filter.
 const RETRY_CHARS: usize = 500;
+/// A paragraph of at least this many words may be a template's copy (see [`template_copies`]).
+const REPEAT_MIN_TOKENS: usize = 12;
 /// A block shorter than this many words that repeats the block before it is dropped.
 const STUTTER_MAX_WORDS: usize = 8;
 /// Leading/trailing blocks of at most this many words without punctuation are labels.
@@ -339,6 +342,8 @@ pub fn clean_with(
 
 /// Why blocks were kept when container scoring chose them.
 const SCORED: &str = "in the best-scoring container";
+/// Why blocks were kept when the winner was one part of a larger article.
+const WIDENED: &str = "in an ancestor of the best-scoring container that adds more of its prose";
 /// Why blocks were kept when no container scored and the page is a bare document.
 const UNSCORED: &str = "the whole of a bare page (no paragraph scored)";
 /// Why blocks were kept when a source's content selector chose them.
@@ -378,8 +383,11 @@ impl Pass {
             pass.reason = UNSCORED;
             return pass;
         }
-        let mut pass = Self::collect(an, st, mask, roots, strict, title, explain);
+        let widened = an.widen(roots.clone(), st, mask, strict);
+        let reason = if widened == roots { SCORED } else { WIDENED };
+        let mut pass = Self::collect(an, st, mask, widened, strict, title, explain);
         pass.score = Some(score);
+        pass.reason = reason;
         pass
     }
 
@@ -519,6 +527,7 @@ fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<
         e.1 += b.text.chars().count();
     }
     let mut out: Vec<Block> = Vec::with_capacity(raw.len());
+    let copies = template_copies(&raw, dom);
     for b in raw {
         let (links, chars) = match lists.get(&b.group) {
             Some(&(l, c)) if matches!(b.kind, Kind::Li(_) | Kind::Row) => (l, c),
@@ -559,6 +568,17 @@ fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<
             log.push(dom, b.node, false, "repeats the line before", None, &b.text);
             continue;
         }
+        if copies.contains(&b.node) {
+            log.push(
+                dom,
+                b.node,
+                false,
+                "a copy of an earlier paragraph",
+                None,
+                &b.text,
+            );
+            continue;
+        }
         prev_key = key;
         out.push(b);
     }
@@ -587,6 +607,37 @@ fn filter_blocks(raw: Vec<Block>, title: Option<&str>, log: &mut Log, dom: &Dom<
         log.push(dom, b.node, false, "leading label", None, &b.text);
     }
     out
+}
+
+/// The nodes of long paragraphs that are copies the template made: printed
+/// again in another container that holds nothing new (a call to action
+/// after every section, a responsive second copy of the body). A repeat
+/// beside new text, or in the container of its first copy, is the author's.
+fn template_copies(raw: &[Block], dom: &Dom<'_>) -> std::collections::HashSet<usize> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut repeats = Vec::new();
+    // Containers holding a long paragraph seen there first.
+    let mut fresh = std::collections::HashSet::new();
+    for b in raw {
+        if tokens(&b.text) < REPEAT_MIN_TOKENS {
+            continue;
+        }
+        let parent = dom.parent[b.node];
+        let key = norm_key(&b.text);
+        match first.get(&key) {
+            Some(&container) if container != parent => repeats.push((b.node, parent)),
+            Some(_) => {}
+            None => {
+                first.insert(key, parent);
+                fresh.insert(parent);
+            }
+        }
+    }
+    repeats
+        .into_iter()
+        .filter(|(_, parent)| !fresh.contains(parent))
+        .map(|(node, _)| node)
+        .collect()
 }
 
 /// Removes leading blocks that repeat the title or subtitle.

@@ -29,6 +29,7 @@ use crate::telemetry::metrics::Metrics;
 
 pub use self::charset::{decode_html, decode_xml};
 pub use self::guard::is_public;
+pub use self::robots::Rules as RobotsRules;
 
 /// At most this many redirects are followed for one request.
 pub const MAX_REDIRECTS: usize = 10;

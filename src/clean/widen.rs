@@ -1,0 +1,155 @@
+//! Widening the chosen container to the rest of a fragmented article.
+//!
+//! Container scoring finds the block with the densest prose. Many templates
+//! put each section of a long post (a guide, a review, a listicle, a live
+//! blog's entries) in a container of its own, several levels below their
+//! common ancestor, so the winner is one section and its cousins are out of
+//! reach of the sibling merge. Here the selection climbs to an ancestor when
+//! what the ancestor adds is itself prose (long blocks, few links) and adds
+//! at least half as much again as the selection holds; page template (menus,
+//! link lists, teasers' headlines, short labels) fails the first test, and a
+//! related-stories box beside a whole article fails the second.
+//!
+//! Only lengths and link shares are compared, never words, so the rule reads
+//! every language alike.
+
+use super::dom::NONE;
+use super::extract::{Analysis, Block, Kind, Stats};
+
+/// A block of at least this many characters with few links is prose.
+const PROSE_CHARS: usize = 80;
+/// Link share above which a block is navigation, not prose.
+const PROSE_MAX_LINK_SHARE: f64 = 0.3;
+/// What an ancestor adds must be at least this share prose (by characters).
+const ADDED_PROSE_SHARE: f64 = 0.6;
+/// And at least this much of the selection's prose again.
+const MIN_GAIN: f64 = 0.5;
+/// At least one linked heading per this many added prose blocks marks a teaser list.
+const TEASER_RATIO: usize = 3;
+/// Ancestors tried above the selection.
+const MAX_LEVELS: usize = 8;
+
+/// Prose and total characters of some blocks.
+#[derive(Debug, Clone, Copy, Default)]
+struct Measure {
+    prose: usize,
+    all: usize,
+    /// Prose blocks.
+    paragraphs: usize,
+    /// Headings that are links: teasers of other pages.
+    linked_headings: usize,
+}
+
+impl Measure {
+    fn of<'b>(blocks: impl Iterator<Item = &'b Block>) -> Self {
+        let mut m = Self::default();
+        for b in blocks {
+            let chars = b.text.chars().count();
+            let links = b.link_len as f64 / chars.max(1) as f64;
+            // A heading is neither, unless it is a link: every section has a
+            // heading, but only teasers of other pages link theirs away.
+            let heading = matches!(b.kind, Kind::H(_));
+            if heading && links <= PROSE_MAX_LINK_SHARE {
+                continue;
+            }
+            m.all = m.all.saturating_add(chars);
+            if heading {
+                m.linked_headings = m.linked_headings.saturating_add(1);
+            } else if chars >= PROSE_CHARS && links <= PROSE_MAX_LINK_SHARE {
+                m.prose = m.prose.saturating_add(chars);
+                m.paragraphs = m.paragraphs.saturating_add(1);
+            }
+        }
+        m
+    }
+}
+
+impl Analysis<'_, '_> {
+    /// The chosen containers, or one ancestor of theirs that holds more of
+    /// the same article (see the module comment). `roots` share a parent.
+    pub fn widen(
+        &self,
+        roots: Vec<usize>,
+        st: &Stats,
+        removed: &[bool],
+        strict: bool,
+    ) -> Vec<usize> {
+        let dom = self.dom;
+        let Some(&first) = roots.first() else {
+            return roots;
+        };
+        let parent = dom.parent[first];
+        if parent == NONE || first == self.body {
+            return roots;
+        }
+        // One walk of the body; the blocks of any subtree are a range of it.
+        let page = self.blocks(&[self.body], st, removed, strict);
+        let inside = |root: usize, b: &Block| b.node >= root && b.node < dom.end[root];
+        let chosen = Measure::of(page.iter().filter(|b| roots.iter().any(|&r| inside(r, b))));
+        if chosen.prose == 0 {
+            return roots;
+        }
+        let mut best = None;
+        // The roots' parent first: the sibling merge may have left some out.
+        let mut a = parent;
+        for _ in 0..MAX_LEVELS {
+            if a == NONE || a == self.body || dom.elem(a).is_none() || removed[a] {
+                break;
+            }
+            // Other `<article>`s beside the chosen one: a list of other pages.
+            if self.other_articles(a, &roots, removed) >= 2 {
+                break;
+            }
+            let wider = Measure::of(page.iter().filter(|b| inside(a, b)));
+            let added_prose = wider.prose.saturating_sub(chosen.prose);
+            let added_all = wider.all.saturating_sub(chosen.all);
+            let added_paragraphs = wider.paragraphs.saturating_sub(chosen.paragraphs);
+            let added_teasers = wider.linked_headings.saturating_sub(chosen.linked_headings);
+            if added_all > 0 {
+                let share = added_prose as f64 / added_all as f64;
+                // A linked headline over every few summaries: a list of other pages.
+                let teasers = added_teasers >= 2
+                    && added_teasers.saturating_mul(TEASER_RATIO) >= added_paragraphs;
+                if share < ADDED_PROSE_SHARE || teasers {
+                    // Past here the ancestors only gather more template.
+                    break;
+                }
+                if added_prose as f64 >= MIN_GAIN * chosen.prose as f64 {
+                    best = Some(a);
+                }
+            }
+            a = dom.parent[a];
+        }
+        match best {
+            Some(a) => vec![a],
+            None => roots,
+        }
+    }
+
+    /// The `<article>` elements in `a` that neither hold nor sit inside the
+    /// chosen `roots` (an author card, a list of teasers).
+    fn other_articles(&self, a: usize, roots: &[usize], removed: &[bool]) -> usize {
+        let dom = self.dom;
+        let related = |j: usize| {
+            roots
+                .iter()
+                .any(|&r| (j <= r && r < dom.end[j]) || (r <= j && j < dom.end[r]))
+        };
+        let mut count = 0usize;
+        let mut j = a.saturating_add(1);
+        while j < dom.end[a] {
+            if removed[j] {
+                j = dom.end[j].max(j + 1);
+                continue;
+            }
+            if dom.tag(j) == "article" && !related(j) {
+                count = count.saturating_add(1);
+                // Nested ones count once.
+                j = dom.end[j].max(j + 1);
+                continue;
+            }
+            j += 1;
+        }
+        count
+    }
+}

@@ -1,0 +1,87 @@
+//! The cleaner on hand-written pages, one per failure class seen on sites it
+//! was not tuned on (see `tests/pages/`). Quality numbers come from
+//! `scripts/eval`; these pin the behaviour of each class.
+
+use thresher::clean::{Cleaned, clean};
+
+fn page(name: &str) -> Cleaned {
+    let path = format!("{}/tests/pages/{name}.html", env!("CARGO_MANIFEST_DIR"));
+    let html = std::fs::read_to_string(&path).expect("fixture");
+    let base = url::Url::parse("https://news.example/story").ok();
+    clean(&html, base.as_ref()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+#[test]
+fn every_section_of_a_guide_whose_sections_sit_in_containers_of_their_own_is_kept() {
+    let c = page("multi-section-guide");
+    for (topic, steps) in [
+        ("kettle", 4),
+        ("grinder", 2),
+        ("scale", 1),
+        ("filter", 2),
+        ("timer", 1),
+        ("mug", 2),
+    ] {
+        for step in 1..=steps {
+            let needle = format!("explains step {step} in plain terms");
+            assert!(
+                c.text
+                    .contains(&format!("The {topic} section {}", &needle[..])),
+                "{topic} step {step} missing:\n{}",
+                c.text
+            );
+        }
+        assert!(
+            c.text.contains(&format!("Choosing the {topic}")),
+            "{topic} heading"
+        );
+    }
+    assert!(!c.text.contains("All rights reserved"), "{}", c.text);
+    assert!(!c.text.contains("Guides About"), "{}", c.text);
+}
+
+#[test]
+fn a_list_of_teasers_beside_the_article_is_not_taken_for_more_of_it() {
+    let c = page("article-beside-teaser-list");
+    assert_eq!(
+        count(&c.text, "The harbour report section explains"),
+        6,
+        "{}",
+        c.text
+    );
+    assert!(!c.text.contains("A summary of another story"), "{}", c.text);
+    assert!(!c.text.contains("Read more"), "{}", c.text);
+}
+
+#[test]
+fn a_call_to_action_the_template_prints_after_every_section_is_dropped_as_a_copy() {
+    let c = page("template-copies-of-a-paragraph");
+    assert!(
+        count(&c.text, "Want more tips like these") <= 1,
+        "{}",
+        c.text
+    );
+    for topic in ["timing", "method", "aftercare"] {
+        assert!(
+            c.text.contains(&format!("The {topic} section")),
+            "{topic}: {}",
+            c.text
+        );
+    }
+}
+
+#[test]
+fn a_refrain_the_author_repeats_beside_new_text_is_kept_each_time() {
+    let c = page("a-refrain-the-author-repeats");
+    assert_eq!(count(&c.text, "We will rebuild the pier"), 2, "{}", c.text);
+    assert_eq!(
+        count(&c.text, "The speech section explains"),
+        4,
+        "{}",
+        c.text
+    );
+}
