@@ -1,0 +1,274 @@
+//! Block filters: what is dropped from the chosen container's blocks
+//! (link lists, labels, promotion lines, template copies, the headline and
+//! standfirst at the top), and the text keys they compare by.
+
+use std::collections::{HashMap, HashSet};
+
+use super::dom::{Dom, NONE};
+use super::explain::Log;
+use super::extract::{Block, Kind};
+
+/// A paragraph of at least this many words may be a template's copy (see [`template_copies`]).
+const REPEAT_MIN_TOKENS: usize = 12;
+/// A block shorter than this many words that repeats the block before it is dropped.
+const STUTTER_MAX_WORDS: usize = 8;
+/// Leading/trailing blocks of at most this many words without punctuation are labels.
+const LABEL_MAX_WORDS: usize = 4;
+
+/// Drops link lists, boilerplate labels, duplicates, the title and trailing headings.
+pub(super) fn filter_blocks(
+    raw: Vec<Block>,
+    title: Option<&str>,
+    log: &mut Log,
+    dom: &Dom<'_>,
+) -> Vec<Block> {
+    let title_key = title.map(norm_key).unwrap_or_default();
+    let mut prev_key = String::new();
+    // A list or table is judged as a whole: one linked item or row among
+    // prose is a reference, a list of nothing but links is navigation.
+    let mut lists: HashMap<usize, (usize, usize)> = HashMap::new();
+    for b in raw.iter().filter(|b| b.group != NONE) {
+        let e = lists.entry(b.group).or_default();
+        e.0 += b.link_len;
+        e.1 += b.text.chars().count();
+    }
+    let mut out: Vec<Block> = Vec::with_capacity(raw.len());
+    let copies = template_copies(&raw, dom);
+    for b in raw {
+        let (links, chars) = match lists.get(&b.group) {
+            Some(&(l, c)) if matches!(b.kind, Kind::Li(_) | Kind::Row) => (l, c),
+            _ => (b.link_len, b.text.chars().count()),
+        };
+        let ld = links as f64 / chars.max(1) as f64;
+        if ld > 0.5 {
+            log.push(dom, b.node, false, "mostly links", Some(ld), &b.text);
+            continue;
+        }
+        let key = norm_key(&b.text);
+        if key.is_empty() {
+            continue;
+        }
+        let dropped = if is_boilerplate(&key) {
+            Some("boilerplate label")
+        } else if is_promo(&b.text) {
+            Some("promotion or sign-up phrase")
+        } else if matches!(b.kind, Kind::H(_)) && key == title_key {
+            Some("repeats the headline")
+        } else {
+            None
+        };
+        if let Some(reason) = dropped {
+            log.push(dom, b.node, false, reason, None, &b.text);
+            continue;
+        }
+        // A short line right after an identical one is template stutter (a
+        // table header repeated in <tfoot>, a label printed twice). Longer
+        // paragraphs are kept as often as the author wrote them: dropping
+        // repeats page-wide lost real text on both dev sets.
+        let short = b
+            .text
+            .split_whitespace()
+            .nth(STUTTER_MAX_WORDS - 1)
+            .is_none();
+        if short && prev_key == key {
+            log.push(dom, b.node, false, "repeats the line before", None, &b.text);
+            continue;
+        }
+        if copies.contains(&b.node) {
+            log.push(
+                dom,
+                b.node,
+                false,
+                "a copy of an earlier paragraph",
+                None,
+                &b.text,
+            );
+            continue;
+        }
+        prev_key = key;
+        out.push(b);
+    }
+    // Trailing headings and stray labels ("Editorial", "Share") are page
+    // furniture around body text; when there is nothing else, they are the text.
+    let furniture =
+        |b: &Block| matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && is_label(&b.text));
+    if out.iter().all(furniture) {
+        return out;
+    }
+    while let Some(b) = out.pop_if(|b| furniture(b)) {
+        log.push(
+            dom,
+            b.node,
+            false,
+            "trailing heading or label",
+            None,
+            &b.text,
+        );
+    }
+    let lead = out
+        .iter()
+        .take_while(|b| b.kind == Kind::P && is_label(&b.text))
+        .count();
+    for b in out.drain(..lead) {
+        log.push(dom, b.node, false, "leading label", None, &b.text);
+    }
+    out
+}
+
+/// The nodes of long paragraphs that are copies the template made: printed
+/// again in another container that holds nothing new (a call to action
+/// after every section, a responsive second copy of the body). A repeat
+/// beside new text, or in the container of its first copy, is the author's.
+fn template_copies(raw: &[Block], dom: &Dom<'_>) -> HashSet<usize> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut repeats = Vec::new();
+    // Containers holding a long paragraph seen there first.
+    let mut fresh = HashSet::new();
+    for b in raw {
+        if tokens(&b.text) < REPEAT_MIN_TOKENS {
+            continue;
+        }
+        let parent = dom.parent[b.node];
+        let key = norm_key(&b.text);
+        match first.get(&key) {
+            Some(&container) if container != parent => repeats.push((b.node, parent)),
+            Some(_) => {}
+            None => {
+                first.insert(key, parent);
+                fresh.insert(parent);
+            }
+        }
+    }
+    repeats
+        .into_iter()
+        .filter(|(_, parent)| !fresh.contains(parent))
+        .map(|(node, _)| node)
+        .collect()
+}
+
+/// Removes leading blocks that repeat the title or subtitle.
+pub(super) fn strip_leading(
+    blocks: &mut Vec<Block>,
+    title: Option<&str>,
+    subtitle: Option<&str>,
+    log: &mut Log,
+    dom: &Dom<'_>,
+) {
+    let keys = heading_keys(title, subtitle);
+    if keys.is_empty() {
+        return;
+    }
+    let mut idx = 0;
+    let mut checked = 0;
+    while idx < blocks.len() && checked < 4 {
+        if keys.contains(&norm_key(&blocks[idx].text)) {
+            let b = blocks.remove(idx);
+            log.push(
+                dom,
+                b.node,
+                false,
+                "repeats the headline or standfirst",
+                None,
+                &b.text,
+            );
+        } else {
+            idx += 1;
+        }
+        checked += 1;
+    }
+}
+
+/// Comparison keys of the title and subtitle, which must not open the text.
+pub(super) fn heading_keys(title: Option<&str>, subtitle: Option<&str>) -> Vec<String> {
+    [title, subtitle]
+        .into_iter()
+        .flatten()
+        .map(norm_key)
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+/// Labels that are never article text on their own.
+fn is_boilerplate(key: &str) -> bool {
+    const LABELS: &[&str] = &[
+        "advertisement",
+        "advertisements",
+        "advertising",
+        "sponsored",
+        "sponsoredcontent",
+        "storycontinuesbelowadvertisement",
+        "continuereadingbelowadvertisement",
+        "continuereadingthemainstory",
+        "readmore",
+        "continuereading",
+        "sharethis",
+        "sharethisarticle",
+        "shareonfacebook",
+        "shareontwitter",
+        "skiptocontent",
+        "skiptomaincontent",
+        "pleaseenteryourcomment",
+        "pleaseenteryournamehere",
+        "leaveareply",
+        "leaveacomment",
+        "relatedarticles",
+        "mostpopular",
+        "comments",
+        "share",
+        "tweet",
+        "email",
+        "print",
+    ];
+    LABELS.contains(&key)
+}
+
+/// A few words without sentence punctuation: a label, not a paragraph.
+fn is_label(text: &str) -> bool {
+    text.split_whitespace().nth(LABEL_MAX_WORDS).is_none()
+        && !text.ends_with(['.', '!', '?', '"', '”', ')', '。', '！', '？', ':'])
+}
+
+/// Short paragraphs that are publisher promotion, not reporting.
+fn is_promo(text: &str) -> bool {
+    const PHRASES: &[&str] = &[
+        "all rights reserved",
+        "sign up for",
+        "subscribe to",
+        "newsletter",
+        "follow us on",
+        "click here",
+        "please enter your",
+        "your email address will not be published",
+        "comments are closed",
+    ];
+    if text.len() > 240 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    PHRASES.iter().any(|p| lower.contains(p))
+}
+
+/// Lower-case alphanumerics only: compares texts regardless of punctuation and spacing.
+pub(super) fn norm_key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Words, counting each CJK/Thai-style character as one (as the scorer does).
+pub(super) fn tokens(s: &str) -> usize {
+    let mut n = 0;
+    for w in s.split_whitespace() {
+        let spaceless = w.chars().filter(|&c| is_spaceless_script(c)).count();
+        n += if spaceless > 0 { spaceless } else { 1 };
+    }
+    n
+}
+
+/// Scripts written without spaces (CJK, Thai, ...), counted per character.
+fn is_spaceless_script(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x3040..=0x30FF
+        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
+}
