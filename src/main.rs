@@ -772,22 +772,7 @@ fn source_rules(args: &CleanArgs) -> anyhow::Result<Option<clean::Rules>> {
 }
 
 fn print_explanation(output: &CleanOutput, decisions: &[clean::Decision]) {
-    println!(
-        "{:<4} {:>7}  {:<40}  {:<34}  text",
-        "kept", "score", "element", "reason"
-    );
-    for d in decisions {
-        let score = d
-            .score
-            .map_or_else(|| "-".to_string(), |s| format!("{s:.1}"));
-        let element: String = d.element.chars().take(40).collect();
-        let reason: String = d.reason.chars().take(34).collect();
-        println!(
-            "{:<4} {score:>7}  {element:<40}  {reason:<34}  {}",
-            if d.kept { "yes" } else { "no" },
-            d.text
-        );
-    }
+    print_decisions(decisions);
     println!();
     println!("title:    {}", output.title);
     if let Some(subtitle) = &output.subtitle {
@@ -796,6 +781,27 @@ fn print_explanation(output: &CleanOutput, decisions: &[clean::Decision]) {
     let paragraphs = output.text.split("\n\n").count();
     let words = output.text.split_whitespace().count();
     println!("text:     {paragraphs} paragraph(s), {words} word(s)");
+}
+
+/// One line per decision; the element's whole CSS path, so it can be pasted
+/// into `[sources.rules]`.
+fn print_decisions(decisions: &[clean::Decision]) {
+    println!(
+        "{:<4} {:>7}  {:<40}  {:<34}  text",
+        "kept", "score", "element", "reason"
+    );
+    for d in decisions {
+        let score = d
+            .score
+            .map_or_else(|| "-".to_string(), |s| format!("{s:.1}"));
+        let reason: String = d.reason.chars().take(34).collect();
+        println!(
+            "{:<4} {score:>7}  {:<40}  {reason:<34}  {}",
+            if d.kept { "yes" } else { "no" },
+            d.element,
+            d.text
+        );
+    }
 }
 
 fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
@@ -852,8 +858,15 @@ fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
             bail!("without --out, `clean` takes exactly one FILE (use --out DIR for several)");
         }
         let bytes = read_input(&args.files[0])?;
-        let (output, decisions) = clean_one(&bytes, args.url.as_ref(), &options, args.markdown)
-            .with_context(|| format!("{}", args.files[0].display()))?;
+        let (output, decisions) =
+            match clean_one(&bytes, args.url.as_ref(), &options, args.markdown) {
+                // The table is what the user needs when nothing was found.
+                Err(clean::CleanError::NoArticle(reason, decisions)) if args.explain => {
+                    print_decisions(&decisions);
+                    bail!("{}: no article found: {reason}", args.files[0].display());
+                }
+                result => result.with_context(|| format!("{}", args.files[0].display()))?,
+            };
         if args.explain {
             print_explanation(&output, &decisions);
         } else {

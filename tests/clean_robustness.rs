@@ -103,7 +103,7 @@ fn check(result: Result<clean::Cleaned, CleanError>) {
             );
             assert!(!cleaned.html.contains("<script"), "{}", cleaned.html);
         }
-        Err(CleanError::NoArticle(reason) | CleanError::OverBudget(reason)) => {
+        Err(CleanError::NoArticle(reason, _) | CleanError::OverBudget(reason)) => {
             assert!(!reason.is_empty())
         }
     }

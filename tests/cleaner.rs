@@ -85,3 +85,15 @@ fn a_refrain_the_author_repeats_beside_new_text_is_kept_each_time() {
         c.text
     );
 }
+
+#[test]
+fn a_part_sent_hidden_by_a_streaming_renderer_is_read_as_the_article() {
+    let c = page("react-streamed-segment");
+    assert_eq!(
+        count(&c.text, "of the streamed post tells its part"),
+        5,
+        "{}",
+        c.text
+    );
+    assert!(!c.text.contains("A hidden note"), "{}", c.text);
+}

@@ -761,3 +761,38 @@ async fn clean_explain_shows_why_blocks_were_kept_or_removed_including_source_ru
     assert!(note.starts_with("no") && note.contains("rule"), "{note}");
     assert!(line_with(&stdout, "The harbour council voted").starts_with("yes"));
 }
+
+#[tokio::test]
+async fn clean_explain_prints_the_table_with_pasteable_paths_when_no_article_is_found() {
+    let ws = Workspace::new();
+    let page = ws.dir.path().join("teaser.html");
+    std::fs::write(
+        &page,
+        // A script renders the rest, so this is no bare document.
+        r#"<html><body><div class="md:w-1/2 teaser-wrap"><section class="[&_p]:mb-2 deck">
+           <p class="lead">Only a short teaser line here.</p></section></div>
+           <script>render()</script></body></html>"#,
+    )
+    .expect("write");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+        .args(["clean", "--explain"])
+        .arg(&page)
+        .output()
+        .await
+        .expect("run clean --explain");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success(), "{stdout}");
+    assert!(stderr.contains("no article found"), "{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("Only a short teaser line"))
+        .unwrap_or_else(|| panic!("the block is listed:\n{stdout}"));
+    assert!(line.starts_with("no"), "{line}");
+    // The whole path, escaped so it parses as a selector that finds the block.
+    let path = r"div.md\:w-1\/2 > section.\[\&_p\]\:mb-2 > p.lead";
+    assert!(line.contains(path), "{line}");
+    let selector = scraper::Selector::parse(path).expect("a selector");
+    let doc = scraper::Html::parse_document(&std::fs::read_to_string(&page).expect("read"));
+    assert_eq!(doc.select(&selector).count(), 1);
+}

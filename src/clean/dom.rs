@@ -301,13 +301,21 @@ pub(crate) fn script_type_runs(t: &str) -> bool {
 
 /// True for elements hidden from readers by attributes.
 pub(crate) fn is_hidden(e: &Element) -> bool {
-    if attr(e, "hidden").is_some() {
+    if attr(e, "hidden").is_some() && !attr(e, "id").is_some_and(is_streamed_segment) {
         return true;
     }
     if attr(e, "aria-hidden").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
         return true;
     }
     attr(e, "style").is_some_and(style_hides)
+}
+
+/// React's streaming renderer sends a suspended part of the page as
+/// `<div hidden id="S:0">` after the shell, and a script moves it into place
+/// at once: it is what every reader sees, not hidden content.
+fn is_streamed_segment(id: &str) -> bool {
+    id.strip_prefix("S:")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Value of attribute `name` (lower-case) on `e`, like `Element::attr`.

@@ -194,7 +194,8 @@ fn mask_reason(an: &Analysis<'_, '_>, i: usize, forced: &[bool], comments_only: 
     format!("unlikely: page <{tag}>")
 }
 
-/// A short CSS-like path such as `div.article-body > p`.
+/// A CSS selector path such as `div.article-body > p`, of up to three
+/// elements or up to the nearest one with an id.
 pub(crate) fn element_path(dom: &Dom<'_>, node: usize) -> String {
     let mut parts = Vec::new();
     let mut i = node;
@@ -207,10 +208,13 @@ pub(crate) fn element_path(dom: &Dom<'_>, node: usize) -> String {
             let mut part = name.to_string();
             if let Some(id) = e.id() {
                 part.push('#');
-                part.push_str(id);
+                push_css_ident(id, &mut part);
+                parts.push(part);
+                // An id names one element: the path needs nothing above it.
+                break;
             } else if let Some(class) = e.classes().next() {
                 part.push('.');
-                part.push_str(class);
+                push_css_ident(class, &mut part);
             }
             parts.push(part);
         }
@@ -223,6 +227,23 @@ pub(crate) fn element_path(dom: &Dom<'_>, node: usize) -> String {
     parts.join(" > ")
 }
 
+/// Appends `ident` escaped as a CSS identifier, so a path can be pasted into
+/// a selector whatever the class names hold (`md:mb-2`, `[&_h3]`, `2col`).
+fn push_css_ident(ident: &str, out: &mut String) {
+    for (n, c) in ident.chars().enumerate() {
+        let plain = c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii();
+        if n == 0 && c.is_ascii_digit() {
+            // A leading digit is written as a code point escape.
+            out.push_str(&format!("\\{:x} ", u32::from(c)));
+        } else if plain {
+            out.push(c);
+        } else {
+            out.push('\\');
+            out.push(c);
+        }
+    }
+}
+
 /// The first characters of a block, on one line.
 fn shorten(text: &str) -> String {
     let collapsed = super::dom::collapse_ws(text);
@@ -231,4 +252,30 @@ fn shorten(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scraper::{Html, Selector};
+
+    #[test]
+    fn element_paths_are_selectors_that_find_the_element_whatever_its_class_names() {
+        let html = r#"<html><body><div class="[&_h3]:mb-2 x"><section class="md:w-1/2">
+            <p class="2col lead">one</p></section></div>
+            <div id="7up.main"><p>two</p></div></body></html>"#;
+        let doc = Html::parse_document(html);
+        let dom = Dom::build(&doc);
+        for text in ["one", "two"] {
+            let node = (0..dom.len())
+                .find(|&i| {
+                    dom.tag(i) == "p" && dom.collapsed_text(i, &vec![false; dom.len()]) == text
+                })
+                .expect("paragraph");
+            let path = element_path(&dom, node);
+            let selector = Selector::parse(&path).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+            let found: Vec<String> = doc.select(&selector).map(|e| e.text().collect()).collect();
+            assert_eq!(found, [text], "{path}");
+        }
+    }
 }

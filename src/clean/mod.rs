@@ -58,9 +58,10 @@ pub struct Cleaned {
 /// Why a page yielded no article.
 #[derive(Debug, thiserror::Error)]
 pub enum CleanError {
-    /// The page has no block of text long enough to be an article.
+    /// The page has no block of text long enough to be an article; with
+    /// [`Options::explain`], the decisions that led there (else empty).
     #[error("no article found: {0}")]
-    NoArticle(String),
+    NoArticle(String, Vec<Decision>),
     /// The page would take more memory to parse than the cleaner's budget.
     #[error("page too large to clean: {0}")]
     OverBudget(String),
@@ -70,7 +71,7 @@ impl CleanError {
     /// A short name of the failure kind, for counters.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::NoArticle(_) => "no_article",
+            Self::NoArticle(..) => "no_article",
             Self::OverBudget(_) => "over_budget",
         }
     }
@@ -149,7 +150,10 @@ pub fn clean_with(
     options: &Options<'_>,
 ) -> Result<Cleaned, CleanError> {
     if html.trim().is_empty() {
-        return Err(CleanError::NoArticle("the document is empty".into()));
+        return Err(CleanError::NoArticle(
+            "the document is empty".into(),
+            Vec::new(),
+        ));
     }
     // Explanations show script bodies (the leak to look for), so they see the
     // whole page; rule selectors may name any attribute, so those are kept.
@@ -310,7 +314,18 @@ pub fn clean_with(
                 "the best candidate has only {dom_tokens} words (need {MIN_TOKENS}); the page may be a teaser, paywalled or rendered by JavaScript"
             )
         };
-        return Err(CleanError::NoArticle(reason));
+        // What was found is shown anyway: that is when the reader needs it.
+        for b in &blocks {
+            log.push(
+                &dom,
+                b.node,
+                false,
+                "too little for an article",
+                pass.score,
+                &b.text,
+            );
+        }
+        return Err(CleanError::NoArticle(reason, log.finish()));
     } else {
         for b in &blocks {
             log.push(&dom, b.node, true, pass.reason, pass.score, &b.text);
@@ -994,7 +1009,7 @@ mod tests {
         };
         let c = clean_with(RULED, None, &options);
         // One short paragraph is below the article minimum even when a rule chose it.
-        assert!(matches!(c, Err(CleanError::NoArticle(_))), "{c:?}");
+        assert!(matches!(c, Err(CleanError::NoArticle(..))), "{c:?}");
         let rules_story = rules(Some("div.story > p"), &[], None);
         let options = Options {
             rules: Some(&rules_story),
@@ -1260,20 +1275,23 @@ mod tests {
 
     #[test]
     fn empty_and_tiny_inputs_are_no_article() {
-        assert!(matches!(clean("", None), Err(CleanError::NoArticle(_))));
+        assert!(matches!(clean("", None), Err(CleanError::NoArticle(..))));
         assert!(matches!(
             clean("   \n", None),
-            Err(CleanError::NoArticle(_))
+            Err(CleanError::NoArticle(..))
         ));
         // A short teaser on a site page (navigation, a paywall prompt) is not an article.
         let teaser = r#"<html><body><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
 <h1>Mayor resigns</h1><p>The mayor resigned on Monday, aides said.</p>
 <div class="paywall"><p>Subscribe to keep reading this story and every other.</p><a href="/join">Join now</a></div>
 <footer><p>Copyright the Town News, all rights reserved, since 1901.</p></footer></body></html>"#;
-        assert!(matches!(clean(teaser, None), Err(CleanError::NoArticle(_))));
+        assert!(matches!(
+            clean(teaser, None),
+            Err(CleanError::NoArticle(..))
+        ));
         // A short placeholder in a page that runs scripts stands in for what they render.
         let shell = r#"<html><head><script src="/app.js"></script></head><body><div id="app"><p>Loading the story, please wait.</p></div></body></html>"#;
-        assert!(matches!(clean(shell, None), Err(CleanError::NoArticle(_))));
+        assert!(matches!(clean(shell, None), Err(CleanError::NoArticle(..))));
         // Many short labels and no paragraph at all: an index or schedule page, however many words.
         let labels = format!(
             "<html><head><script src=\"/site.js\"></script></head><body>{}</body></html>",
@@ -1281,12 +1299,12 @@ mod tests {
         );
         assert!(matches!(
             clean(&labels, None),
-            Err(CleanError::NoArticle(_))
+            Err(CleanError::NoArticle(..))
         ));
         let script_only = "<html><body><script>render()</script></body></html>";
         assert!(matches!(
             clean(script_only, None),
-            Err(CleanError::NoArticle(_))
+            Err(CleanError::NoArticle(..))
         ));
     }
 
