@@ -97,3 +97,50 @@ fn a_part_sent_hidden_by_a_streaming_renderer_is_read_as_the_article() {
     );
     assert!(!c.text.contains("A hidden note"), "{}", c.text);
 }
+
+/// Pseudo-random bytes, the same every run.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[3]
+        })
+        .collect()
+}
+
+#[test]
+fn bytes_that_are_not_text_are_no_article_whatever_they_are_labelled() {
+    use std::io::Write;
+    let article = std::fs::read(format!(
+        "{}/tests/pages/multi-section-guide.html",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture");
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(&article).expect("gzip");
+    let gzipped = gzip.finish().expect("gzip");
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend(noise(20_000));
+    for (what, bytes) in [
+        ("gzip without Content-Encoding", gzipped),
+        ("a PNG", png),
+        ("random bytes", noise(50_000)),
+    ] {
+        let html = thresher::fetch::decode_html(&bytes, Some("text/html"));
+        match clean(&html, None) {
+            Err(e) => assert!(
+                e.to_string().contains("the body is not text"),
+                "{what}: {e}"
+            ),
+            Ok(c) => panic!("{what} gave an article: {:?}", c.text.get(..200)),
+        }
+    }
+    // Text in any script is text.
+    let greek = "<html><body><article><p>Η ομάδα του λιμανιού ψήφισε χθες το βράδυ \
+                 για την ανακαίνιση της προβλήτας, μετά από μήνες συζητήσεων και \
+                 διαφωνιών ανάμεσα στους κατοίκους και το δημοτικό συμβούλιο.</p></article></body></html>";
+    assert!(clean(greek, None).is_ok());
+}

@@ -155,6 +155,12 @@ pub fn clean_with(
             Vec::new(),
         ));
     }
+    if !looks_like_text(html) {
+        return Err(CleanError::NoArticle(
+            "the body is not text (binary data, or compressed without saying so)".into(),
+            Vec::new(),
+        ));
+    }
     // Explanations show script bodies (the leak to look for), so they see the
     // whole page; rule selectors may name any attribute, so those are kept.
     let slim = guard::Slim {
@@ -604,6 +610,27 @@ fn runs_scripts(dom: &Dom<'_>) -> bool {
         i += 1;
     }
     false
+}
+
+/// Characters of a document's start that [`looks_like_text`] reads.
+const SNIFF_CHARS: usize = 16 * 1024;
+/// Share of undecodable or control characters above which a body is binary.
+const MAX_BINARY_SHARE: f64 = 0.02;
+
+/// False for bytes that are not text whatever their label: an image, a gzip
+/// body served without `Content-Encoding`, random data. Decoded, those are
+/// full of replacement and control characters, which text in any language
+/// almost never holds.
+fn looks_like_text(html: &str) -> bool {
+    let (mut seen, mut odd) = (0usize, 0usize);
+    for c in html.chars().take(SNIFF_CHARS) {
+        seen += 1;
+        let control = c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}');
+        if control || c == char::REPLACEMENT_CHARACTER {
+            odd += 1;
+        }
+    }
+    (odd as f64) <= MAX_BINARY_SHARE * seen as f64
 }
 
 /// Total text bytes of the blocks.
