@@ -144,3 +144,25 @@ fn bytes_that_are_not_text_are_no_article_whatever_they_are_labelled() {
                  διαφωνιών ανάμεσα στους κατοίκους και το δημοτικό συμβούλιο.</p></article></body></html>";
     assert!(clean(greek, None).is_ok());
 }
+
+#[test]
+fn a_teaser_printed_twice_above_the_body_leaves_the_standfirst_once_in_the_text_and_once_as_subtitle()
+ {
+    let c = page("double-teaser-above-the-body");
+    let standfirst = "The harbour pier, closed since the winter storms, will be rebuilt";
+    assert!(
+        c.subtitle
+            .as_deref()
+            .is_some_and(|s| s.starts_with(standfirst)),
+        "{:?}",
+        c.subtitle
+    );
+    assert_eq!(count(&c.text, standfirst), 1, "{}", c.text);
+    assert!(
+        c.text.starts_with(standfirst),
+        "where the article has it: {}",
+        c.text
+    );
+    assert_eq!(count(&c.text, "Council votes to rebuild"), 0, "{}", c.text);
+    assert_eq!(count(&c.text, "Paragraph 5 of the harbour report"), 1);
+}

@@ -147,21 +147,30 @@ fn template_copies(raw: &[Block], dom: &Dom<'_>) -> HashSet<usize> {
 }
 
 /// Removes leading blocks that repeat the title or subtitle.
+///
+/// A copy of the standfirst is dropped only where the page marks it as one
+/// (a deck above the body); a plain first paragraph that the site also
+/// used as its standfirst is where the article has it, and stays.
 pub(super) fn strip_leading(
     blocks: &mut Vec<Block>,
     title: Option<&str>,
     subtitle: Option<&str>,
+    is_deck: impl Fn(usize) -> bool,
     log: &mut Log,
     dom: &Dom<'_>,
 ) {
-    let keys = heading_keys(title, subtitle);
-    if keys.is_empty() {
+    let title_keys = heading_keys(title, None);
+    let subtitle_key = subtitle.map(norm_key).filter(|k| !k.is_empty());
+    if title_keys.is_empty() && subtitle_key.is_none() {
         return;
     }
     let mut idx = 0;
     let mut checked = 0;
     while idx < blocks.len() && checked < 4 {
-        if keys.contains(&norm_key(&blocks[idx].text)) {
+        let key = norm_key(&blocks[idx].text);
+        let repeats = title_keys.contains(&key)
+            || (subtitle_key.as_ref() == Some(&key) && is_deck(blocks[idx].node));
+        if repeats {
             let b = blocks.remove(idx);
             log.push(
                 dom,

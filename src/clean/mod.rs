@@ -262,10 +262,15 @@ pub fn clean_with(
         &meta,
         title.as_deref(),
     );
+    let is_deck = |node: usize| {
+        let parent = dom.parent[node];
+        an.hints[node].standfirst || (parent != NONE && an.hints[parent].standfirst)
+    };
     strip_leading(
         &mut blocks,
         title.as_deref(),
         subtitle.as_deref(),
+        is_deck,
         &mut log,
         &dom,
     );
