@@ -12,6 +12,8 @@ use super::extract::{Block, Kind};
 const REPEAT_MIN_TOKENS: usize = 12;
 /// A block shorter than this many words that repeats the block before it is dropped.
 const STUTTER_MAX_WORDS: usize = 8;
+/// A line of at most this many words can introduce the list after it.
+const LEAD_IN_MAX_TOKENS: usize = 12;
 /// Leading/trailing blocks of at most this many words without punctuation are labels.
 const LABEL_MAX_WORDS: usize = 4;
 
@@ -34,13 +36,31 @@ pub(super) fn filter_blocks(
     }
     let mut out: Vec<Block> = Vec::with_capacity(raw.len());
     let copies = template_copies(&raw, dom);
+    // Whether the block before this one was kept (so is `out`'s last).
+    let mut just_kept = false;
     for b in raw {
+        let follows_kept = std::mem::take(&mut just_kept);
         let (links, chars) = match lists.get(&b.group) {
             Some(&(l, c)) if matches!(b.kind, Kind::Li(_) | Kind::Row) => (l, c),
             _ => (b.link_len, b.text.chars().count()),
         };
         let ld = links as f64 / chars.max(1) as f64;
         if ld > 0.5 {
+            // The line that announces a dropped link list ("Related
+            // articles:", "More on this:") goes with it.
+            if follows_kept
+                && b.group != NONE
+                && let Some(intro) = out.pop_if(|last| is_lead_in(last))
+            {
+                log.push(
+                    dom,
+                    intro.node,
+                    false,
+                    "introduces a list of links",
+                    None,
+                    &intro.text,
+                );
+            }
             log.push(dom, b.node, false, "mostly links", Some(ld), &b.text);
             continue;
         }
@@ -87,6 +107,7 @@ pub(super) fn filter_blocks(
         }
         prev_key = key;
         out.push(b);
+        just_kept = true;
     }
     // Trailing headings and stray labels ("Editorial", "Share") are page
     // furniture around body text; when there is nothing else, they are the text.
@@ -232,6 +253,22 @@ fn is_boilerplate(key: &str) -> bool {
 }
 
 /// A few words without sentence punctuation: a label, not a paragraph.
+/// A short line that leads into what follows: a paragraph ending with a
+/// colon or with no sentence punctuation, or a heading ending with a colon.
+fn is_lead_in(b: &Block) -> bool {
+    let colon = b.text.ends_with([':', '：']);
+    let open = !b
+        .text
+        .ends_with(['.', '!', '?', '"', '”', ')', '。', '！', '？']);
+    tokens(&b.text) <= LEAD_IN_MAX_TOKENS
+        && match b.kind {
+            Kind::P => colon || open,
+            // A section heading over links stays; "More on this:" does not.
+            Kind::H(_) => colon,
+            _ => false,
+        }
+}
+
 fn is_label(text: &str) -> bool {
     text.split_whitespace().nth(LABEL_MAX_WORDS).is_none()
         && !text.ends_with(['.', '!', '?', '"', '”', ')', '。', '！', '？', ':'])
