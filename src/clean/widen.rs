@@ -24,6 +24,8 @@ const PROSE_MAX_LINK_SHARE: f64 = 0.3;
 const ADDED_PROSE_SHARE: f64 = 0.6;
 /// And at least this much of the selection's prose again.
 const MIN_GAIN: f64 = 0.5;
+/// Added prose this many times the chosen is a body, whatever its items look like.
+const BODY_GAIN: f64 = 3.0;
 /// At least one linked heading per this many added prose blocks marks a teaser list.
 const TEASER_RATIO: usize = 3;
 /// Ancestors tried above the selection.
@@ -36,7 +38,7 @@ struct Measure {
     all: usize,
     /// Prose blocks.
     paragraphs: usize,
-    /// Headings that are links: teasers of other pages.
+    /// Headings that are links, and blocks opening with one: teasers of other pages.
     linked_headings: usize,
 }
 
@@ -58,6 +60,11 @@ impl Measure {
             } else if chars >= PROSE_CHARS && links <= PROSE_MAX_LINK_SHARE {
                 m.prose = m.prose.saturating_add(chars);
                 m.paragraphs = m.paragraphs.saturating_add(1);
+                // An item that opens with a link and goes on in prose is a
+                // headline with its summary.
+                if links > 0.0 && b.html.trim_start().starts_with("<a ") {
+                    m.linked_headings = m.linked_headings.saturating_add(1);
+                }
             }
         }
         m
@@ -96,25 +103,37 @@ impl Analysis<'_, '_> {
             if a == NONE || a == self.body || dom.elem(a).is_none() || removed[a] {
                 break;
             }
-            // Other `<article>`s beside the chosen one: a list of other pages.
-            if self.other_articles(a, &roots, removed) >= 2 {
-                break;
-            }
             let wider = Measure::of(page.iter().filter(|b| inside(a, b)));
             let added_prose = wider.prose.saturating_sub(chosen.prose);
             let added_all = wider.all.saturating_sub(chosen.all);
             let added_paragraphs = wider.paragraphs.saturating_sub(chosen.paragraphs);
             let added_teasers = wider.linked_headings.saturating_sub(chosen.linked_headings);
+            // Items that dwarf the chosen text are the body of a listicle
+            // and the chosen text its introduction; teasers beside an
+            // article are a fraction of it.
+            let dwarfs = added_prose as f64 >= BODY_GAIN * chosen.prose as f64;
+            // Other `<article>`s beside the chosen one: a list of other pages.
+            if !dwarfs && self.other_articles(a, &roots, removed) >= 2 {
+                break;
+            }
             if added_all > 0 {
                 let share = added_prose as f64 / added_all as f64;
                 // A linked headline over every few summaries: a list of other pages.
-                let teasers = added_teasers >= 2
+                let teasers = !dwarfs
+                    && added_teasers >= 2
                     && added_teasers.saturating_mul(TEASER_RATIO) >= added_paragraphs;
-                if share < ADDED_PROSE_SHARE || teasers {
-                    // Past here the ancestors only gather more template.
+                if teasers {
                     break;
                 }
-                if added_prose as f64 >= MIN_GAIN * chosen.prose as f64 {
+                if share < ADDED_PROSE_SHARE {
+                    // Past a lot of template the ancestors only gather more;
+                    // a caption or a button beside the chosen text is no
+                    // reason to stop looking.
+                    let template = added_all.saturating_sub(added_prose);
+                    if template as f64 >= MIN_GAIN * chosen.all as f64 {
+                        break;
+                    }
+                } else if added_prose as f64 >= MIN_GAIN * chosen.prose as f64 {
                     best = Some(a);
                 }
             }
