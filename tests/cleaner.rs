@@ -166,3 +166,20 @@ fn a_teaser_printed_twice_above_the_body_leaves_the_standfirst_once_in_the_text_
     assert_eq!(count(&c.text, "Council votes to rebuild"), 0, "{}", c.text);
     assert_eq!(count(&c.text, "Paragraph 5 of the harbour report"), 1);
 }
+
+#[test]
+fn authors_come_from_the_byline_meta_too_and_a_name_with_its_role_is_one_author() {
+    let paras: String = (1..=5)
+        .map(|n| format!("<p>Paragraph {n} of the science report describes the experiment, the team and the results in enough words to be an article.</p>"))
+        .collect();
+    let html = format!(
+        r#"<html><head><title>Mice dream of mazes</title>
+        <meta name="byl" content="By Jane Roe">
+        <script type="application/ld+json">{{"@type":"NewsArticle","headline":"Mice dream of mazes",
+          "author":[{{"@type":"Person","name":"Tim Childers"}},
+                    {{"@type":"Person","name":"Tim Childers - Live Science Contributor"}}]}}</script>
+        </head><body><article><h1>Mice dream of mazes</h1>{paras}</article></body></html>"#
+    );
+    let c = clean(&html, None).expect("article");
+    assert_eq!(c.authors, ["Tim Childers", "Jane Roe"]);
+}

@@ -38,6 +38,7 @@ pub(crate) const READ_META: &[&str] = &[
     "description",
     "author",
     "creator",
+    "byl",
     "publish",
     "date",
     "created",
@@ -157,6 +158,7 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         "parsely-author",
         "sailthru.author",
         "dc.creator",
+        "byl",
     ] {
         if let Some(a) = get(k) {
             authors.push(a);
@@ -174,6 +176,15 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         if a.is_empty() || looks_url || a.chars().count() > 100 || m.authors.len() >= 10 {
             continue;
         }
+        // "Name - Role at Site" is the name; the role is not an author.
+        let cut = [" - ", " – ", " — ", " | "]
+            .iter()
+            .filter_map(|sep| a.find(sep))
+            .min();
+        let a = match cut {
+            Some(at) if !a[..at].trim().is_empty() => a[..at].trim().to_string(),
+            _ => a,
+        };
         if !m.authors.iter().any(|x| x.eq_ignore_ascii_case(&a)) {
             m.authors.push(a);
         }
