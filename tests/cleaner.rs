@@ -183,3 +183,18 @@ fn authors_come_from_the_byline_meta_too_and_a_name_with_its_role_is_one_author(
     let c = clean(&html, None).expect("article");
     assert_eq!(c.authors, ["Tim Childers", "Jane Roe"]);
 }
+
+#[test]
+fn the_pages_one_headline_is_the_title_over_a_meta_title_written_for_search() {
+    let paras: String = (1..=5)
+        .map(|n| format!("<p>Paragraph {n} of the programme guide compares the courses, the fees and the time each takes in enough words.</p>"))
+        .collect();
+    let html = format!(
+        r#"<html><head><title>Top Online MBAs | Example Education</title>
+        <meta property="og:title" content="Top Online MBAs"></head>
+        <body><article><h1>Best Online MBA Programs</h1>{paras}</article></body></html>"#
+    );
+    let c = clean(&html, None).expect("article");
+    assert_eq!(c.title.as_deref(), Some("Best Online MBA Programs"));
+    assert!(!c.text.contains("Best Online MBA Programs"), "{}", c.text);
+}

@@ -657,6 +657,14 @@ fn choose_title(m: &Meta) -> Option<String> {
             return Some(h.clone());
         }
     }
+    // The page's one headline is what it shows the reader; a meta title
+    // that names it differently is written for search results.
+    if let [h] = m.h1s.as_slice()
+        && h.split_whitespace().nth(1).is_some()
+        && h.split_whitespace().nth(30).is_none()
+    {
+        return Some(h.clone());
+    }
     // A one- or two-word og:title is usually the site name, not the headline.
     let meta_ok = |t: &String| t.split_whitespace().nth(2).is_some() || m.doc_title.is_none();
     if let Some(t) = m.meta_title.as_ref().filter(|t| meta_ok(t)) {
