@@ -198,3 +198,30 @@ fn the_pages_one_headline_is_the_title_over_a_meta_title_written_for_search() {
     assert_eq!(c.title.as_deref(), Some("Best Online MBA Programs"));
     assert!(!c.text.contains("Best Online MBA Programs"), "{}", c.text);
 }
+
+#[test]
+fn every_entry_of_a_live_blog_is_kept_not_only_the_pinned_summary_and_the_first() {
+    let c = page("live-blog");
+    for n in 1..=15 {
+        assert!(
+            c.text.contains(&format!("Update {n}.1:")),
+            "entry {n}:\n{}",
+            c.text
+        );
+    }
+    assert_eq!(count(&c.text, "Summary point"), 4, "{}", c.text);
+    assert!(!c.text.contains("Key event"), "{}", c.text);
+}
+
+#[test]
+fn a_hover_card_inside_a_paragraph_neither_drops_the_paragraph_nor_joins_its_text() {
+    let c = page("hover-card-in-a-paragraph");
+    assert!(
+        c.text
+            .starts_with("The new harbour master, Ana Lima, said on Monday"),
+        "{}",
+        c.text
+    );
+    assert!(!c.text.contains("twenty years at sea"), "{}", c.text);
+    assert!(!c.text.contains("Follow"), "{}", c.text);
+}

@@ -115,6 +115,11 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 // Removed nodes are skipped before any hint is read.
                 if !hard[i] {
                     hints[i] = hint(e);
+                    // Hover boxes are hidden by the stylesheet: link density
+                    // and text are measured without them.
+                    hard[i] = hints[i].on_hover
+                        && !hints[i].positive
+                        && !matches!(e.name(), "html" | "body" | "main" | "article");
                 }
             }
         }

@@ -22,6 +22,9 @@ pub(crate) struct Hint {
     pub article_body: bool,
     /// Text for screen readers only ("sr-only", "visually-hidden"): hidden wherever it sits.
     pub reader_only: bool,
+    /// A box shown on hover ("tooltiptext", "popover", "hovercard"): hidden
+    /// until then, so never part of the sentence it sits in.
+    pub on_hover: bool,
 }
 
 /// Tokens that mark article content.
@@ -267,6 +270,10 @@ pub(crate) fn hint(e: &Element) -> Hint {
         if is_reader_only(t) {
             h.negative = true;
             h.reader_only = true;
+        }
+        // The box, not the trigger: "tooltip" is often the term itself.
+        if matches!(t, "tooltiptext" | "popover" | "hovercard") {
+            h.on_hover = true;
         }
         if t.starts_with("comment") || t == "disqus" || t == "respond" {
             h.comments = true;
