@@ -225,3 +225,28 @@ fn a_hover_card_inside_a_paragraph_neither_drops_the_paragraph_nor_joins_its_tex
     assert!(!c.text.contains("twenty years at sea"), "{}", c.text);
     assert!(!c.text.contains("Follow"), "{}", c.text);
 }
+
+#[test]
+fn a_collapsed_accordion_panel_is_article_text_while_a_hidden_box_is_not() {
+    let steps: String = (1..=4)
+        .map(|n| format!(
+            r#"<h3><button id="step-{n}-head" aria-expanded="false" aria-controls="step-{n}">Step {n}</button></h3>
+               <div id="step-{n}" role="region" aria-labelledby="step-{n}-head" style="display:none">
+               <p>Step {n} of the installation takes a few weeks, and the installer explains each permit, visit and check before the work begins.</p></div>"#
+        ))
+        .collect();
+    let html = format!(
+        r#"<html><head><title>Installing panels</title></head><body><article><h1>Installing panels</h1>
+           <p>An introduction of enough words to make this page an article about the steps of installing panels on a roof.</p>
+           {steps}<div style="display:none"><p>A hidden promotional box that no reader is ever shown on this page at all.</p></div>
+           </article></body></html>"#
+    );
+    let c = clean(&html, None).expect("article");
+    assert_eq!(
+        count(&c.text, "of the installation takes a few weeks"),
+        4,
+        "{}",
+        c.text
+    );
+    assert!(!c.text.contains("hidden promotional box"), "{}", c.text);
+}

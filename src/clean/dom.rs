@@ -301,6 +301,11 @@ pub(crate) fn script_type_runs(t: &str) -> bool {
 
 /// True for elements hidden from readers by attributes.
 pub(crate) fn is_hidden(e: &Element) -> bool {
+    // A collapsed accordion panel (WAI-ARIA: a region labelled by its
+    // header button) is text the reader opens, not hidden junk.
+    if attr(e, "role") == Some("region") && attr(e, "aria-labelledby").is_some() {
+        return false;
+    }
     if attr(e, "hidden").is_some() && !attr(e, "id").is_some_and(is_streamed_segment) {
         return true;
     }

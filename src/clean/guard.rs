@@ -340,7 +340,7 @@ fn end_tag_end(b: &[u8], at: usize) -> usize {
 }
 
 /// Attributes nothing after the parse reads: media, behaviour, `data-*`,
-/// ARIA labels (`aria-hidden` stays: it hides), tooltips. They are much of the
+/// ARIA labels (`aria-hidden` and `aria-labelledby` stay: see `dom::is_hidden`), tooltips. They are much of the
 /// parser's work, so they go before it runs (not when per-source rules are
 /// in use: their selectors may name any attribute). A heuristic that starts
 /// reading one of these must take it off this list.
@@ -355,7 +355,8 @@ fn is_dropped_attr(name: &[u8]) -> bool {
         return true;
     }
     if lower.starts_with(b"aria-") {
-        return name.len() != 11 || lower != b"aria-hidden";
+        // `aria-hidden` hides; `aria-labelledby` marks an accordion's panel.
+        return !(lower == b"aria-hidden" || lower == b"aria-labelledby") || name.len() > buf.len();
     }
     if lower.starts_with(b"on") && name.len() > 2 {
         // Event handlers: onclick, onload, onerror, ...
