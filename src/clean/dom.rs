@@ -301,18 +301,12 @@ pub(crate) fn script_type_runs(t: &str) -> bool {
 
 /// True for elements hidden from readers by attributes.
 pub(crate) fn is_hidden(e: &Element) -> bool {
+    let hidden = (attr(e, "hidden").is_some() && !attr(e, "id").is_some_and(is_streamed_segment))
+        || attr(e, "aria-hidden").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        || attr(e, "style").is_some_and(style_hides);
     // A collapsed accordion panel (WAI-ARIA: a region labelled by its
     // header button) is text the reader opens, not hidden junk.
-    if attr(e, "role") == Some("region") && attr(e, "aria-labelledby").is_some() {
-        return false;
-    }
-    if attr(e, "hidden").is_some() && !attr(e, "id").is_some_and(is_streamed_segment) {
-        return true;
-    }
-    if attr(e, "aria-hidden").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
-        return true;
-    }
-    attr(e, "style").is_some_and(style_hides)
+    hidden && !(attr(e, "role") == Some("region") && attr(e, "aria-labelledby").is_some())
 }
 
 /// React's streaming renderer sends a suspended part of the page as

@@ -84,7 +84,7 @@ pub(crate) struct Analysis<'d, 'a> {
     /// `<body>` position, or the root.
     pub body: usize,
     /// Collapsed length and comma count of each text node, measured once.
-    text_len: Vec<(u32, u32)>,
+    pub(super) text_len: Vec<(u32, u32)>,
     /// Inside an `<a>`.
     in_link: Vec<bool>,
 }

@@ -141,16 +141,17 @@ pub(super) fn filter_blocks(
 /// after every section, a responsive second copy of the body). A repeat
 /// beside new text, or in the container of its first copy, is the author's.
 fn template_copies(raw: &[Block], dom: &Dom<'_>) -> HashSet<usize> {
-    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut first: HashMap<u64, usize> = HashMap::new();
     let mut repeats = Vec::new();
     // Containers holding a long paragraph seen there first.
     let mut fresh = HashSet::new();
     for b in raw {
-        if tokens(&b.text) < REPEAT_MIN_TOKENS {
+        if !has_tokens(&b.text, REPEAT_MIN_TOKENS) {
             continue;
         }
         let parent = dom.parent[b.node];
-        let key = norm_key(&b.text);
+        // A template prints the same markup, so the same collapsed text.
+        let key = xxhash_rust::xxh3::xxh3_64(b.text.as_bytes());
         match first.get(&key) {
             Some(&container) if container != parent => repeats.push((b.node, parent)),
             Some(_) => {}
@@ -303,6 +304,19 @@ pub(super) fn norm_key(s: &str) -> String {
 }
 
 /// Words, counting each CJK/Thai-style character as one (as the scorer does).
+/// Whether `s` has at least `n` [`tokens`], reading no further than needed.
+fn has_tokens(s: &str, n: usize) -> bool {
+    let mut count = 0;
+    for w in s.split_whitespace() {
+        let spaceless = w.chars().filter(|&c| is_spaceless_script(c)).count();
+        count += spaceless.max(1);
+        if count >= n {
+            return true;
+        }
+    }
+    false
+}
+
 pub(super) fn tokens(s: &str) -> usize {
     let mut n = 0;
     for w in s.split_whitespace() {

@@ -617,25 +617,31 @@ fn runs_scripts(dom: &Dom<'_>) -> bool {
     false
 }
 
-/// Characters of a document's start that [`looks_like_text`] reads.
-const SNIFF_CHARS: usize = 16 * 1024;
+/// Bytes of a document's start that [`looks_like_text`] reads: binary data
+/// is binary from its first bytes (a PNG or gzip header, noise).
+const SNIFF_BYTES: usize = 4096;
 /// Share of undecodable or control characters above which a body is binary.
 const MAX_BINARY_SHARE: f64 = 0.02;
 
 /// False for bytes that are not text whatever their label: an image, a gzip
 /// body served without `Content-Encoding`, random data. Decoded, those are
 /// full of replacement and control characters, which text in any language
-/// almost never holds.
+/// almost never holds. Counted on the UTF-8 bytes: C0 controls are single
+/// bytes, C1 controls `C2 80..9F`, U+FFFD `EF BF BD`.
 fn looks_like_text(html: &str) -> bool {
-    let (mut seen, mut odd) = (0usize, 0usize);
-    for c in html.chars().take(SNIFF_CHARS) {
-        seen += 1;
-        let control = c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}');
-        if control || c == char::REPLACEMENT_CHARACTER {
+    let bytes = html.as_bytes();
+    let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
+    let mut odd = 0usize;
+    for (i, &b) in head.iter().enumerate() {
+        let control = b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c);
+        let c1 = b == 0xC2 && head.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n));
+        let replacement = b == 0xEF && head.get(i + 1..i + 3) == Some(&[0xBF, 0xBD][..]);
+        if control || c1 || replacement || b == 0x7F {
             odd += 1;
         }
     }
-    (odd as f64) <= MAX_BINARY_SHARE * seen as f64
+    let chars = head.iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+    (odd as f64) <= MAX_BINARY_SHARE * chars as f64
 }
 
 /// Total text bytes of the blocks.

@@ -13,8 +13,8 @@
 //! Only lengths and link shares are compared, never words, so the rule reads
 //! every language alike.
 
-use super::dom::NONE;
-use super::extract::{Analysis, Block, Kind, Stats};
+use super::dom::{NONE, is_block};
+use super::extract::{Analysis, Stats};
 
 /// A block of at least this many characters with few links is prose.
 const PROSE_CHARS: usize = 80;
@@ -43,31 +43,35 @@ struct Measure {
 }
 
 impl Measure {
-    fn of<'b>(blocks: impl Iterator<Item = &'b Block>) -> Self {
+    /// One block of `chars` characters, `links` of them inside links.
+    fn block(chars: usize, links: usize, heading: bool, opens_with_link: bool) -> Self {
         let mut m = Self::default();
-        for b in blocks {
-            let chars = b.text.chars().count();
-            let links = b.link_len as f64 / chars.max(1) as f64;
-            // A heading is neither, unless it is a link: every section has a
-            // heading, but only teasers of other pages link theirs away.
-            let heading = matches!(b.kind, Kind::H(_));
-            if heading && links <= PROSE_MAX_LINK_SHARE {
-                continue;
-            }
-            m.all = m.all.saturating_add(chars);
-            if heading {
-                m.linked_headings = m.linked_headings.saturating_add(1);
-            } else if chars >= PROSE_CHARS && links <= PROSE_MAX_LINK_SHARE {
-                m.prose = m.prose.saturating_add(chars);
-                m.paragraphs = m.paragraphs.saturating_add(1);
-                // An item that opens with a link and goes on in prose is a
-                // headline with its summary.
-                if links > 0.0 && b.html.trim_start().starts_with("<a ") {
-                    m.linked_headings = m.linked_headings.saturating_add(1);
-                }
+        let share = links as f64 / chars.max(1) as f64;
+        // A heading is neither, unless it is a link: every section has a
+        // heading, but only teasers of other pages link theirs away.
+        if heading && share <= PROSE_MAX_LINK_SHARE {
+            return m;
+        }
+        m.all = chars;
+        if heading {
+            m.linked_headings = 1;
+        } else if chars >= PROSE_CHARS && share <= PROSE_MAX_LINK_SHARE {
+            m.prose = chars;
+            m.paragraphs = 1;
+            // An item that opens with a link and goes on in prose is a
+            // headline with its summary.
+            if links > 0 && opens_with_link {
+                m.linked_headings = 1;
             }
         }
         m
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.prose = self.prose.saturating_add(other.prose);
+        self.all = self.all.saturating_add(other.all);
+        self.paragraphs = self.paragraphs.saturating_add(other.paragraphs);
+        self.linked_headings = self.linked_headings.saturating_add(other.linked_headings);
     }
 }
 
@@ -89,13 +93,24 @@ impl Analysis<'_, '_> {
         if parent == NONE || first == self.body {
             return roots;
         }
-        // One walk of the body; the blocks of any subtree are a range of it.
-        let page = self.blocks(&[self.body], st, removed, strict);
-        let inside = |root: usize, b: &Block| b.node >= root && b.node < dom.end[root];
-        let chosen = Measure::of(page.iter().filter(|b| roots.iter().any(|&r| inside(r, b))));
+        let mut chosen = Measure::default();
+        for &r in &roots {
+            if let Some(m) = self.subtree_measures(r, st, removed, strict).first() {
+                chosen.add(m);
+            }
+        }
         if chosen.prose == 0 {
             return roots;
         }
+        // Most pages end here: the text outside the chosen containers could
+        // not add half as much prose again, so no ancestor can win.
+        let roots_text: u64 = roots.iter().map(|&r| u64::from(st.text[r])).sum();
+        let outside = u64::from(st.text[self.body]).saturating_sub(roots_text);
+        if (outside as f64) < MIN_GAIN * chosen.prose as f64 {
+            return roots;
+        }
+        let body = self.body;
+        let measures = self.subtree_measures(body, st, removed, strict);
         let mut best = None;
         // The roots' parent first: the sibling merge may have left some out.
         let mut a = parent;
@@ -103,7 +118,7 @@ impl Analysis<'_, '_> {
             if a == NONE || a == self.body || dom.elem(a).is_none() || removed[a] {
                 break;
             }
-            let wider = Measure::of(page.iter().filter(|b| inside(a, b)));
+            let wider = measures[a - body];
             let added_prose = wider.prose.saturating_sub(chosen.prose);
             let added_all = wider.all.saturating_sub(chosen.all);
             let added_paragraphs = wider.paragraphs.saturating_sub(chosen.paragraphs);
@@ -143,6 +158,82 @@ impl Analysis<'_, '_> {
             Some(a) => vec![a],
             None => roots,
         }
+    }
+
+    /// The [`Measure`] of `root` and of every subtree in it (indexed from
+    /// `root`), as if its blocks were collected: each text node counts for
+    /// its nearest block element, and what the block walk would skip
+    /// (furniture, removed subtrees) is left out. Linear passes over the
+    /// flat DOM, no text built.
+    fn subtree_measures(
+        &self,
+        root: usize,
+        st: &Stats,
+        removed: &[bool],
+        strict: bool,
+    ) -> Vec<Measure> {
+        let dom = self.dom;
+        let (start, stop) = (root, dom.end[root].min(dom.len()));
+        let len = stop.saturating_sub(start);
+        let mut measures = vec![Measure::default(); len];
+        let mut gone = vec![false; len];
+        let mut owner = vec![NONE; len];
+        let mut chars = vec![0usize; len];
+        let mut links = vec![0usize; len];
+        // Whether the block's first text is inside a link (`None`: no text yet).
+        let mut opens_with_link: Vec<Option<bool>> = vec![None; len];
+        for i in start..stop {
+            let j = i - start;
+            let p = dom.parent[i];
+            let inside = i != start && p != NONE && p >= start;
+            let is_elem = dom.elem(i).is_some();
+            gone[j] = (inside && gone[p - start])
+                || removed[i]
+                || (is_elem && i != start && self.skip_inside(i, st, strict));
+            if gone[j] {
+                continue;
+            }
+            owner[j] = if is_elem && is_block(dom.tag(i)) {
+                i
+            } else if inside {
+                owner[p - start]
+            } else {
+                NONE
+            };
+            let text = self.text_len[i].0 as usize;
+            let b = owner[j];
+            if b != NONE && text > 0 && dom.text(i).is_some() {
+                let b = b - start;
+                let in_link = st.in_link.get(i).copied().unwrap_or(false);
+                chars[b] = chars[b].saturating_add(text);
+                if in_link {
+                    links[b] = links[b].saturating_add(text);
+                }
+                opens_with_link[b].get_or_insert(in_link);
+            }
+        }
+        for i in (start..stop).rev() {
+            let j = i - start;
+            if gone[j] {
+                continue;
+            }
+            if chars[j] > 0 {
+                let heading = matches!(dom.tag(i), "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
+                let own = Measure::block(
+                    chars[j],
+                    links[j],
+                    heading,
+                    opens_with_link[j].unwrap_or(false),
+                );
+                measures[j].add(&own);
+            }
+            let p = dom.parent[i];
+            if i != start && p != NONE && p >= start {
+                let m = measures[j];
+                measures[p - start].add(&m);
+            }
+        }
+        measures
     }
 
     /// The `<article>` elements in `a` that neither hold nor sit inside the
