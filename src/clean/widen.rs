@@ -182,13 +182,13 @@ impl Analysis<'_, '_> {
         let mut links = vec![0usize; len];
         // Whether the block's first text is inside a link (`None`: no text yet).
         let mut opens_with_link: Vec<Option<bool>> = vec![None; len];
-        for i in start..stop {
+        for (i, &cut) in removed.iter().enumerate().take(stop).skip(start) {
             let j = i - start;
             let p = dom.parent[i];
             let inside = i != start && p != NONE && p >= start;
             let is_elem = dom.elem(i).is_some();
             gone[j] = (inside && gone[p - start])
-                || removed[i]
+                || cut
                 || (is_elem && i != start && self.skip_inside(i, st, strict));
             if gone[j] {
                 continue;
