@@ -280,6 +280,35 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_large_file_is_parsed_without_holding_the_runtime() {
+        // One runtime thread: a parse on it would keep the ticker from
+        // running until the parse is over.
+        let ticks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&ticks);
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let mut body = String::new();
+        let mut n = 0;
+        while body.len() < MAX_ROBOTS_BYTES as usize - 64 {
+            body.push_str(&format!(
+                "User-agent: bot{n}\nDisallow: /private/{n}/*.html$\n"
+            ));
+            n += 1;
+        }
+        let cache = RobotsCache::default();
+        cache
+            .insert("http://a", &record(200, &body), "Thresher")
+            .await;
+        let during = ticks.load(std::sync::atomic::Ordering::Relaxed);
+        ticker.abort();
+        assert!(during > 0, "the runtime was held for the whole parse");
+    }
+
     #[test]
     fn the_agent_token_is_the_product_name() {
         assert_eq!(agent_token("Thresher/0.1 (+https://x)"), "Thresher");
