@@ -209,6 +209,51 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_reload_reads_and_compiles_the_config_without_holding_the_runtime() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folders = format!(
+            "[state]\ndir = \"{0}/state\"\n[output]\ndir = \"{0}/out\"\n",
+            dir.path().display()
+        );
+        let config = Config::from_toml(&folders).expect("valid");
+        let pipeline =
+            crate::pipeline::Pipeline::new(config, CancellationToken::new()).expect("pipeline");
+        // Thousands of sources with selectors and their own fetch settings:
+        // parsing, compiling and building clients takes a while, and on the
+        // one runtime thread it would keep the ticker from running.
+        let mut file = folders;
+        for n in 0..3000 {
+            file.push_str(&format!(
+                "[[sources]]\nname = \"s{n}\"\nurl = \"http://127.0.0.1:9/{n}/feed\"\n\
+                 [sources.rules]\ncontent = \"div.story-{n} > p, article#a{n}\"\n\
+                 remove = [\".promo-{n}\", \"aside.x{n} ~ div\"]\n\
+                 [sources.fetch]\ntimeout = \"{}s\"\n",
+                n % 7 + 1
+            ));
+        }
+        let path = dir.path().join("thresher.toml");
+        std::fs::write(&path, file).expect("write config");
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&ticks);
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let change = pipeline
+            .reloader()
+            .reload(&ConfigOrigin::File(path))
+            .await
+            .expect("reload applies");
+        let during = ticks.load(Ordering::Relaxed);
+        ticker.abort();
+        assert_eq!(change.added.len(), 3000);
+        assert!(during > 0, "the runtime was held for the whole reload");
+    }
 
     #[test]
     fn restart_only_keys_are_named_and_source_changes_are_not() {
