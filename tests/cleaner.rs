@@ -250,3 +250,62 @@ fn a_collapsed_accordion_panel_is_article_text_while_a_hidden_box_is_not() {
     );
     assert!(!c.text.contains("hidden promotional box"), "{}", c.text);
 }
+
+#[test]
+fn a_blog_post_whose_text_sits_in_an_inline_wrapper_is_found() {
+    let c = page("blog-post-in-an-inline-wrapper");
+    assert_eq!(
+        count(&c.text, "explains one more step of the move"),
+        7,
+        "{}",
+        c.text
+    );
+    assert!(c.text.contains("Fragile things"), "{}", c.text);
+    assert!(!c.text.contains("latest posts and videos"), "{}", c.text);
+}
+
+#[test]
+fn a_guide_whose_sections_are_named_for_a_jump_menu_is_kept_whole() {
+    let c = page("guide-in-jump-sections");
+    for i in 1..=5 {
+        assert!(
+            c.text.contains(&format!("Part {i} of the guide")),
+            "{}",
+            c.text
+        );
+    }
+    assert_eq!(
+        count(&c.text, "describes how the service works"),
+        15,
+        "{}",
+        c.text
+    );
+}
+
+#[test]
+fn a_data_table_framed_as_a_figure_is_text_while_an_image_credit_is_not() {
+    let c = page("table-in-a-figure");
+    for i in 1..=8 {
+        assert!(c.text.contains(&format!("City {i}")), "{}", c.text);
+    }
+    assert!(c.text.contains("Days on market"), "{}", c.text);
+    assert!(!c.text.contains("Image by the desk"), "{}", c.text);
+}
+
+#[test]
+fn utility_class_names_do_not_mark_article_text_as_page_furniture() {
+    let c = page("utility-classes");
+    assert_eq!(count(&c.text, "Run "), 6, "{}", c.text);
+    assert_eq!(count(&c.text, "Plan note"), 8, "{}", c.text);
+    assert!(!c.text.contains("Popular this week"), "{}", c.text);
+}
+
+#[test]
+fn streamed_parts_saved_without_the_script_replace_their_loading_placeholders_in_order() {
+    let c = page("react-placeholders-saved-without-script");
+    assert!(!c.text.contains("Loading"), "{}", c.text);
+    let one = c.text.find("Streamed part one").expect("part one");
+    let shell = c.text.find("Shell paragraph").expect("shell");
+    let two = c.text.find("Streamed part two").expect("part two");
+    assert!(one < shell && shell < two, "{}", c.text);
+}

@@ -311,10 +311,11 @@ pub(crate) fn is_hidden(e: &Element) -> bool {
 
 /// React's streaming renderer sends a suspended part of the page as
 /// `<div hidden id="S:0">` after the shell, and a script moves it into place
-/// at once: it is what every reader sees, not hidden content.
+/// at once: it is what every reader sees, not hidden content. (`clean::stream`
+/// moves it first; one it could not place is still read where it is.)
 fn is_streamed_segment(id: &str) -> bool {
     id.strip_prefix("S:")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Value of attribute `name` (lower-case) on `e`, like `Element::attr`.

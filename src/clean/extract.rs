@@ -267,7 +267,9 @@ impl<'d, 'a> Analysis<'d, 'a> {
             };
             // Text loose in a container with block children counts as a
             // paragraph of that container (readability wraps such runs in <p>).
-            let loose = !para && st.has_block[i] && st.own[i] >= 25 && is_block(tag);
+            // An inline element holding blocks (a CMS's `<span>` around the
+            // whole post) is such a container too; a link is not.
+            let loose = !para && st.has_block[i] && st.own[i] >= 25 && tag != "a";
             let (len, commas, start) = if para {
                 (st.text[i], st.commas[i], dom.parent[i])
             } else if loose {
@@ -455,9 +457,15 @@ impl<'d, 'a> Analysis<'d, 'a> {
     /// True when an element inside the container is page furniture rather than text.
     pub fn skip_inside(&self, i: usize, st: &Stats, strict: bool) -> bool {
         let tag = self.dom.tag(i);
+        if tag == "figure" {
+            // A figure is an image or a video with its credits, unless it is
+            // how the page frames a data table or a code listing (WordPress's
+            // table block): then it is text, and only its caption goes.
+            return !(i + 1..self.dom.end[i]).any(|j| matches!(self.dom.tag(j), "table" | "pre"));
+        }
         if matches!(
             tag,
-            "aside" | "footer" | "header" | "figure" | "figcaption" | "nav" | "form" | "time"
+            "aside" | "footer" | "header" | "figcaption" | "nav" | "form" | "time"
         ) {
             return true;
         }

@@ -256,6 +256,12 @@ fn for_each_token(value: &str, buf: &mut String, mut f: impl FnMut(&str)) {
     }
 }
 
+/// A Tailwind-style class with a variant (`hover:`, `md:`) or an arbitrary
+/// value (`w-[144px]`, `bg-black/5`).
+fn is_utility_variant(name: &str) -> bool {
+    name.bytes().any(|b| matches!(b, b':' | b'[' | b'/'))
+}
+
 /// Computes the hint of one element.
 pub(crate) fn hint(e: &Element) -> Hint {
     let mut h = Hint::default();
@@ -286,7 +292,18 @@ pub(crate) fn hint(e: &Element) -> Hint {
         }
     };
     if let Some(c) = attr(e, "class") {
-        for_each_token(c, &mut buf, &mut apply);
+        // A utility-first class list (Tailwind: `md:w-1/3`, `first:px-[4px]`)
+        // describes looks, not roles: its variant and value classes are
+        // skipped, and in such a list so is any class with a number in it
+        // (`font-utility-2` is a type scale, not a utility bar).
+        let utility = c.split_ascii_whitespace().any(is_utility_variant);
+        for name in c.split_ascii_whitespace() {
+            let styling =
+                is_utility_variant(name) || (utility && name.bytes().any(|b| b.is_ascii_digit()));
+            if !styling {
+                for_each_token(name, &mut buf, &mut apply);
+            }
+        }
     }
     if let Some(id) = attr(e, "id") {
         for_each_token(id, &mut buf, &mut apply);

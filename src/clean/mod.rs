@@ -18,6 +18,7 @@ mod hints;
 mod markdown;
 mod metadata;
 mod sanitize;
+mod stream;
 mod widen;
 
 use std::collections::HashMap;
@@ -79,8 +80,14 @@ impl CleanError {
 
 /// Fewer tokens than this (and no JSON-LD body) is not an article.
 const MIN_TOKENS: usize = 25;
-/// A first pass shorter than this (chars) is retried without the unlikely-candidate filter.
+/// A first pass shorter than this (chars) is retried without the unlikely-candidate
+/// filter, and the longer of the two wins.
 const RETRY_CHARS: usize = 500;
+/// A first pass shorter than this (chars) is also retried, and loses only to
+/// [`RETRY_GAIN`] times its text.
+const SHORT_CHARS: usize = 2000;
+/// How many times the first pass's text the retry must find to replace it.
+const RETRY_GAIN: usize = 3;
 /// JSON-LD body must have at least this many tokens to be trusted.
 const LD_MIN_TOKENS: usize = 50;
 
@@ -168,6 +175,9 @@ pub fn clean_with(
         attrs: !options.explain && options.rules.is_none(),
         whitespace: !options.explain,
     };
+    // React's streamed segments go where its script puts them.
+    let spliced = stream::splice(html);
+    let html = spliced.as_deref().unwrap_or(html);
     let prepared = guard::prepare_page(html, guard::MAX_DEPTH, slim);
     budget::check(&prepared.html)?;
     let doc = Html::parse_document(&prepared.html);
@@ -217,11 +227,17 @@ pub fn clean_with(
         let st1 = an.stats(&mask1);
         let mut pass = Pass::run(&an, &st1, &mask1, true, title.as_deref(), options.explain);
         pass.log.removed_subtrees(&an, &mask1, &forced, false);
-        if text_chars(&pass.blocks) < RETRY_CHARS {
+        // A short first pass is compared with one that keeps what the class
+        // and id hints cut: a section named for a jump menu or a "related"
+        // topic may be the article, and then the second pass finds several
+        // times the prose.
+        let got = text_chars(&pass.blocks);
+        if got < SHORT_CHARS {
             let mask2 = an.comment_mask();
             let st2 = an.stats(&mask2);
             let mut alt = Pass::run(&an, &st2, &mask2, false, title.as_deref(), options.explain);
-            if text_chars(&alt.blocks) > text_chars(&pass.blocks) {
+            let alt_chars = text_chars(&alt.blocks);
+            if (got < RETRY_CHARS && alt_chars > got) || alt_chars > RETRY_GAIN * got {
                 tracing::debug!("clean: retry without the unlikely-candidate filter won");
                 alt.log.removed_subtrees(&an, &mask2, &forced, true);
                 pass = alt;
