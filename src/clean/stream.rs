@@ -11,8 +11,12 @@
 //! Only the exact forms React writes are recognised, and a segment whose end
 //! cannot be found is left where it is (the cleaner still reads it there).
 
+use std::collections::HashMap;
+
 use memchr::memmem;
 
+/// How far after its placeholder a fallback must end.
+const MAX_FALLBACK_BYTES: usize = 64 * 1024;
 /// Segments nested inside segments are placed over this many rounds at most.
 const MAX_ROUNDS: usize = 8;
 
@@ -45,7 +49,23 @@ fn splice_once(html: &str) -> Option<String> {
     if segments.is_empty() {
         return None;
     }
-    let inside_segment = |at: usize| segments.iter().any(|s| s.whole.contains(&at));
+    // Segments in order of their start; the furthest end so far tells
+    // whether a position lies inside any of them (they may nest).
+    let mut furthest = Vec::with_capacity(segments.len());
+    let mut reach = 0;
+    for s in &segments {
+        reach = reach.max(s.whole.end);
+        furthest.push(reach);
+    }
+    let inside_segment = |at: usize| {
+        let before = segments.partition_point(|s| s.whole.start <= at);
+        before > 0 && furthest[before - 1] > at
+    };
+    let mut by_id: HashMap<&str, usize> = segments
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (s.id, k))
+        .collect();
     // (range replaced, replacement) in document order, not overlapping.
     let mut edits: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
     let mut moved = Vec::new();
@@ -53,7 +73,9 @@ fn splice_once(html: &str) -> Option<String> {
         if inside_segment(at) {
             continue;
         }
-        let Some(seg) = segments.iter().position(|s| s.id == id) else {
+        // A segment fills one placeholder: a page repeating an id cannot
+        // make the text grow.
+        let Some(seg) = by_id.remove(id.as_str()) else {
             continue;
         };
         let Some(end) = fallback_end(html, at) else {
@@ -84,30 +106,59 @@ fn splice_once(html: &str) -> Option<String> {
     Some(out)
 }
 
-/// Every `<div hidden id="S:n">` whose closing tag can be found.
+/// Every `<div hidden id="S:n">` whose closing tag can be found, in order
+/// of their start: one pass over the page's `<div` and `</div` tags, so a
+/// page of a million unclosed segments costs one scan, not a million.
 fn segments(html: &str) -> Vec<Segment<'_>> {
     const START: &[u8] = b"<div hidden id=\"S:";
     let b = html.as_bytes();
+    // Open divs: the segment each one starts, if any (id, start, inner start).
+    let mut open: Vec<Option<(&str, usize, usize)>> = Vec::new();
     let mut out = Vec::new();
-    for start in memmem::find_iter(b, START) {
-        let id_from = start + START.len() - 2;
-        let Some(quote) = b[id_from..].iter().position(|&c| c == b'"') else {
-            continue;
-        };
-        let id = &html[id_from..id_from + quote];
-        if !is_segment_id(id) || b.get(id_from + quote + 1) != Some(&b'>') {
-            continue;
-        }
-        let inner_from = id_from + quote + 2;
-        if let Some((inner_end, end)) = element_end(b, inner_from, b"div") {
+    for lt in memchr::memchr_iter(b'<', b) {
+        if tag_is(b, lt + 1, b"div") {
+            let segment = b[lt..].starts_with(START).then(|| {
+                let id_from = lt + START.len() - 2;
+                let quote = id_end(b, id_from)?;
+                let id = html.get(id_from..quote)?;
+                (is_segment_id(id) && b.get(quote + 1) == Some(&b'>')).then_some((
+                    id,
+                    lt,
+                    quote + 2,
+                ))
+            });
+            open.push(segment.flatten());
+        } else if b.get(lt + 1) == Some(&b'/')
+            && tag_is(b, lt + 2, b"div")
+            // Every end tag closes the innermost open div, segment or not.
+            && let Some(Some((id, start, inner))) = open.pop()
+            && let Some(gt) = memchr::memchr(b'>', &b[lt..])
+        {
             out.push(Segment {
                 id,
-                whole: start..end,
-                inner: inner_from..inner_end,
+                whole: start..lt + gt + 1,
+                inner: inner..lt,
             });
         }
     }
+    out.sort_by_key(|s| s.whole.start);
     out
+}
+
+/// Whether the tag name at `at` is `name` (ASCII case-insensitive, then a
+/// space, `>` or `/`).
+fn tag_is(b: &[u8], at: usize, name: &[u8]) -> bool {
+    b.get(at..at + name.len())
+        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        && b.get(at + name.len())
+            .is_some_and(|&c| c == b'>' || c == b'/' || c.is_ascii_whitespace())
+}
+
+/// The closing quote of an id starting at `from`, looked for only as far
+/// as an id can be long.
+fn id_end(b: &[u8], from: usize) -> Option<usize> {
+    let window = b.get(from..b.len().min(from + 16))?;
+    memchr::memchr(b'"', window).map(|q| from + q)
 }
 
 /// `S:` or `B:` followed by React's base-16 or base-36 counter.
@@ -121,14 +172,18 @@ fn is_segment_id(id: &str) -> bool {
 /// `$RC("B:n","S:m")` calls; a page saved without its scripts pairs them by
 /// number, which is how React counts them in the common case.
 fn pairs(html: &str) -> Vec<(&str, &str)> {
-    const CALL: &[u8] = b"$RC(\"";
+    const CALL: &[u8] = b"$RC(\"B:";
     let b = html.as_bytes();
     memmem::find_iter(b, CALL)
         .filter_map(|at| {
-            let rest = html.get(at + CALL.len()..)?;
-            let (boundary, rest) = rest.split_once('"')?;
-            let rest = rest.strip_prefix(",\"")?;
-            let (segment, _) = rest.split_once('"')?;
+            let from = at + CALL.len() - 2;
+            let quote = id_end(b, from)?;
+            let boundary = html.get(from..quote)?;
+            let from = quote + 3;
+            if b.get(quote..from) != Some(&b"\",\""[..]) {
+                return None;
+            }
+            let segment = html.get(from..id_end(b, from)?)?;
             (is_segment_id(boundary) && is_segment_id(segment)).then_some((boundary, segment))
         })
         .collect()
@@ -138,16 +193,17 @@ fn pairs(html: &str) -> Vec<(&str, &str)> {
 fn placeholders(html: &str) -> Vec<(usize, String)> {
     const START: &[u8] = b"<template id=\"B:";
     let b = html.as_bytes();
-    let pairs = pairs(html);
+    let pairs: HashMap<&str, &str> = pairs(html).into_iter().collect();
     memmem::find_iter(b, START)
         .filter_map(|at| {
             let id_from = at + START.len() - 2;
-            let quote = b[id_from..].iter().position(|&c| c == b'"')?;
-            let id = &html[id_from..id_from + quote];
-            let rest = &b[id_from + quote..];
+            let quote = id_end(b, id_from)?;
+            let id = html.get(id_from..quote)?;
+            let rest = &b[quote..];
             (is_segment_id(id) && rest.starts_with(b"\"></template>")).then(|| {
-                let paired = pairs.iter().find(|(boundary, _)| *boundary == id);
-                let segment = paired.map_or_else(|| format!("S:{}", &id[2..]), |p| p.1.to_owned());
+                let segment = pairs
+                    .get(id)
+                    .map_or_else(|| format!("S:{}", &id[2..]), |s| (*s).to_owned());
                 (at, segment)
             })
         })
@@ -164,17 +220,23 @@ fn fallback_end(html: &str, at: usize) -> Option<usize> {
     }
     let name_end = b[after + 1..]
         .iter()
+        .take(16)
         .position(|c| !c.is_ascii_alphanumeric())
         .map_or(b.len(), |n| after + 1 + n);
+    if name_end == b.len() {
+        return Some(after);
+    }
     let name = &b[after + 1..name_end];
     if name.eq_ignore_ascii_case(b"template") {
         return Some(after);
     }
-    let open_end = after + memmem::find(&b[after..], b">")? + 1;
+    let open_end = after + memchr::memchr(b'>', &b[after..])? + 1;
     if b[open_end - 2] == b'/' || is_void(name) {
         return Some(open_end);
     }
-    element_end(b, open_end, name).map(|(_, end)| end)
+    // A fallback is a small skeleton; one not closed soon is not one.
+    let window = &b[..b.len().min(open_end.saturating_add(MAX_FALLBACK_BYTES))];
+    element_end(window, open_end, name).map(|(_, end)| end)
 }
 
 /// HTML elements without an end tag.
@@ -260,6 +322,23 @@ mod tests {
             splice(page).as_deref(),
             Some("<main><p>a</p><p>b</p></main>")
         );
+    }
+
+    #[test]
+    fn a_segment_fills_one_placeholder_however_often_its_id_is_repeated() {
+        let page = format!(
+            "<main>{}</main><div hidden id=\"S:0\"><p>once</p></div>",
+            "<template id=\"B:0\"></template><i>…</i>".repeat(1000)
+        );
+        let out = splice(&page).expect("spliced");
+        assert_eq!(out.matches("once").count(), 1);
+    }
+
+    #[test]
+    fn many_unclosed_segments_are_one_linear_scan() {
+        // None of them closes, so nothing moves (and the page is scanned once).
+        let page = "<div hidden id=\"S:1\"><template id=\"B:1\"></template><div>".repeat(200_000);
+        assert_eq!(splice(&page), None);
     }
 
     #[test]
