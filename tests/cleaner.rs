@@ -309,3 +309,61 @@ fn streamed_parts_saved_without_the_script_replace_their_loading_placeholders_in
     let two = c.text.find("Streamed part two").expect("part two");
     assert!(one < shell && shell < two, "{}", c.text);
 }
+
+/// A page with `head` in its `<head>` and `top` between the headline and a
+/// body long enough to be an article.
+fn dated_page(head: &str, top: &str) -> String {
+    let body = "<p>The body of the story runs on for a while, long enough to be the article a reader came for, with detail after detail.</p>".repeat(4);
+    format!(
+        "<html lang=\"de\"><head><title>T</title>{head}</head><body><article><h1>Die Geschichte</h1>{top}{body}</article>\
+         <aside class=\"sidebar\"><span class=\"date\">1. Januar 2020</span></aside></body></html>"
+    )
+}
+
+fn published(html: &str, url: &str) -> Option<String> {
+    let base = url::Url::parse(url).ok();
+    let c = clean(html, base.as_ref()).expect("article");
+    c.published_at.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+#[test]
+fn a_date_written_for_readers_beside_the_headline_is_the_publication_date() {
+    let html = dated_page(
+        "",
+        "<p class=\"byline\">Von Anna Muster · Veröffentlicht am 12. Februar 2024</p>",
+    );
+    assert_eq!(
+        published(&html, "https://news.example/story").as_deref(),
+        Some("2024-02-12")
+    );
+}
+
+#[test]
+fn the_date_of_a_web_page_node_in_json_ld_counts_when_no_article_node_has_one() {
+    let ld = r#"<script type="application/ld+json">{"@graph":[{"@type":"WebPage","datePublished":"2021-01-27T06:00:00+00:00"}]}</script>"#;
+    assert_eq!(
+        published(&dated_page(ld, ""), "https://news.example/story").as_deref(),
+        Some("2021-01-27")
+    );
+}
+
+#[test]
+fn a_date_in_the_url_path_is_used_when_the_page_has_no_other() {
+    let html = dated_page("", "").replace("1. Januar 2020", "");
+    assert_eq!(
+        published(&html, "https://news.example/2023/07/04/die-geschichte/").as_deref(),
+        Some("2023-07-04")
+    );
+}
+
+#[test]
+fn the_markup_date_wins_over_a_written_one_and_a_future_date_is_none() {
+    let meta = "<meta property=\"article:published_time\" content=\"2022-05-06T08:00:00+02:00\">";
+    let html = dated_page(meta, "<p class=\"date\">3. März 2024</p>");
+    assert_eq!(
+        published(&html, "https://news.example/story").as_deref(),
+        Some("2022-05-06")
+    );
+    let future = dated_page("", "<p class=\"date\">3. März 2999</p>").replace("1. Januar 2020", "");
+    assert_eq!(published(&future, "https://news.example/story"), None);
+}

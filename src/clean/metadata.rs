@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 use serde_json::Value;
 use url::Url;
 
+use super::dates;
 use super::dom::{Dom, attr, collapse_ws};
 
 /// Everything read from `<head>`, JSON-LD and a few body elements.
@@ -61,13 +62,34 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     let mut rel_authors: Vec<String> = Vec::new();
     let mut time_attr: Option<&str> = None;
     let no_removed: Vec<bool> = Vec::new();
+    // Dates written for readers, read only when the markup names none:
+    // short elements that say they hold a date, and the text after the headline.
+    let mut date_texts: Vec<String> = Vec::new();
+    let mut after_h1: Option<usize> = None;
+    let mut headline_tail = String::new();
 
     let mut i = 0;
     while i < dom.len() {
         let Some(e) = dom.elem(i) else {
+            if after_h1.is_some_and(|end| i >= end)
+                && headline_tail.len() < HEADLINE_TAIL_BYTES
+                && let Some(t) = dom.text(i)
+            {
+                headline_tail.push_str(t);
+                headline_tail.push(' ');
+            }
             i += 1;
             continue;
         };
+        if date_texts.len() < MAX_DATE_TEXTS
+            && dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES
+            && (e.name() == "time" || says_date(e))
+        {
+            let t = dom.collapsed_text(i, &no_removed);
+            if !t.is_empty() && t.len() <= 200 {
+                date_texts.push(t);
+            }
+        }
         // Template content is inert and SVG's `<title>`, `<a>` and `<script>`
         // are not the document's (the input pass drops both unread).
         if matches!(e.name(), "template" | "svg") {
@@ -104,6 +126,7 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
                 }
             }
             "h1" if m.h1s.len() < 5 => {
+                after_h1.get_or_insert(dom.end[i]);
                 let t = dom.collapsed_text(i, &no_removed);
                 if !t.is_empty() {
                     m.h1s.push(t);
@@ -208,7 +231,19 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         time_attr.map(str::to_string),
         ld.date_created.clone(),
     ];
-    m.published_at = date_candidates.iter().flatten().find_map(|s| parse_date(s));
+    let month_first = month_first(html_lang);
+    m.published_at = date_candidates
+        .iter()
+        .flatten()
+        .find_map(|s| parse_date(s))
+        .or_else(|| ld.page_date_published.as_deref().and_then(parse_date))
+        .or_else(|| {
+            date_texts
+                .iter()
+                .find_map(|t| dates::text_date(t, month_first))
+        })
+        .or_else(|| dates::text_date(&headline_tail, month_first))
+        .or_else(|| base.and_then(dates::url_date));
 
     let lang_candidates = [
         html_lang.map(str::to_string),
@@ -229,6 +264,35 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     m.canonical_url = canon;
     m.ld_body = ld.body;
     m
+}
+
+/// Elements read for a written date, at most.
+const MAX_DATE_TEXTS: usize = 16;
+/// An element read for a written date has at most this many nodes (a
+/// dateline, not a container that happens to be called "meta").
+const DATE_ELEMENT_NODES: usize = 24;
+/// Text after the headline read for a written date (bytes, about).
+const HEADLINE_TAIL_BYTES: usize = 400;
+
+/// True when the element's class or id says it holds a date ("post-date",
+/// "entry-meta", "published", "dateline"); the text must still hold one.
+fn says_date(e: &scraper::node::Element) -> bool {
+    let says = |v: &str| {
+        let v = v.to_ascii_lowercase();
+        ["date", "time", "publish", "posted", "meta", "byline"]
+            .iter()
+            .any(|w| v.contains(w))
+    };
+    attr(e, "class").is_some_and(says) || attr(e, "id").is_some_and(says)
+}
+
+/// Whether `3/4/2024` on this page is March 4 (US English, or no language
+/// given) rather than 3 April.
+fn month_first(lang: Option<&str>) -> bool {
+    let Some(lang) = lang.map(str::to_ascii_lowercase) else {
+        return true;
+    };
+    lang == "en" || lang.starts_with("en-us")
 }
 
 /// `None` for an empty string.
@@ -321,6 +385,9 @@ struct LdArticle {
     description: Option<String>,
     authors: Vec<String>,
     date_published: Option<String>,
+    /// `datePublished` of a node that is not an article (Yoast puts the
+    /// post's date on its `WebPage`).
+    page_date_published: Option<String>,
     date_created: Option<String>,
     language: Option<String>,
     body: Option<String>,
@@ -399,6 +466,8 @@ fn parse_ld(blobs: &[String]) -> LdArticle {
                 Value::Object(o) => {
                     if is_article_type(o.get("@type")) {
                         take_article(o, &mut out);
+                    } else if out.page_date_published.is_none() {
+                        out.page_date_published = ld_str(o.get("datePublished"));
                     }
                     for key in [
                         "@graph",

@@ -9,6 +9,7 @@
 //! `articleBody` when the DOM yields much less than the page's own metadata.
 
 mod budget;
+mod dates;
 mod dom;
 mod explain;
 mod extract;
