@@ -367,3 +367,33 @@ fn the_markup_date_wins_over_a_written_one_and_a_future_date_is_none() {
     let future = dated_page("", "<p class=\"date\">3. März 2999</p>").replace("1. Januar 2020", "");
     assert_eq!(published(&future, "https://news.example/story"), None);
 }
+
+fn authors_of(top: &str) -> Vec<String> {
+    let html = dated_page("", top);
+    clean(&html, None).expect("article").authors
+}
+
+#[test]
+fn a_link_to_the_authors_page_names_the_author_when_no_markup_does() {
+    assert_eq!(
+        authors_of("<div class=\"meta\"><a href=\"/autoren/anna-muster\">Anna Muster</a></div>"),
+        ["Anna Muster"]
+    );
+}
+
+#[test]
+fn a_byline_names_the_author_in_any_language_but_a_label_or_a_sentence_does_not() {
+    assert_eq!(
+        authors_of("<p class=\"byline\">Von Anna Muster</p>"),
+        ["Anna Muster"]
+    );
+    assert_eq!(
+        authors_of("<span class=\"author\">Par Jean de la Fontaine</span>"),
+        ["Jean de la Fontaine"]
+    );
+    assert!(authors_of("<span class=\"author-label\">Written by</span>").is_empty());
+    assert!(
+        authors_of("<p class=\"byline\">this story was updated on 12 March 2024 at noon</p>")
+            .is_empty()
+    );
+}

@@ -60,6 +60,10 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     let mut ld_blobs: Vec<String> = Vec::new();
     let mut html_lang: Option<&str> = None;
     let mut rel_authors: Vec<String> = Vec::new();
+    // Names the page shows without marking them up: the text of a link to
+    // an author's page, and short bylines. Used only when nothing above names one.
+    let mut linked_authors: Vec<String> = Vec::new();
+    let mut byline_authors: Vec<String> = Vec::new();
     let mut time_attr: Option<&str> = None;
     let no_removed: Vec<bool> = Vec::new();
     // Dates written for readers, read only when the markup names none:
@@ -81,6 +85,13 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
             i += 1;
             continue;
         };
+        if byline_authors.len() < 3
+            && dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES
+            && says_author(e)
+            && let Some(name) = person_name(&dom.collapsed_text(i, &no_removed))
+        {
+            byline_authors.push(name);
+        }
         if date_texts.len() < MAX_DATE_TEXTS
             && dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES
             && (e.name() == "time" || says_date(e))
@@ -142,6 +153,11 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
                     if !t.is_empty() {
                         rel_authors.push(t);
                     }
+                } else if linked_authors.len() < 3
+                    && attr(e, "href").is_some_and(links_to_author_page)
+                    && let Some(name) = person_name(&dom.collapsed_text(i, &no_removed))
+                {
+                    linked_authors.push(name);
                 }
             }
             _ => {}
@@ -188,6 +204,12 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         }
     }
     authors.extend(rel_authors);
+    if authors.is_empty() {
+        authors = linked_authors;
+    }
+    if authors.is_empty() {
+        authors = byline_authors;
+    }
     for a in authors {
         let a = collapse_ws(&a);
         let a = a
@@ -284,6 +306,74 @@ fn says_date(e: &scraper::node::Element) -> bool {
             .any(|w| v.contains(w))
     };
     attr(e, "class").is_some_and(says) || attr(e, "id").is_some_and(says)
+}
+
+/// Path segments of an author's page ("/authors/jane-doe", "/autor/…").
+const AUTHOR_PATHS: &[&str] = &[
+    "author", "authors", "autor", "autoren", "auteur", "auteurs", "autore", "autori", "writer",
+    "writers", "byline",
+];
+
+/// Words that introduce a name in a byline ("By", "Von", "Par", "Por", "Di", "Door", "Av").
+const BY_WORDS: &[&str] = &[
+    "by", "von", "par", "por", "di", "door", "av", "af", "от", "作者",
+];
+
+/// Lower-case particles inside names ("Ludwig van Beethoven", "da Silva").
+const NAME_PARTICLES: &[&str] = &[
+    "de", "van", "von", "der", "den", "da", "di", "du", "la", "le", "bin", "al", "y", "e", "dos",
+];
+
+/// True for a link to an author's page on the same site or any other.
+fn links_to_author_page(href: &str) -> bool {
+    let path = href.split(['?', '#']).next().unwrap_or("");
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // The author segment must be followed by the author's own one.
+    segments
+        .windows(2)
+        .any(|w| AUTHOR_PATHS.iter().any(|a| w[0].eq_ignore_ascii_case(a)))
+}
+
+/// True when the element's class or id says it is a byline or an author's name.
+fn says_author(e: &scraper::node::Element) -> bool {
+    let says = |v: &str| {
+        let v = v.to_ascii_lowercase();
+        (v.contains("author") || v.contains("byline"))
+            && !["bio", "avatar", "image", "img", "photo", "desc"]
+                .iter()
+                .any(|w| v.contains(w))
+    };
+    attr(e, "class").is_some_and(says) || attr(e, "id").is_some_and(says)
+}
+
+/// `text` as a person's (or a desk's) name: a leading "By"-word removed,
+/// one to five words, capitalised where the script has capitals, no digits.
+fn person_name(text: &str) -> Option<String> {
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    if words.first().is_some_and(|w| {
+        BY_WORDS
+            .iter()
+            .any(|b| w.trim_end_matches(':').eq_ignore_ascii_case(b))
+    }) {
+        words.remove(0);
+    }
+    let name = words.join(" ");
+    let last_is_by = words
+        .last()
+        .is_some_and(|w| BY_WORDS.iter().any(|b| w.eq_ignore_ascii_case(b)));
+    let plain = !name
+        .chars()
+        .any(|c| c.is_ascii_digit() || matches!(c, '@' | ':' | '|' | '©'));
+    let capitalised = words.iter().all(|w| {
+        let first = w.chars().next();
+        NAME_PARTICLES.contains(w) || first.is_some_and(|c| !c.is_lowercase())
+    });
+    ((1..=5).contains(&words.len())
+        && name.chars().count() <= 60
+        && plain
+        && capitalised
+        && !last_is_by)
+        .then_some(name)
 }
 
 /// Whether `3/4/2024` on this page is March 4 (US English, or no language
