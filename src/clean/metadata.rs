@@ -300,10 +300,9 @@ const HEADLINE_TAIL_BYTES: usize = 400;
 /// "entry-meta", "published", "dateline"); the text must still hold one.
 fn says_date(e: &scraper::node::Element) -> bool {
     let says = |v: &str| {
-        let v = v.to_ascii_lowercase();
         ["date", "time", "publish", "posted", "meta", "byline"]
             .iter()
-            .any(|w| v.contains(w))
+            .any(|w| contains_ci(v, w))
     };
     attr(e, "class").is_some_and(says) || attr(e, "id").is_some_and(says)
 }
@@ -324,6 +323,13 @@ const NAME_PARTICLES: &[&str] = &[
     "de", "van", "von", "der", "den", "da", "di", "du", "la", "le", "bin", "al", "y", "e", "dos",
 ];
 
+/// ASCII case-insensitive substring test without allocating: it runs on
+/// the class and id of every element.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
 /// True for a link to an author's page on the same site or any other.
 fn links_to_author_page(href: &str) -> bool {
     let path = href.split(['?', '#']).next().unwrap_or("");
@@ -337,11 +343,10 @@ fn links_to_author_page(href: &str) -> bool {
 /// True when the element's class or id says it is a byline or an author's name.
 fn says_author(e: &scraper::node::Element) -> bool {
     let says = |v: &str| {
-        let v = v.to_ascii_lowercase();
-        (v.contains("author") || v.contains("byline"))
+        (contains_ci(v, "author") || contains_ci(v, "byline"))
             && !["bio", "avatar", "image", "img", "photo", "desc"]
                 .iter()
-                .any(|w| v.contains(w))
+                .any(|w| contains_ci(v, w))
     };
     attr(e, "class").is_some_and(says) || attr(e, "id").is_some_and(says)
 }
