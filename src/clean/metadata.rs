@@ -60,47 +60,17 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     let mut ld_blobs: Vec<String> = Vec::new();
     let mut html_lang: Option<&str> = None;
     let mut rel_authors: Vec<String> = Vec::new();
-    // Names the page shows without marking them up: the text of a link to
-    // an author's page, and short bylines. Used only when nothing above names one.
-    let mut linked_authors: Vec<String> = Vec::new();
-    let mut byline_authors: Vec<String> = Vec::new();
     let mut time_attr: Option<&str> = None;
     let no_removed: Vec<bool> = Vec::new();
-    // Dates written for readers, read only when the markup names none:
-    // short elements that say they hold a date, and the text after the headline.
-    let mut date_texts: Vec<String> = Vec::new();
+    // Where the text after the headline starts, for a date written there.
     let mut after_h1: Option<usize> = None;
-    let mut headline_tail = String::new();
 
     let mut i = 0;
     while i < dom.len() {
         let Some(e) = dom.elem(i) else {
-            if after_h1.is_some_and(|end| i >= end)
-                && headline_tail.len() < HEADLINE_TAIL_BYTES
-                && let Some(t) = dom.text(i)
-            {
-                headline_tail.push_str(t);
-                headline_tail.push(' ');
-            }
             i += 1;
             continue;
         };
-        if byline_authors.len() < 3
-            && dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES
-            && says_author(e)
-            && let Some(name) = person_name(&dom.collapsed_text(i, &no_removed))
-        {
-            byline_authors.push(name);
-        }
-        if date_texts.len() < MAX_DATE_TEXTS
-            && dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES
-            && (e.name() == "time" || says_date(e))
-        {
-            let t = dom.collapsed_text(i, &no_removed);
-            if !t.is_empty() && t.len() <= 200 {
-                date_texts.push(t);
-            }
-        }
         // Template content is inert and SVG's `<title>`, `<a>` and `<script>`
         // are not the document's (the input pass drops both unread).
         if matches!(e.name(), "template" | "svg") {
@@ -153,11 +123,6 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
                     if !t.is_empty() {
                         rel_authors.push(t);
                     }
-                } else if linked_authors.len() < 3
-                    && attr(e, "href").is_some_and(links_to_author_page)
-                    && let Some(name) = person_name(&dom.collapsed_text(i, &no_removed))
-                {
-                    linked_authors.push(name);
                 }
             }
             _ => {}
@@ -205,10 +170,7 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     }
     authors.extend(rel_authors);
     if authors.is_empty() {
-        authors = linked_authors;
-    }
-    if authors.is_empty() {
-        authors = byline_authors;
+        authors = shown_authors(dom);
     }
     for a in authors {
         let a = collapse_ws(&a);
@@ -259,12 +221,7 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         .flatten()
         .find_map(|s| parse_date(s))
         .or_else(|| ld.page_date_published.as_deref().and_then(parse_date))
-        .or_else(|| {
-            date_texts
-                .iter()
-                .find_map(|t| dates::text_date(t, month_first))
-        })
-        .or_else(|| dates::text_date(&headline_tail, month_first))
+        .or_else(|| written_date(dom, after_h1, month_first))
         .or_else(|| base.and_then(dates::url_date));
 
     let lang_candidates = [
@@ -286,6 +243,97 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     m.canonical_url = canon;
     m.ld_body = ld.body;
     m
+}
+
+/// Names the page shows without marking them up, for a page whose markup
+/// names no author: the text of links to an author's page, else short
+/// bylines. A second walk over the page, made only for such pages, so the
+/// class tests stay off the common path.
+fn shown_authors(dom: &Dom<'_>) -> Vec<String> {
+    let no_removed: Vec<bool> = Vec::new();
+    let mut linked: Vec<String> = Vec::new();
+    let mut bylines: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < dom.len() {
+        let Some(e) = dom.elem(i) else {
+            i += 1;
+            continue;
+        };
+        if bylines.len() < 3
+            && dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES
+            && says_author(e)
+            && let Some(name) = person_name(&dom.collapsed_text(i, &no_removed))
+        {
+            bylines.push(name);
+        }
+        // As the first walk: no link inside inert template or SVG content.
+        if matches!(e.name(), "template" | "svg") {
+            i = dom.end[i].max(i + 1);
+            continue;
+        }
+        let rel_author = attr(e, "rel").is_some_and(|rel| {
+            rel.to_ascii_lowercase()
+                .split_whitespace()
+                .any(|r| r == "author")
+        });
+        if e.name() == "a"
+            && !rel_author
+            && linked.len() < 3
+            && attr(e, "href").is_some_and(links_to_author_page)
+            && let Some(name) = person_name(&dom.collapsed_text(i, &no_removed))
+        {
+            linked.push(name);
+        }
+        i += 1;
+    }
+    if linked.is_empty() { bylines } else { linked }
+}
+
+/// A date written for readers, for a page whose markup names none: in the
+/// short elements that say they hold one, in document order, then in the
+/// text just after the first headline (which ends at `after_h1`). A second
+/// walk over the page, made only for such pages.
+fn written_date(
+    dom: &Dom<'_>,
+    after_h1: Option<usize>,
+    month_first: bool,
+) -> Option<DateTime<FixedOffset>> {
+    let no_removed: Vec<bool> = Vec::new();
+    let mut date_texts: Vec<String> = Vec::new();
+    let mut headline_tail = String::new();
+    let mut i = 0;
+    while i < dom.len() {
+        let Some(e) = dom.elem(i) else {
+            if after_h1.is_some_and(|end| i >= end)
+                && headline_tail.len() < HEADLINE_TAIL_BYTES
+                && let Some(t) = dom.text(i)
+            {
+                headline_tail.push_str(t);
+                headline_tail.push(' ');
+            }
+            i += 1;
+            continue;
+        };
+        if date_texts.len() < MAX_DATE_TEXTS
+            && dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES
+            && (e.name() == "time" || says_date(e))
+        {
+            let t = dom.collapsed_text(i, &no_removed);
+            if !t.is_empty() && t.len() <= 200 {
+                date_texts.push(t);
+            }
+        }
+        // As the first walk: template and SVG text is not the page's.
+        i = if matches!(e.name(), "template" | "svg") {
+            dom.end[i].max(i + 1)
+        } else {
+            i + 1
+        };
+    }
+    date_texts
+        .iter()
+        .find_map(|t| dates::text_date(t, month_first))
+        .or_else(|| dates::text_date(&headline_tail, month_first))
 }
 
 /// Elements read for a written date, at most.
