@@ -107,9 +107,10 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
                 }
             }
             "h1" if m.h1s.len() < 5 => {
-                after_h1.get_or_insert(dom.end[i]);
                 let t = dom.collapsed_text(i, &no_removed);
                 if !t.is_empty() {
+                    // The headline is the first `<h1>` with text, as for the title.
+                    after_h1.get_or_insert(dom.end[i]);
                     m.h1s.push(t);
                 }
             }
