@@ -712,6 +712,22 @@ struct CleanOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     published_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<Url>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    images: Vec<clean::Figure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    section: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    word_count: usize,
+    reading_time_minutes: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<String>,
     text: String,
     html: String,
@@ -727,6 +743,7 @@ fn clean_one(
 ) -> Result<(CleanOutput, Vec<clean::Decision>), clean::CleanError> {
     let html = fetch::decode_html(bytes, None);
     let cleaned = clean::clean_with(&html, url, options)?;
+    let reading = thresher::article::reading(&cleaned.text);
     let canonical = url.map(|u| dedup::identity_url(u, cleaned.canonical_url.as_ref()));
     let output = CleanOutput {
         id: canonical.as_ref().map(dedup::article_id),
@@ -736,6 +753,15 @@ fn clean_one(
         subtitle: cleaned.subtitle,
         authors: cleaned.authors,
         published_at: cleaned.published_at,
+        updated_at: cleaned.updated_at,
+        image: cleaned.image,
+        images: cleaned.images,
+        site_name: cleaned.site_name,
+        description: cleaned.description,
+        section: cleaned.section,
+        tags: cleaned.tags,
+        word_count: reading.words,
+        reading_time_minutes: reading.minutes,
         language: cleaned.language,
         markdown: markdown.then(|| clean::markdown(&cleaned.html)),
         text: cleaned.text,

@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 use url::Url;
 
-use crate::article::{Article, ArticleJob, EntryHints};
+use crate::article::{self, Article, ArticleJob, EntryHints};
 use crate::boilerplate;
 use crate::clean;
 use crate::config::Config;
@@ -860,6 +860,7 @@ async fn fetch_and_accept(
                 title: entry.title,
                 published_at: entry.published_at,
                 authors: entry.authors,
+                categories: entry.categories,
             },
             accepted_run: 0,
             failed_attempts: 0,
@@ -1141,6 +1142,7 @@ fn assemble(
     cleaned: clean::Cleaned,
 ) -> Article {
     let canonical_url = canon.identity_url(&final_url, cleaned.canonical_url.as_ref());
+    let reading = article::reading(&cleaned.text);
     let authors = if cleaned.authors.is_empty() {
         job.entry.authors
     } else {
@@ -1155,7 +1157,20 @@ fn assemble(
         title: cleaned.title.or(job.entry.title).unwrap_or_default(),
         subtitle: cleaned.subtitle,
         authors,
-        published_at: cleaned.published_at.or(job.entry.published_at),
+        published_at: article::publication_time(cleaned.published_at, job.entry.published_at),
+        updated_at: cleaned.updated_at,
+        image: cleaned.image,
+        images: cleaned.images,
+        site_name: cleaned.site_name,
+        description: cleaned.description,
+        section: cleaned.section,
+        tags: if cleaned.tags.is_empty() {
+            job.entry.categories
+        } else {
+            cleaned.tags
+        },
+        word_count: reading.words,
+        reading_time_minutes: reading.minutes,
         language: cleaned.language,
         text: cleaned.text,
         html: cleaned.html,

@@ -288,13 +288,16 @@ fn year(w: &str) -> Option<i32> {
         .flatten()
 }
 
+/// True for a day a published page can carry: from [`FIRST_YEAR`] to
+/// tomorrow (a day ahead, for time zones east of the reader's clock).
+pub(crate) fn plausible(date: NaiveDate) -> bool {
+    let tomorrow = Utc::now().date_naive().succ_opt();
+    date.year() >= FIRST_YEAR && tomorrow.is_some_and(|t| date <= t)
+}
+
 /// Midnight UTC of a real calendar day between [`FIRST_YEAR`] and tomorrow.
 fn make(y: i32, m: u32, d: u32) -> Option<DateTime<FixedOffset>> {
-    let date = NaiveDate::from_ymd_opt(y, m, d)?;
-    let tomorrow = Utc::now().date_naive().succ_opt()?;
-    if date.year() < FIRST_YEAR || date > tomorrow {
-        return None;
-    }
+    let date = NaiveDate::from_ymd_opt(y, m, d).filter(|d| plausible(*d))?;
     date.and_hms_opt(0, 0, 0)?
         .and_local_timezone(FixedOffset::east_opt(0)?)
         .single()

@@ -13,9 +13,11 @@
 //!   - `<script>` (except JSON-LD, which the metadata reads), `<style>`,
 //!     `<noscript>`, `<textarea>` and `<iframe>` go whole, tags included, as do
 //!     `<svg>` and `<template>` subtrees whose end is clear;
-//!   - void never-content tags go whole: `<img>`, `<source>`, `<embed>`,
-//!     `<input>`, `<link>` other than rel=canonical or microdata, and `<meta>`
-//!     other than the keys the metadata reads ([`metadata::READ_META`]);
+//!   - void never-content tags go whole: `<source>`, `<embed>`, `<input>`,
+//!     `<link>` other than rel=canonical or microdata, and `<meta>` other
+//!     than the keys the metadata reads ([`metadata::READ_META`]), and
+//!     `<img>` outside `<figure>` and `<picture>` (inside, it stays for the
+//!     article's images, with only the attributes read of it);
 //!   - a `<nav>` whose content is plainly nested stays as an empty element
 //!     (so it still ends an open `<p>`) that notes how many words it held;
 //!   - comment text goes (`<!---->` stays: it keeps text nodes apart);
@@ -254,7 +256,7 @@ enum Void {
     Meta,
     /// `<input>`: closes an open `<select>`, so it stays inside one.
     Input,
-    /// `<img>`, `<source>`, `<embed>`: nothing reads them.
+    /// `<img>` outside a figure or picture, `<source>`, `<embed>`: nothing reads them.
     Other,
 }
 
@@ -337,6 +339,35 @@ fn end_tag_end(b: &[u8], at: usize) -> usize {
         return b.len();
     }
     tag_end(b, name_end(b, at + 2), no_attrs).map_or(b.len(), |(gt, _)| gt)
+}
+
+/// True for `<figure>` and `<picture>`, whose images [`prepare`] keeps.
+fn is_frame(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"figure") || name.eq_ignore_ascii_case(b"picture")
+}
+
+/// The attributes of an `<img>` that `clean::images` reads: its sources
+/// (lazy-loading ones too), `alt` and `width`. The rest go, as
+/// [`is_dropped_attr`]'s do elsewhere.
+fn is_image_attr(name: &[u8]) -> bool {
+    let mut buf = [0u8; 20];
+    lower(name, &mut buf).is_some_and(|n| {
+        matches!(
+            n,
+            b"src"
+                | b"srcset"
+                | b"alt"
+                | b"width"
+                | b"data-src"
+                | b"data-srcset"
+                | b"data-lazy-src"
+                | b"data-lazy-srcset"
+                | b"data-original"
+                | b"data-lazy"
+                | b"data-url"
+                | b"data-hi-res-src"
+        )
+    })
 }
 
 /// Attributes nothing after the parse reads: media, behaviour, `data-*`,
@@ -621,7 +652,7 @@ fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Lower-case copy of a short tag name in `buf`; `None` when it does not fit.
-fn lower<'b>(name: &[u8], buf: &'b mut [u8; 10]) -> Option<&'b [u8]> {
+fn lower<'b, const N: usize>(name: &[u8], buf: &'b mut [u8; N]) -> Option<&'b [u8]> {
     let dst = buf.get_mut(..name.len())?;
     for (d, s) in dst.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
@@ -1022,6 +1053,9 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
     let never_content = slim.never_content;
     // Open `<pre>`/`<listing>` elements: their whitespace is kept.
     let mut pre_depth = 0usize;
+    // Open `<figure>`/`<picture>` elements: an image in one may be the
+    // article's (`clean::images`), so it stays; every other `<img>` goes.
+    let mut framed = 0usize;
     // Inside a `<select>`, `<input>` would close it: there it stays.
     let mut in_select = false;
     // Inside a `<button>`, another one closes it (and all opened since).
@@ -1105,6 +1139,9 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     if class == Class::Pre {
                         pre_depth = pre_depth.saturating_sub(1);
                     }
+                    if is_frame(name) {
+                        framed = framed.saturating_sub(1);
+                    }
                     if matches!(class, Class::Counted | Class::Formatting) {
                         let d = &mut depth[usize::from(class == Class::Formatting)];
                         *d = d.saturating_sub(1);
@@ -1150,6 +1187,8 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                 let formatting = class == Class::Formatting;
                 let counted = formatting || class == Class::Counted;
                 let too_deep = counted && depth[usize::from(formatting)] >= limit(formatting);
+                // An image keeps only what `clean::images` reads of it.
+                let img = name.eq_ignore_ascii_case(b"img");
                 // Void never-content tags go whole (`<link>` and `<meta>` unless
                 // metadata reads them); so may the raw-text, SVG and template ones.
                 let void = if slim.never_content {
@@ -1157,6 +1196,7 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                         // `<link>` and `<meta>` go to the head, reopening nothing.
                         (*v != Void::Input || !in_select)
                             && (!pending_formatting || matches!(v, Void::Link | Void::Meta))
+                            && !(img && framed > 0)
                     })
                 } else {
                     None
@@ -1170,7 +1210,14 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                 // A tag that may go whole keeps its attributes until then (no cut inside it).
                 let cut_attrs = slim.attrs && !too_deep && !whole;
                 let on_attr = |span: usize, start: usize, end_name: usize, end: usize| {
-                    if cut_attrs && b.get(start..end_name).is_some_and(is_dropped_attr) {
+                    let drop = |n: &[u8]| {
+                        if img {
+                            !is_image_attr(n)
+                        } else {
+                            is_dropped_attr(n)
+                        }
+                    };
+                    if cut_attrs && b.get(start..end_name).is_some_and(drop) {
                         out.replace(span, end, "");
                     }
                 };
@@ -1179,6 +1226,9 @@ pub(crate) fn prepare_page(html: &str, max: usize, slim: Slim) -> Prepared<'_> {
                     break;
                 };
                 i = gt;
+                if !self_closing && is_frame(name) {
+                    framed = framed.saturating_add(1);
+                }
                 if let Some(kind) = void {
                     let tag = b.get(lt..gt).unwrap_or_default();
                     if !kind.is_read(tag) {

@@ -1,12 +1,13 @@
-//! Page metadata: title candidates, standfirst candidates, authors, date,
-//! language, canonical URL and JSON-LD article body.
+//! Page metadata: title candidates, standfirst candidates, authors, dates,
+//! language, canonical URL, lead image, site name, section, tags and the
+//! JSON-LD article body.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
-use serde_json::Value;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use url::Url;
 
 use super::dates;
 use super::dom::{Dom, attr, collapse_ws};
+use super::jsonld::parse_ld;
 
 /// Everything read from `<head>`, JSON-LD and a few body elements.
 #[derive(Debug, Default)]
@@ -23,6 +24,16 @@ pub(crate) struct Meta {
     pub authors: Vec<String>,
     /// Publication date.
     pub published_at: Option<DateTime<FixedOffset>>,
+    /// Date of the last change the page declares (never before `published_at`).
+    pub updated_at: Option<DateTime<FixedOffset>>,
+    /// Lead image the page declares (JSON-LD, og:image, twitter:image).
+    pub image: Option<Url>,
+    /// Name of the site or publisher.
+    pub site_name: Option<String>,
+    /// The section the article is filed under.
+    pub section: Option<String>,
+    /// Tags and keywords, de-duplicated.
+    pub tags: Vec<String>,
     /// Normalised language tag.
     pub language: Option<String>,
     /// Canonical URL.
@@ -47,10 +58,16 @@ pub(crate) const READ_META: &[&str] = &[
     "language",
     "og:url",
     "itemprop",
+    "image",
+    "site_name",
+    "section",
+    "tag",
+    "modified",
+    "updated",
 ];
 
-/// Upper bound on JSON-LD values visited per page, to bound work on huge blobs.
-const LD_VISIT_LIMIT: usize = 20_000;
+/// Tags kept per article, at most.
+const MAX_TAGS: usize = 30;
 
 /// Reads metadata from the flat DOM.
 pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
@@ -130,10 +147,15 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         }
         if let Some(ip) = attr(e, "itemprop") {
             // Microdata dates often sit on <time> or <span content>.
-            if ip.eq_ignore_ascii_case("datePublished")
-                && let Some(v) = attr(e, "datetime").or_else(|| attr(e, "content"))
-            {
-                metas.push(("itemprop:datepublished".into(), v));
+            for (name, key) in [
+                ("datePublished", "itemprop:datepublished"),
+                ("dateModified", "itemprop:datemodified"),
+            ] {
+                if ip.eq_ignore_ascii_case(name)
+                    && let Some(v) = attr(e, "datetime").or_else(|| attr(e, "content"))
+                {
+                    metas.push((key.into(), v));
+                }
             }
         }
         i += 1;
@@ -224,6 +246,47 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         .or_else(|| ld.page_date_published.as_deref().and_then(parse_date))
         .or_else(|| written_date(dom, after_h1, month_first))
         .or_else(|| base.and_then(dates::url_date));
+    let modified_candidates = [
+        ld.date_modified.clone(),
+        get("article:modified_time"),
+        get("og:updated_time"),
+        get("itemprop:datemodified"),
+        get("datemodified"),
+        get("last-modified"),
+        get("dc.date.modified"),
+        get("dcterms.modified"),
+    ];
+    // A change dated before the publication contradicts it: no evidence.
+    m.updated_at = modified_candidates
+        .iter()
+        .flatten()
+        .find_map(|s| parse_date(s))
+        .filter(|u| m.published_at.is_none_or(|p| *u >= p));
+
+    let image_candidates = [
+        ld.image.clone(),
+        get("og:image:secure_url"),
+        get("og:image"),
+        get("og:image:url"),
+        get("twitter:image"),
+        get("twitter:image:src"),
+    ];
+    m.image = image_candidates
+        .iter()
+        .flatten()
+        .find_map(|href| resolve(href.trim(), base));
+    m.site_name = get("og:site_name")
+        .or_else(|| ld.publisher.clone())
+        .or_else(|| ld.website.clone())
+        .filter(|n| n.chars().count() <= 100);
+    m.section = get("article:section")
+        .or_else(|| ld.section.clone())
+        .filter(|s| s.chars().count() <= 100);
+    let meta_tags = metas
+        .iter()
+        .filter(|(k, _)| k == "article:tag")
+        .map(|(_, v)| collapse_ws(v));
+    m.tags = distinct_tags(meta_tags.chain(ld.keywords.iter().cloned()));
 
     let lang_candidates = [
         html_lang.map(str::to_string),
@@ -263,9 +326,9 @@ fn shown_authors(dom: &Dom<'_>) -> Vec<String> {
         if bylines.len() < 3
             && dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES
             && says_author(e)
-            && let Some(name) = person_name(&dom.collapsed_text(i, &no_removed))
+            && let Some(names) = byline_names(&dom.collapsed_text(i, &no_removed))
         {
-            bylines.push(name);
+            bylines.extend(names);
         }
         // As the first walk: no link inside inert template or SVG content.
         if matches!(e.name(), "template" | "svg") {
@@ -400,6 +463,53 @@ fn says_author(e: &scraper::node::Element) -> bool {
     attr(e, "class").is_some_and(says) || attr(e, "id").is_some_and(says)
 }
 
+/// Words joining two names in a byline ("By A and B", "Von A und B", "Par A et B").
+const AND_WORDS: &[&str] = &["and", "und", "et", "y", "e", "en", "og", "och", "и", "&"];
+
+/// The names of a byline of one or more people ("By Ann Lee and Bo Kim",
+/// "Von A, B und C"): each part must be a name, or none is taken.
+fn byline_names(text: &str) -> Option<Vec<String>> {
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    if words.first().is_some_and(|w| {
+        BY_WORDS
+            .iter()
+            .any(|b| w.trim_end_matches(':').eq_ignore_ascii_case(b))
+    }) {
+        words.remove(0);
+    }
+    // Commas list names only in a list that ends in "and"; otherwise what
+    // follows the first one is a role or an outlet ("Ann Lee, Reuters").
+    let listed = words
+        .iter()
+        .any(|w| AND_WORDS.iter().any(|a| w.eq_ignore_ascii_case(a)));
+    let mut names = Vec::new();
+    let mut part: Vec<&str> = Vec::new();
+    for w in words {
+        let is_and = AND_WORDS.iter().any(|a| w.eq_ignore_ascii_case(a));
+        let (word, comma) = match w.strip_suffix(',') {
+            Some(rest) => (rest, true),
+            None => (w, false),
+        };
+        if is_and {
+            names.push(person_name(&part.join(" "))?);
+            part.clear();
+            continue;
+        }
+        part.push(word);
+        if comma {
+            names.push(person_name(&part.join(" "))?);
+            part.clear();
+            if !listed {
+                break;
+            }
+        }
+    }
+    if !part.is_empty() {
+        names.push(person_name(&part.join(" "))?);
+    }
+    (!names.is_empty() && names.len() <= 5).then_some(names)
+}
+
 /// `text` as a person's (or a desk's) name: a leading "By"-word removed,
 /// one to five words, capitalised where the script has capitals, no digits.
 fn person_name(text: &str) -> Option<String> {
@@ -439,6 +549,21 @@ fn month_first(lang: Option<&str>) -> bool {
     lang == "en" || lang.starts_with("en-us")
 }
 
+/// Tags in order, without empties, over-long values or case-insensitive repeats.
+pub(crate) fn distinct_tags(tags: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = collapse_ws(&t);
+        if t.is_empty() || t.chars().count() > 100 || out.len() >= MAX_TAGS {
+            continue;
+        }
+        if !out.iter().any(|x| x.to_lowercase() == t.to_lowercase()) {
+            out.push(t);
+        }
+    }
+    out
+}
+
 /// `None` for an empty string.
 fn non_empty(s: String) -> Option<String> {
     if s.is_empty() { None } else { Some(s) }
@@ -472,9 +597,10 @@ pub(crate) fn normalize_lang(raw: &str) -> Option<String> {
     }
 }
 
-/// Parses a date and rejects placeholder values such as "0001-01-01".
+/// Parses a date and rejects placeholder values such as "0001-01-01" and
+/// dates after tomorrow (a scheduled event, an expiry, a typo).
 pub(crate) fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
-    parse_date_any(raw).filter(|d| (1970..=2200).contains(&d.year()))
+    parse_date_any(raw).filter(|d| dates::plausible(d.date_naive()))
 }
 
 /// Parses the date formats seen in meta tags and JSON-LD; naive times are taken as UTC.
@@ -520,143 +646,6 @@ fn parse_date_any(raw: &str) -> Option<DateTime<FixedOffset>> {
         }
     }
     None
-}
-
-/// The article facts found in JSON-LD.
-#[derive(Debug, Default)]
-struct LdArticle {
-    headline: Option<String>,
-    description: Option<String>,
-    authors: Vec<String>,
-    date_published: Option<String>,
-    /// `datePublished` of a node that is not an article (Yoast puts the
-    /// post's date on its `WebPage`).
-    page_date_published: Option<String>,
-    date_created: Option<String>,
-    language: Option<String>,
-    body: Option<String>,
-}
-
-/// True for schema.org article types (`NewsArticle`, `BlogPosting`, ...), also in arrays.
-fn is_article_type(v: Option<&Value>) -> bool {
-    let check = |s: &str| {
-        s.ends_with("Article") || s == "BlogPosting" || s == "LiveBlogPosting" || s == "Report"
-    };
-    match v {
-        Some(Value::String(s)) => check(s),
-        Some(Value::Array(a)) => a.iter().any(|x| x.as_str().is_some_and(check)),
-        _ => false,
-    }
-}
-
-/// A string from a JSON-LD value that may be a string, an array or an object with `name`.
-fn ld_str(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => non_empty(collapse_ws(s)),
-        Value::Array(a) => a.iter().find_map(|x| ld_str(Some(x))),
-        Value::Object(o) => o.get("name").and_then(|n| n.as_str()).map(collapse_ws),
-        _ => None,
-    }
-}
-
-/// Author names from a string, a Person object or an array of either.
-fn ld_names(v: Option<&Value>, out: &mut Vec<String>) {
-    match v {
-        Some(Value::String(s)) => out.push(collapse_ws(s)),
-        Some(Value::Object(o)) => {
-            if let Some(n) = o.get("name").and_then(|n| n.as_str()) {
-                out.push(collapse_ws(n));
-            }
-        }
-        Some(Value::Array(a)) => {
-            for x in a.iter().take(10) {
-                match x {
-                    Value::String(s) => out.push(collapse_ws(s)),
-                    Value::Object(o) => {
-                        if let Some(n) = o.get("name").and_then(|n| n.as_str()) {
-                            out.push(collapse_ws(n));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Parses JSON-LD blobs and walks them (iteratively) for article objects.
-fn parse_ld(blobs: &[String]) -> LdArticle {
-    let mut out = LdArticle::default();
-    let mut visited = 0usize;
-    for blob in blobs {
-        // Raw control characters inside strings are common and invalid JSON;
-        // outside strings they are plain whitespace, so blanking them is safe.
-        let fixed: String = blob
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        let Ok(root) = serde_json::from_str::<Value>(fixed.trim()) else {
-            continue;
-        };
-        let mut stack: Vec<&Value> = vec![&root];
-        while let Some(v) = stack.pop() {
-            visited += 1;
-            if visited > LD_VISIT_LIMIT {
-                return out;
-            }
-            match v {
-                Value::Array(a) => stack.extend(a.iter().rev()),
-                Value::Object(o) => {
-                    if is_article_type(o.get("@type")) {
-                        take_article(o, &mut out);
-                    } else if out.page_date_published.is_none() {
-                        out.page_date_published = ld_str(o.get("datePublished"));
-                    }
-                    for key in [
-                        "@graph",
-                        "mainEntity",
-                        "mainEntityOfPage",
-                        "itemListElement",
-                    ] {
-                        if let Some(x) = o.get(key) {
-                            stack.push(x);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-/// Merges one article object; the first value of each field wins, the longest body wins.
-fn take_article(o: &serde_json::Map<String, Value>, out: &mut LdArticle) {
-    if out.headline.is_none() {
-        out.headline = ld_str(o.get("headline")).or_else(|| ld_str(o.get("name")));
-    }
-    if out.description.is_none() {
-        out.description = ld_str(o.get("description"));
-    }
-    if out.authors.is_empty() {
-        ld_names(o.get("author"), &mut out.authors);
-    }
-    if out.date_published.is_none() {
-        out.date_published = ld_str(o.get("datePublished"));
-    }
-    if out.date_created.is_none() {
-        out.date_created = ld_str(o.get("dateCreated"));
-    }
-    if out.language.is_none() {
-        out.language = ld_str(o.get("inLanguage"));
-    }
-    if let Some(Value::String(b)) = o.get("articleBody") {
-        let longer = out.body.as_ref().is_none_or(|cur| b.len() > cur.len());
-        if longer && !b.trim().is_empty() {
-            out.body = Some(b.clone());
-        }
-    }
 }
 
 #[cfg(test)]

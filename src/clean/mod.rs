@@ -16,6 +16,8 @@ mod extract;
 mod filter;
 mod guard;
 mod hints;
+mod images;
+mod jsonld;
 mod markdown;
 mod metadata;
 mod sanitize;
@@ -45,6 +47,20 @@ pub struct Cleaned {
     pub authors: Vec<String>,
     /// Publication time.
     pub published_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Time of the last change the page declares.
+    pub updated_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Lead image: the one the page declares, else the first large image of the body.
+    pub image: Option<url::Url>,
+    /// Figures of the body with their captions, in document order.
+    pub images: Vec<Figure>,
+    /// Name of the site or publisher.
+    pub site_name: Option<String>,
+    /// The page's own summary (meta or og description).
+    pub description: Option<String>,
+    /// The section the article is filed under.
+    pub section: Option<String>,
+    /// Tags and keywords the page declares.
+    pub tags: Vec<String>,
     /// Language tag normalised like "en" or "en-GB".
     pub language: Option<String>,
     /// `<link rel=canonical>` or og:url, resolved against the base URL.
@@ -55,6 +71,19 @@ pub struct Cleaned {
     pub html: String,
     /// Block decisions, filled only when [`Options::explain`] is set.
     pub explanation: Vec<Decision>,
+}
+
+/// An image of the article body, as `images` in the article record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Figure {
+    /// Absolute URL of the image (a lazy-loading page's real source).
+    pub url: url::Url,
+    /// The figure's caption, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// The image's alternative text, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt: Option<String>,
 }
 
 /// Why a page yielded no article.
@@ -201,6 +230,11 @@ pub fn clean_with(
     let st_hard = an.stats(&an.hard);
     let mut log = Log::new(options.explain);
 
+    let page = PageFacts {
+        title: title.as_deref(),
+        explain: options.explain,
+        base: base_url,
+    };
     let content_roots = rules
         .and_then(|r| r.content.as_ref())
         .zip(index.as_ref())
@@ -210,15 +244,7 @@ pub fn clean_with(
     let mut pass = if let Some(roots) = content_roots {
         // The source's own content selector replaces container scoring.
         mask1 = an.hard.clone();
-        let mut pass = Pass::collect(
-            &an,
-            &st_hard,
-            &mask1,
-            roots,
-            false,
-            title.as_deref(),
-            options.explain,
-        );
+        let mut pass = Pass::collect(&an, &st_hard, &mask1, roots, false, &page);
         pass.reason = RULED;
         pass.log.removed_subtrees(&an, &mask1, &forced, false);
         pass
@@ -226,7 +252,7 @@ pub fn clean_with(
         // Pass 1 drops unlikely candidates; a short result is retried without that filter.
         mask1 = an.unlikely_mask(&st_hard);
         let st1 = an.stats(&mask1);
-        let mut pass = Pass::run(&an, &st1, &mask1, true, title.as_deref(), options.explain);
+        let mut pass = Pass::run(&an, &st1, &mask1, true, &page);
         pass.log.removed_subtrees(&an, &mask1, &forced, false);
         // A short first pass is compared with one that keeps what the class
         // and id hints cut: a section named for a jump menu or a "related"
@@ -236,7 +262,7 @@ pub fn clean_with(
         if got < SHORT_CHARS {
             let mask2 = an.comment_mask();
             let st2 = an.stats(&mask2);
-            let mut alt = Pass::run(&an, &st2, &mask2, false, title.as_deref(), options.explain);
+            let mut alt = Pass::run(&an, &st2, &mask2, false, &page);
             let alt_chars = text_chars(&alt.blocks);
             if (got < RETRY_CHARS && alt_chars > got) || alt_chars > RETRY_GAIN * got {
                 tracing::debug!("clean: retry without the unlikely-candidate filter won");
@@ -363,7 +389,7 @@ pub fn clean_with(
             .map(|b| b.text.as_str())
             .collect::<Vec<_>>()
             .join("\n\n");
-        (text, sanitize::render(&blocks, base_url))
+        (text, sanitize::render(&blocks, &pass.figures, base_url))
     };
 
     Ok(Cleaned {
@@ -371,6 +397,13 @@ pub fn clean_with(
         subtitle,
         authors: meta.authors,
         published_at: meta.published_at,
+        updated_at: meta.updated_at,
+        image: meta.image.or(pass.lead_image),
+        images: pass.figures.into_iter().map(|p| p.figure).collect(),
+        site_name: meta.site_name,
+        description: meta.description,
+        section: meta.section,
+        tags: meta.tags,
         language: meta.language,
         canonical_url: meta.canonical_url,
         text,
@@ -388,12 +421,26 @@ const UNSCORED: &str = "the whole of a bare page (no paragraph scored)";
 /// Why blocks were kept when a source's content selector chose them.
 const RULED: &str = "rule: the `content` selector matched";
 
+/// What every pass over one page needs to know of it.
+struct PageFacts<'a> {
+    /// The chosen headline (kept blocks repeating it go).
+    title: Option<&'a str>,
+    /// Whether decisions are recorded.
+    explain: bool,
+    /// The page's URL, for absolute image sources.
+    base: Option<&'a url::Url>,
+}
+
 /// One extraction pass: the chosen containers, their blocks and what was dropped.
 struct Pass {
     /// Container nodes in document order.
     roots: Vec<usize>,
     /// The kept blocks.
     blocks: Vec<Block>,
+    /// The figures inside the containers, in document order.
+    figures: Vec<images::Placed>,
+    /// The first large image inside the containers.
+    lead_image: Option<url::Url>,
     /// Score of the winning container (none for a content rule).
     score: Option<f64>,
     /// Why the blocks were chosen, for explanations.
@@ -411,20 +458,19 @@ impl Pass {
         st: &Stats,
         mask: &[bool],
         strict: bool,
-        title: Option<&str>,
-        explain: bool,
+        page: &PageFacts<'_>,
     ) -> Self {
         let (roots, score) = an.containers(st, mask);
         if roots.is_empty() {
             // No paragraph long enough to score: the body is the only
             // container, and only a bare document is an article that way.
-            let mut pass = Self::collect(an, st, mask, vec![an.body], strict, title, explain);
+            let mut pass = Self::collect(an, st, mask, vec![an.body], strict, page);
             pass.reason = UNSCORED;
             return pass;
         }
         let widened = an.widen(roots.clone(), st, mask, strict);
         let reason = if widened == roots { SCORED } else { WIDENED };
-        let mut pass = Self::collect(an, st, mask, widened, strict, title, explain);
+        let mut pass = Self::collect(an, st, mask, widened, strict, page);
         pass.score = Some(score);
         pass.reason = reason;
         pass
@@ -437,20 +483,26 @@ impl Pass {
         mask: &[bool],
         roots: Vec<usize>,
         strict: bool,
-        title: Option<&str>,
-        explain: bool,
+        page: &PageFacts<'_>,
     ) -> Self {
-        let mut log = Log::new(explain);
+        let mut log = Log::new(page.explain);
         let blocks = if roots.is_empty() {
             Vec::new()
         } else {
             let raw = an.blocks(&roots, st, mask, strict);
             log.furniture(an, &roots, st, mask, strict);
-            filter_blocks(raw, title, &mut log, an.dom)
+            filter_blocks(raw, page.title, &mut log, an.dom)
+        };
+        let figures = images::figures(an, st, mask, &roots, strict, page.base);
+        let lead_image = match figures.first() {
+            Some(first) => Some(first.figure.url.clone()),
+            None => images::lead_image(an.dom, mask, &roots, page.base),
         };
         Self {
             roots,
             blocks,
+            figures,
+            lead_image,
             score: None,
             reason: SCORED,
             log,

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use ammonia::{Builder, UrlRelative};
 use url::Url;
 
+use super::Figure;
 use super::extract::{Block, Kind, escape_into};
+use super::images::Placed;
 
 /// Tags allowed in [`super::Cleaned::html`].
 const ALLOWED: &[&str] = &[
@@ -31,14 +33,31 @@ const ALLOWED: &[&str] = &[
     "tr",
     "td",
     "th",
+    "figure",
+    "figcaption",
+    "img",
 ];
 
-/// Builds the block HTML and sanitises it (allowlist, resolved hrefs, no attributes but href).
-pub(crate) fn render(blocks: &[Block], base: Option<&Url>) -> String {
+/// Builds the block HTML, with the figures where they stand among the
+/// blocks, and sanitises it (allowlist, resolved URLs, no attributes but a
+/// link's `href` and an image's `src` and `alt`).
+pub(crate) fn render(blocks: &[Block], figures: &[Placed], base: Option<&Url>) -> String {
     let mut raw = String::new();
     // The wrapper (ul/ol/table) currently open and the group it belongs to.
     let mut open: Option<(&str, usize)> = None;
+    let mut figures = figures.iter().peekable();
+    let close = |raw: &mut String, open: &mut Option<(&str, usize)>| {
+        if let Some((w, _)) = open.take() {
+            raw.push_str("</");
+            raw.push_str(w);
+            raw.push('>');
+        }
+    };
     for b in blocks {
+        while let Some(f) = figures.next_if(|f| f.node < b.node) {
+            close(&mut raw, &mut open);
+            figure_html(&f.figure, &mut raw);
+        }
         let wrap = match b.kind {
             Kind::Li(false) => Some("ul"),
             Kind::Li(true) => Some("ol"),
@@ -79,12 +98,30 @@ pub(crate) fn render(blocks: &[Block], base: Option<&Url>) -> String {
         raw.push_str(tag);
         raw.push_str(">\n");
     }
-    if let Some((w, _)) = open {
-        raw.push_str("</");
-        raw.push_str(w);
-        raw.push('>');
+    close(&mut raw, &mut open);
+    for f in figures {
+        figure_html(&f.figure, &mut raw);
     }
     sanitize(&raw, base)
+}
+
+/// `<figure><img src alt><figcaption>…</figcaption></figure>` for one figure.
+fn figure_html(f: &Figure, raw: &mut String) {
+    raw.push_str("<figure><img src=\"");
+    escape_into(f.url.as_str(), raw);
+    raw.push('"');
+    if let Some(alt) = &f.alt {
+        raw.push_str(" alt=\"");
+        escape_into(alt, raw);
+        raw.push('"');
+    }
+    raw.push('>');
+    if let Some(caption) = &f.caption {
+        raw.push_str("<figcaption>");
+        escape_into(caption, raw);
+        raw.push_str("</figcaption>");
+    }
+    raw.push_str("</figure>\n");
 }
 
 /// Wraps plain paragraphs (e.g. a JSON-LD body) as sanitised `<p>` HTML.
@@ -104,6 +141,7 @@ fn sanitize(raw: &str, base: Option<&Url>) -> String {
     let mut b = Builder::empty();
     b.tags(tags)
         .add_tag_attributes("a", ["href"])
+        .add_tag_attributes("img", ["src", "alt"])
         .link_rel(None);
     match base {
         Some(u) => b.url_relative(UrlRelative::RewriteWithBase(u.clone())),

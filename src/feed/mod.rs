@@ -15,6 +15,9 @@ use url::Url;
 
 pub use self::discover::discover;
 
+/// Categories kept per entry, at most.
+const MAX_CATEGORIES: usize = 30;
+
 /// One entry of a feed, reduced to what the pipeline needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedEntry {
@@ -26,6 +29,8 @@ pub struct FeedEntry {
     pub published_at: Option<DateTime<FixedOffset>>,
     /// Author names.
     pub authors: Vec<String>,
+    /// Category names (terms, else labels), de-duplicated.
+    pub categories: Vec<String>,
 }
 
 /// A parsed feed.
@@ -158,11 +163,20 @@ fn reduce(entry: feed_rs::model::Entry, feed_url: &Url) -> Option<FeedEntry> {
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty())
         .collect();
+    let mut categories: Vec<String> = Vec::new();
+    for c in entry.categories.into_iter().take(MAX_CATEGORIES) {
+        let name = c.label.filter(|l| !l.trim().is_empty()).unwrap_or(c.term);
+        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !name.is_empty() && name.chars().count() <= 100 && !categories.contains(&name) {
+            categories.push(name);
+        }
+    }
     Some(FeedEntry {
         link,
         title,
         published_at,
         authors,
+        categories,
     })
 }
 

@@ -1,0 +1,293 @@
+//! The article facts a page states in JSON-LD (`<script type="application/ld+json">`):
+//! schema.org article nodes, the `WebPage` Yoast puts the date on, and the
+//! organisation or website that publishes it.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::dom::collapse_ws;
+
+/// Upper bound on JSON-LD values visited per page, to bound work on huge blobs.
+const LD_VISIT_LIMIT: usize = 20_000;
+/// Keywords kept from one article node, at most.
+const MAX_KEYWORDS: usize = 30;
+
+/// The article facts found in JSON-LD; the first article node's value of
+/// each field wins, except the body (the longest).
+#[derive(Debug, Default)]
+pub(crate) struct LdArticle {
+    /// `headline`, else `name`.
+    pub headline: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `author` names (strings, Person objects or arrays of either).
+    pub authors: Vec<String>,
+    /// `datePublished` of an article node.
+    pub date_published: Option<String>,
+    /// `datePublished` of a node that is not an article (Yoast puts the
+    /// post's date on its `WebPage`).
+    pub page_date_published: Option<String>,
+    /// `dateCreated`.
+    pub date_created: Option<String>,
+    /// `dateModified` of an article node, else of the page node.
+    pub date_modified: Option<String>,
+    /// `inLanguage`.
+    pub language: Option<String>,
+    /// Longest `articleBody`.
+    pub body: Option<String>,
+    /// `image`: a URL, an `ImageObject` (`url`, `contentUrl`) or a list; the first.
+    pub image: Option<String>,
+    /// `articleSection` (the first, when a list).
+    pub section: Option<String>,
+    /// `keywords`, split at commas when a single string.
+    pub keywords: Vec<String>,
+    /// The publisher's `name`, also when the article only points at it by `@id`.
+    pub publisher: Option<String>,
+    /// `name` of the `WebSite` node.
+    pub website: Option<String>,
+}
+
+/// True for schema.org article types (`NewsArticle`, `BlogPosting`, ...), also in arrays.
+fn is_article_type(v: Option<&Value>) -> bool {
+    let check = |s: &str| {
+        s.ends_with("Article") || s == "BlogPosting" || s == "LiveBlogPosting" || s == "Report"
+    };
+    has_type(v, check)
+}
+
+/// True when `@type` (a string or an array of strings) satisfies `check`.
+fn has_type(v: Option<&Value>, check: impl Fn(&str) -> bool) -> bool {
+    match v {
+        Some(Value::String(s)) => check(s),
+        Some(Value::Array(a)) => a.iter().any(|x| x.as_str().is_some_and(&check)),
+        _ => false,
+    }
+}
+
+/// A string from a JSON-LD value that may be a string, an array or an object with `name`.
+pub(crate) fn ld_str(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => non_empty(collapse_ws(s)),
+        Value::Array(a) => a.iter().find_map(|x| ld_str(Some(x))),
+        Value::Object(o) => o
+            .get("name")
+            .and_then(|n| n.as_str())
+            .and_then(|n| non_empty(collapse_ws(n))),
+        _ => None,
+    }
+}
+
+/// The URL of an `image` value: a string, an `ImageObject` or a list of either.
+fn ld_image(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => non_empty(s.trim().to_string()),
+        Value::Array(a) => a.iter().take(10).find_map(|x| ld_image(Some(x))),
+        Value::Object(o) => ["url", "contentUrl"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_str))
+            .and_then(|s| non_empty(s.trim().to_string())),
+        _ => None,
+    }
+}
+
+/// Author names from a string, a Person object or an array of either.
+fn ld_names(v: Option<&Value>, out: &mut Vec<String>) {
+    let name = |x: &Value| match x {
+        Value::String(s) => Some(collapse_ws(s)),
+        Value::Object(o) => o.get("name").and_then(Value::as_str).map(collapse_ws),
+        _ => None,
+    };
+    match v {
+        Some(Value::Array(a)) => out.extend(a.iter().take(10).filter_map(name)),
+        Some(x) => out.extend(name(x)),
+        None => {}
+    }
+}
+
+/// Keywords from a comma-separated string or a list of strings.
+fn ld_keywords(v: Option<&Value>) -> Vec<String> {
+    let parts: Vec<String> = match v {
+        Some(Value::String(s)) => s.split(',').map(collapse_ws).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(collapse_ws)
+            .collect(),
+        _ => Vec::new(),
+    };
+    parts
+        .into_iter()
+        .filter(|k| !k.is_empty())
+        .take(MAX_KEYWORDS)
+        .collect()
+}
+
+/// Parses JSON-LD blobs and walks them (iteratively) for article objects.
+pub(crate) fn parse_ld(blobs: &[String]) -> LdArticle {
+    let mut out = LdArticle::default();
+    // Organisation names by `@id`, for a publisher given as a reference.
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut publisher_ref: Option<String> = None;
+    let mut page_modified: Option<String> = None;
+    let mut visited = 0usize;
+    'blobs: for blob in blobs {
+        // Raw control characters inside strings are common and invalid JSON;
+        // outside strings they are plain whitespace, so blanking them is safe.
+        let fixed: String = blob
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let Ok(root) = serde_json::from_str::<Value>(fixed.trim()) else {
+            continue;
+        };
+        let mut stack: Vec<&Value> = vec![&root];
+        while let Some(v) = stack.pop() {
+            visited += 1;
+            if visited > LD_VISIT_LIMIT {
+                break 'blobs;
+            }
+            match v {
+                Value::Array(a) => stack.extend(a.iter().rev()),
+                Value::Object(o) => {
+                    let kind = o.get("@type");
+                    if is_article_type(kind) {
+                        take_article(o, &mut out, &mut publisher_ref);
+                    } else {
+                        if out.page_date_published.is_none() {
+                            out.page_date_published = ld_str(o.get("datePublished"));
+                        }
+                        if page_modified.is_none() && has_type(kind, |t| t.ends_with("WebPage")) {
+                            page_modified = ld_str(o.get("dateModified"));
+                        }
+                    }
+                    if has_type(kind, |t| t == "WebSite") && out.website.is_none() {
+                        out.website = ld_str(o.get("name"));
+                    }
+                    if let (Some(id), Some(name)) = (
+                        o.get("@id").and_then(Value::as_str),
+                        o.get("name").and_then(Value::as_str),
+                    ) && names.len() < 64
+                    {
+                        names.insert(id.to_string(), collapse_ws(name));
+                    }
+                    for key in [
+                        "@graph",
+                        "mainEntity",
+                        "mainEntityOfPage",
+                        "itemListElement",
+                    ] {
+                        if let Some(x) = o.get(key) {
+                            stack.push(x);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if out.publisher.is_none() {
+        out.publisher = publisher_ref
+            .and_then(|id| names.remove(&id))
+            .filter(|n| !n.is_empty());
+    }
+    if out.date_modified.is_none() {
+        out.date_modified = page_modified;
+    }
+    out
+}
+
+/// Merges one article object; the first value of each field wins, the longest body wins.
+fn take_article(
+    o: &serde_json::Map<String, Value>,
+    out: &mut LdArticle,
+    publisher_ref: &mut Option<String>,
+) {
+    let fill = |slot: &mut Option<String>, value: Option<String>| {
+        if slot.is_none() {
+            *slot = value;
+        }
+    };
+    fill(
+        &mut out.headline,
+        ld_str(o.get("headline")).or_else(|| ld_str(o.get("name"))),
+    );
+    fill(&mut out.description, ld_str(o.get("description")));
+    if out.authors.is_empty() {
+        ld_names(o.get("author"), &mut out.authors);
+    }
+    fill(&mut out.date_published, ld_str(o.get("datePublished")));
+    fill(&mut out.date_created, ld_str(o.get("dateCreated")));
+    fill(&mut out.date_modified, ld_str(o.get("dateModified")));
+    fill(&mut out.language, ld_str(o.get("inLanguage")));
+    fill(&mut out.image, ld_image(o.get("image")));
+    fill(&mut out.section, ld_str(o.get("articleSection")));
+    if out.keywords.is_empty() {
+        out.keywords = ld_keywords(o.get("keywords"));
+    }
+    if out.publisher.is_none() {
+        let publisher = o.get("publisher");
+        out.publisher = ld_str(publisher);
+        if out.publisher.is_none() && publisher_ref.is_none() {
+            *publisher_ref = publisher
+                .and_then(|p| p.get("@id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+    }
+    if let Some(Value::String(b)) = o.get("articleBody") {
+        let longer = out.body.as_ref().is_none_or(|cur| b.len() > cur.len());
+        if longer && !b.trim().is_empty() {
+            out.body = Some(b.clone());
+        }
+    }
+}
+
+/// `None` for an empty string.
+fn non_empty(s: String) -> Option<String> {
+    if s.is_empty() { None } else { Some(s) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_yoast_graph_gives_the_publisher_by_reference_and_the_page_dates() {
+        let blob = r##"{"@context":"https://schema.org","@graph":[
+            {"@type":"Article","@id":"https://x.test/a#article","headline":"H",
+             "publisher":{"@id":"https://x.test/#organization"},
+             "image":{"@id":"https://x.test/a#primaryimage"},
+             "articleSection":["Politics","World"],"keywords":"budget, council , ,roads"},
+            {"@type":"WebPage","@id":"https://x.test/a","datePublished":"2024-03-01T08:00:00+00:00",
+             "dateModified":"2024-03-02T09:30:00+00:00"},
+            {"@type":"ImageObject","@id":"https://x.test/a#primaryimage","url":"https://x.test/lead.jpg"},
+            {"@type":"Organization","@id":"https://x.test/#organization","name":"The Courier"},
+            {"@type":"WebSite","@id":"https://x.test/#website","name":"Courier Online"}]}"##;
+        let ld = parse_ld(&[blob.to_string()]);
+        assert_eq!(ld.publisher.as_deref(), Some("The Courier"));
+        assert_eq!(ld.website.as_deref(), Some("Courier Online"));
+        assert_eq!(ld.section.as_deref(), Some("Politics"));
+        assert_eq!(ld.keywords, ["budget", "council", "roads"]);
+        assert_eq!(
+            ld.page_date_published.as_deref(),
+            Some("2024-03-01T08:00:00+00:00")
+        );
+        assert_eq!(
+            ld.date_modified.as_deref(),
+            Some("2024-03-02T09:30:00+00:00")
+        );
+    }
+
+    #[test]
+    fn images_are_read_as_strings_objects_and_lists() {
+        for (image, want) in [
+            (r#""https://x.test/a.jpg""#, "https://x.test/a.jpg"),
+            (r#"{"@type":"ImageObject","url":"/b.jpg"}"#, "/b.jpg"),
+            (r#"[{"contentUrl":"c.jpg"},"d.jpg"]"#, "c.jpg"),
+        ] {
+            let blob = format!(r#"{{"@type":"NewsArticle","image":{image}}}"#);
+            assert_eq!(parse_ld(&[blob]).image.as_deref(), Some(want), "{image}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The article record beyond the text: dates, authors, images, site, section,
+//! tags, description and reading figures, each from the page sources it
+//! names in the README's schema, and nothing where the page gives no evidence.
+
+mod common;
+
+use common::Workspace;
+use common::fault::{FaultServer, Reply, run_once};
+use thresher::clean::{Cleaned, clean};
+
+/// A body long enough to be an article.
+fn body() -> String {
+    "<p>The body of the story runs on for a while, long enough to be the article a reader came for, with detail after detail.</p>".repeat(4)
+}
+
+/// A page with `head` in its `<head>` and `top` between the headline and the body.
+fn page(head: &str, top: &str) -> String {
+    format!(
+        "<html lang=\"en\"><head><title>T</title>{head}</head><body><article><h1>The story</h1>{top}{}</article>\
+         <aside class=\"sidebar\"><span class=\"date\">January 1, 2020</span>\
+         <figure><img src=\"/promo.jpg\" width=\"600\"><figcaption>Another story</figcaption></figure></aside></body></html>",
+        body()
+    )
+}
+
+fn cleaned(html: &str) -> Cleaned {
+    let base = url::Url::parse("https://news.example/2019/story").ok();
+    clean(html, base.as_ref()).expect("an article")
+}
+
+fn day(c: &Cleaned) -> Option<String> {
+    c.published_at.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+#[test]
+fn each_date_markup_the_page_may_use_gives_the_publication_date() {
+    let heads = [
+        r#"<script type="application/ld+json">{"@type":"NewsArticle","datePublished":"2024-03-05T10:00:00Z"}</script>"#,
+        r#"<meta property="article:published_time" content="2024-03-05T10:00:00Z">"#,
+        r#"<meta property="og:published_time" content="2024-03-05">"#,
+        r#"<meta itemprop="datePublished" content="2024-03-05">"#,
+        r#"<meta name="pubdate" content="2024-03-05">"#,
+        r#"<meta name="publishdate" content="2024-03-05">"#,
+        r#"<meta name="parsely-pub-date" content="2024-03-05T10:00:00Z">"#,
+        r#"<meta name="sailthru.date" content="2024-03-05 10:00:00">"#,
+        r#"<meta name="dc.date.issued" content="2024-03-05">"#,
+        r#"<meta name="dcterms.created" content="2024-03-05">"#,
+        r#"<meta name="date" content="2024-03-05">"#,
+    ];
+    for head in heads {
+        assert_eq!(
+            day(&cleaned(&page(head, ""))).as_deref(),
+            Some("2024-03-05"),
+            "{head}"
+        );
+    }
+    let time = r#"<p><time datetime="2024-03-05T10:00:00+01:00">5 March</time></p>"#;
+    assert_eq!(
+        day(&cleaned(&page("", time))).as_deref(),
+        Some("2024-03-05")
+    );
+}
+
+#[test]
+fn json_ld_wins_over_meta_and_both_over_a_sidebar_date_and_the_timezone_is_kept() {
+    let head = r#"<script type="application/ld+json">{"@type":"NewsArticle","datePublished":"2024-03-05T10:00:00+02:00"}</script>
+        <meta property="article:published_time" content="2023-01-01T00:00:00Z">"#;
+    let c = cleaned(&page(head, ""));
+    let published = c.published_at.expect("a date");
+    assert_eq!(published.to_rfc3339(), "2024-03-05T10:00:00+02:00");
+}
+
+#[test]
+fn a_page_whose_only_dates_are_in_the_future_or_malformed_has_no_date() {
+    for head in [
+        r#"<meta property="article:published_time" content="2999-01-01T00:00:00Z">"#,
+        r#"<meta property="article:published_time" content="2024-13-45">"#,
+        r#"<meta property="article:published_time" content="soon">"#,
+    ] {
+        // Neither the sidebar's date nor a date in the URL is the article's
+        // here: the page's URL has none and the sidebar is not by the headline.
+        let html = page(head, "").replace("January 1, 2020", "");
+        let c = clean(
+            &html,
+            url::Url::parse("https://news.example/story").ok().as_ref(),
+        )
+        .expect("an article");
+        assert_eq!(c.published_at, None, "{head}");
+    }
+}
+
+#[test]
+fn a_modified_date_is_the_update_time_unless_it_is_before_the_publication() {
+    let head = r#"<meta property="article:published_time" content="2024-03-05T10:00:00Z">
+        <meta property="article:modified_time" content="2024-03-06T08:30:00+01:00">"#;
+    let c = cleaned(&page(head, ""));
+    assert_eq!(
+        c.updated_at.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2024-03-06T08:30:00+01:00")
+    );
+    let earlier = head.replace("2024-03-06", "2024-03-01");
+    assert_eq!(cleaned(&page(&earlier, "")).updated_at, None);
+    let ld = r#"<script type="application/ld+json">{"@type":"BlogPosting","datePublished":"2024-03-05","dateModified":"2024-04-01T12:00:00Z"}</script>"#;
+    assert!(cleaned(&page(ld, "")).updated_at.is_some());
+}
+
+#[test]
+fn several_authors_come_from_json_ld_lists_and_from_by_and_bylines_in_any_language() {
+    let ld = r#"<script type="application/ld+json">{"@type":"NewsArticle","author":[{"@type":"Person","name":"Ann Lee"},{"@type":"Person","name":"Bo Kim"}]}</script>"#;
+    assert_eq!(cleaned(&page(ld, "")).authors, ["Ann Lee", "Bo Kim"]);
+    let byline =
+        |text: &str| cleaned(&page("", &format!("<p class=\"byline\">{text}</p>"))).authors;
+    assert_eq!(byline("By Ann Lee and Bo Kim"), ["Ann Lee", "Bo Kim"]);
+    assert_eq!(
+        byline("Von Anna Muster, Max Mann und Eva Klein"),
+        ["Anna Muster", "Max Mann", "Eva Klein"]
+    );
+    assert_eq!(
+        byline("Por Ana García y Luis Pérez"),
+        ["Ana García", "Luis Pérez"]
+    );
+    // Without an "and", what follows a comma is a role or an outlet.
+    assert_eq!(byline("By Ann Lee, Reuters"), ["Ann Lee"]);
+    // One part that is no name makes the byline no evidence at all.
+    assert!(byline("By Ann Lee and the rest of the newsroom").is_empty());
+    let role = r#"<meta name="author" content="Ann Lee - Science Editor">"#;
+    assert_eq!(cleaned(&page(role, "")).authors, ["Ann Lee"]);
+}
+
+#[test]
+fn the_lead_image_comes_from_json_ld_then_og_then_twitter_resolved_to_absolute() {
+    let ld = r#"<script type="application/ld+json">{"@type":"NewsArticle","image":{"@type":"ImageObject","url":"/ld.jpg"}}</script>"#;
+    let og = r#"<meta property="og:image" content="/og.jpg">"#;
+    let tw = r#"<meta name="twitter:image" content="https://cdn.example/tw.jpg">"#;
+    let image = |head: &str| cleaned(&page(head, "")).image.map(|u| u.to_string());
+    assert_eq!(
+        image(&format!("{ld}{og}{tw}")).as_deref(),
+        Some("https://news.example/ld.jpg")
+    );
+    assert_eq!(
+        image(&format!("{og}{tw}")).as_deref(),
+        Some("https://news.example/og.jpg")
+    );
+    assert_eq!(image(tw).as_deref(), Some("https://cdn.example/tw.jpg"));
+}
+
+#[test]
+fn figures_of_the_body_are_images_with_captions_and_lazy_sources_are_read() {
+    let lead = r#"<figure><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/lead.jpg" alt="The river"><figcaption>The river at dusk.</figcaption></figure>"#;
+    let inline = r#"<figure><picture><img src="/small.jpg" srcset="/w480.jpg 480w, /w1200.jpg 1200w"></picture></figure>"#;
+    let html = page("", lead).replace("</article>", &format!("{inline}</article>"));
+    let c = cleaned(&html);
+    let urls: Vec<String> = c.images.iter().map(|f| f.url.to_string()).collect();
+    // The sidebar's promotional figure is not the article's.
+    assert_eq!(
+        urls,
+        [
+            "https://news.example/lead.jpg",
+            "https://news.example/w1200.jpg"
+        ]
+    );
+    assert_eq!(c.images[0].caption.as_deref(), Some("The river at dusk."));
+    assert_eq!(c.images[0].alt.as_deref(), Some("The river"));
+    // With no image declared, the first figure leads.
+    assert_eq!(
+        c.image.as_ref().map(url::Url::as_str),
+        Some("https://news.example/lead.jpg")
+    );
+    // The figures stand in the HTML where they stood on the page; the text has no caption.
+    let lead_at = c
+        .html
+        .find("<figure><img src=\"https://news.example/lead.jpg\"");
+    let body_at = c.html.find("<p>The body");
+    assert!(lead_at.is_some() && lead_at < body_at, "{}", c.html);
+    assert!(
+        c.html
+            .contains("<figcaption>The river at dusk.</figcaption>"),
+        "{}",
+        c.html
+    );
+    assert!(!c.text.contains("The river at dusk"), "{}", c.text);
+}
+
+#[test]
+fn a_page_without_images_has_no_image_and_no_figures() {
+    let c = cleaned(&page("", "").replace("<figure><img src=\"/promo.jpg\" width=\"600\"><figcaption>Another story</figcaption></figure>", ""));
+    assert_eq!(c.image, None);
+    assert!(c.images.is_empty());
+    assert!(!c.html.contains("<img"), "{}", c.html);
+}
+
+#[test]
+fn site_name_section_tags_and_description_come_from_meta_and_json_ld() {
+    let head = r#"<meta property="og:site_name" content="The Courier">
+        <meta property="article:section" content="Politics">
+        <meta property="article:tag" content="Budget"><meta property="article:tag" content="Roads">
+        <meta name="description" content="The council agreed a budget.">
+        <script type="application/ld+json">{"@type":"NewsArticle","keywords":"budget, council"}</script>"#;
+    let c = cleaned(&page(head, ""));
+    assert_eq!(c.site_name.as_deref(), Some("The Courier"));
+    assert_eq!(c.section.as_deref(), Some("Politics"));
+    assert_eq!(c.tags, ["Budget", "Roads", "council"]);
+    assert_eq!(
+        c.description.as_deref(),
+        Some("The council agreed a budget.")
+    );
+    let ld = r#"<script type="application/ld+json">{"@type":"NewsArticle","articleSection":["World"],"publisher":{"@type":"Organization","name":"Courier Media"}}</script>"#;
+    let c = cleaned(&page(ld, ""));
+    assert_eq!(c.site_name.as_deref(), Some("Courier Media"));
+    assert_eq!(c.section.as_deref(), Some("World"));
+}
+
+/// An RSS feed of one item with two categories.
+fn feed_with_categories(link: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>C</title><link>http://c.invalid/</link>\
+         <item><title>The story</title><link>{link}</link><category>Local</category><category>Roads</category>\
+         <pubDate>Tue, 05 Mar 2024 10:00:00 +0000</pubDate></item></channel></rss>"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_written_record_carries_the_new_fields_and_feed_categories_when_the_page_has_no_tags() {
+    let server = FaultServer::start().await;
+    let link = server.url("/a/story");
+    server.route(
+        "/feed.xml",
+        vec![Reply::full(
+            200,
+            &[("content-type", "application/rss+xml")],
+            feed_with_categories(&link),
+        )],
+    );
+    let head = r#"<meta property="og:image" content="/lead.jpg"><meta property="og:site_name" content="The Courier">"#;
+    server.route("/a/story", vec![Reply::html(page(head, ""))]);
+    let ws = Workspace::new();
+    ws.write_config(&[("courier", server.url("/feed.xml"))], "10m", "");
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert!(output.status.success(), "{log}");
+    let articles = ws.article_values();
+    assert_eq!(articles.len(), 1, "{log}");
+    let a = &articles[0];
+    assert_eq!(a["tags"], serde_json::json!(["Local", "Roads"]), "{a}");
+    assert_eq!(a["image"], server.url("/lead.jpg"), "{a}");
+    assert_eq!(a["site_name"], "The Courier", "{a}");
+    let words = a["text"].as_str().expect("text").split_whitespace().count();
+    assert_eq!(a["word_count"], words, "{a}");
+    assert_eq!(a["reading_time_minutes"], 1, "{a}");
+}
