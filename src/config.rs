@@ -19,6 +19,7 @@ mod css;
 mod duration;
 mod env;
 mod listen;
+mod warnings;
 
 /// The configuration shipped with Thresher, embedded so the binary runs anywhere.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../config/thresher.toml");

@@ -480,6 +480,10 @@ fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> 
 
 fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
     println!("config OK: {origin}");
+    // Valid, but not what its author expects: said on stderr, exit still 0.
+    for warning in config.warnings(origin) {
+        eprintln!("thresher: warning: {warning}");
+    }
     println!("state dir:  {}", config.state.dir.display());
     if config.output.directory {
         println!("output dir: {}", config.output.dir.display());

@@ -170,3 +170,44 @@ async fn a_duration_without_a_unit_is_shown_how_to_write_it_for_every_duration_k
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn check_config_warns_when_there_are_no_sources() {
+    let ws = workspace_with("");
+    let (output, stderr) = check_config(&ws, &[]).await;
+    assert!(output.status.success(), "a warning, not an error: {stderr}");
+    assert!(
+        stderr.contains("thresher: warning: no [[sources]] in "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing will be polled"), "{stderr}");
+}
+
+#[tokio::test]
+async fn check_config_warns_that_private_sources_will_be_refused_naming_the_key() {
+    let sources = "[[sources]]\nname = \"lan\"\nurl = \"http://127.0.0.1:8080/feed.xml\"\n\
+                   [[sources]]\nname = \"home\"\nurl = \"http://localhost/feed.xml\"\n";
+    let ws = workspace_with(&format!("{SOURCE}{sources}"));
+    let (output, stderr) = check_config(&ws, &[]).await;
+    assert!(output.status.success(), "a warning, not an error: {stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("thresher: warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert!(
+        warnings[0].contains("source \"lan\"")
+            && warnings[0].contains("loopback address (127.0.0.1)")
+            && warnings[0].contains("set allow_private_networks = true in [fetch]"),
+        "{stderr}"
+    );
+    assert!(warnings[1].contains("source \"home\""), "{stderr}");
+
+    // Set the key, and the warning goes.
+    let ws = workspace_with(&format!(
+        "[fetch]\nallow_private_networks = true\n{SOURCE}{sources}"
+    ));
+    let (output, stderr) = check_config(&ws, &[]).await;
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
