@@ -211,3 +211,34 @@ async fn check_config_warns_that_private_sources_will_be_refused_naming_the_key(
     assert!(output.status.success(), "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_unreachable_feed_is_logged_with_its_url_once_and_one_reason() {
+    // Nothing listens on this port: the connection is refused.
+    let url = format!("http://127.0.0.1:{}/feed.xml", common::free_port());
+    let ws = workspace_with(&format!(
+        "[fetch]\nallow_private_networks = true\nretries = 0\n\
+         [[sources]]\nname = \"down\"\nurl = {url:?}\n"
+    ));
+    for filter in ["thresher=debug", "warn"] {
+        let output = ws
+            .command("once")
+            .env("RUST_LOG", filter)
+            .output()
+            .await
+            .expect("run once");
+        let log = String::from_utf8_lossy(&output.stderr);
+        let line = log
+            .lines()
+            .find(|l| l.contains("WARN") && l.contains("source \"down\""))
+            .unwrap_or_else(|| panic!("a warning about the feed ({filter}):\n{log}"));
+        assert_eq!(line.matches(&url).count(), 1, "{filter}: {line}");
+        assert!(
+            line.contains("feed poll failed: cannot connect: Connection refused"),
+            "{filter}: {line}"
+        );
+        for label in ["error sending request", "client error", "tcp connect error"] {
+            assert!(!line.contains(label), "{filter}: {line}");
+        }
+    }
+}
