@@ -5,7 +5,7 @@
 //! `deny_unknown_fields`, so a misspelt key fails at start instead of being
 //! silently ignored. Checks serde cannot express (unique names, URL schemes,
 //! non-zero durations) run in [`Config::validate`]. Every error names the file
-//! and the key.
+//! (or the `THRESHER__*` variable it comes from) and the key.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -14,6 +14,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+mod css;
+mod duration;
+mod env;
+mod listen;
+mod warnings;
 
 /// The configuration shipped with Thresher, embedded so the binary runs anywhere.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../config/thresher.toml");
@@ -60,6 +66,16 @@ pub enum ConfigError {
         /// Where the configuration came from.
         origin: ConfigOrigin,
         /// What the `config` crate or serde reported (it names the key).
+        message: String,
+    },
+    /// A `THRESHER__*` variable names no key or holds a value of the wrong type.
+    #[error("environment variable {variable}: {message} (it overrides config {origin})")]
+    Environment {
+        /// The configuration the variable overrides.
+        origin: ConfigOrigin,
+        /// The variable, as set.
+        variable: String,
+        /// What is wrong with it.
         message: String,
     },
     /// The file parsed but a value is not acceptable.
@@ -119,7 +135,9 @@ pub struct ReloadConfig {
 #[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
     /// Address serving `/metrics`, `/healthz`, `/readyz` and `/status`
-    /// (e.g. `127.0.0.1:9464`); no endpoint when absent.
+    /// (e.g. `127.0.0.1:9464`, or a name that resolves to loopback such as
+    /// `localhost:9464`); no endpoint when absent.
+    #[serde(default, deserialize_with = "listen::deserialize")]
     pub listen: Option<std::net::SocketAddr>,
 }
 
@@ -221,10 +239,10 @@ pub struct NatsConfig {
     /// How long JetStream remembers a message id to drop a second copy;
     /// set when Thresher creates the stream. Cover the longest broker outage
     /// you want to ride out without a possible duplicate.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub duplicate_window: Duration,
     /// How long to wait for JetStream to acknowledge a publish before retrying it.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub ack_timeout: Duration,
     /// Publishes awaiting their acknowledgement at once.
     pub max_in_flight: usize,
@@ -233,7 +251,7 @@ pub struct NatsConfig {
     /// `thresher once`: how long to wait at the end for the outbox to drain.
     /// Also the longest one article waits for room in a full outbox before it
     /// is postponed (it stays pending and is retried later).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub drain_timeout: Duration,
 }
 
@@ -380,14 +398,14 @@ pub struct FetchConfig {
     /// User-Agent sent with every request; name Thresher and a contact URL.
     pub user_agent: String,
     /// Limit on a whole request, body included.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub timeout: Duration,
     /// Limit on establishing a connection.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub connect_timeout: Duration,
     /// Longest wait for response headers, and then for each next piece of a
     /// body that is trickling in (the stall timeout).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub read_timeout: Duration,
     /// Largest body accepted, counted after decompression.
     pub max_body_bytes: u64,
@@ -395,7 +413,7 @@ pub struct FetchConfig {
     pub host_concurrency: usize,
     /// Least time between the starts of two requests to one host (a larger
     /// robots.txt `Crawl-delay` wins).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub min_host_interval: Duration,
     /// Requests in flight at a time over all hosts.
     pub max_concurrency: usize,
@@ -412,7 +430,7 @@ pub struct FetchConfig {
     /// timeout), with exponential back-off and jitter, before giving up on it.
     pub retries: u32,
     /// Longest back-off of a source whose polls keep failing.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub max_source_backoff: Duration,
     /// Extra request headers.
     pub headers: BTreeMap<String, String>,
@@ -459,20 +477,20 @@ pub struct FetchOverrides {
     /// See [`FetchConfig::user_agent`].
     pub user_agent: Option<String>,
     /// See [`FetchConfig::timeout`].
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "duration::option")]
     pub timeout: Option<Duration>,
     /// See [`FetchConfig::connect_timeout`].
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "duration::option")]
     pub connect_timeout: Option<Duration>,
     /// See [`FetchConfig::read_timeout`].
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "duration::option")]
     pub read_timeout: Option<Duration>,
     /// See [`FetchConfig::max_body_bytes`].
     pub max_body_bytes: Option<u64>,
     /// See [`FetchConfig::host_concurrency`].
     pub host_concurrency: Option<usize>,
     /// See [`FetchConfig::min_host_interval`].
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "duration::option")]
     pub min_host_interval: Option<Duration>,
     /// See [`FetchConfig::allow_private_networks`].
     pub allow_private_networks: Option<bool>,
@@ -483,7 +501,7 @@ pub struct FetchOverrides {
     /// See [`FetchConfig::retries`].
     pub retries: Option<u32>,
     /// See [`FetchConfig::max_source_backoff`].
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "duration::option")]
     pub max_source_backoff: Option<Duration>,
     /// Headers added to (or replacing) the global ones.
     #[serde(default)]
@@ -626,12 +644,12 @@ pub struct PipelineConfig {
     pub queue_capacity: usize,
     /// On shutdown, how long in-flight work may take before it is abandoned
     /// (abandoned articles stay pending and are processed after the next start).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub shutdown_grace: Duration,
     /// Attempts at a failing article (timeouts, 5xx, 429, sink errors) before it is given up.
     pub max_article_attempts: u32,
     /// Wait before retrying a failed article; doubled for each further attempt.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub retry_backoff: Duration,
 }
 
@@ -657,7 +675,7 @@ pub struct DedupConfig {
     /// body (URL-level de-duplication is always on).
     pub near_duplicates: bool,
     /// How long a story is remembered for near-duplicate matching.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub retention: Duration,
     /// Estimated share of word 3-shingles two bodies must have in common to be
     /// one story, whatever their headlines (0 to 1).
@@ -766,7 +784,7 @@ pub struct SourceConfig {
     /// Feed URL (RSS, Atom or JSON Feed).
     pub url: Url,
     /// Time between two polls of this feed.
-    #[serde(with = "humantime_serde", default = "default_interval")]
+    #[serde(with = "duration", default = "default_interval")]
     pub interval: Duration,
     /// CSS rules for this source's pages, where the general cleaner fails.
     #[serde(default)]
@@ -793,8 +811,7 @@ impl RulesConfig {
     /// Parses the selectors; an error names the field (`content`, `remove[1]`, `title`).
     pub fn compile(&self) -> Result<crate::clean::Rules, (String, String)> {
         fn parse(field: String, css: &str) -> Result<scraper::Selector, (String, String)> {
-            scraper::Selector::parse(css)
-                .map_err(|e| (field, format!("invalid CSS selector {css:?}: {e}")))
+            css::parse(css).map_err(|message| (field, message))
         }
         Ok(crate::clean::Rules {
             content: self
@@ -854,21 +871,27 @@ impl Config {
     where
         S: config::Source + Send + Sync + 'static,
     {
-        let load_error = |error: config::ConfigError| ConfigError::Load {
-            origin: origin.clone(),
-            message: tidy_message(&error.to_string(), origin),
+        let read = |vars: env::Vars| -> Result<Config, config::ConfigError> {
+            config::Config::builder()
+                .add_source(vec![file.clone_into_box()])
+                .add_source(env::source(vars))
+                .build()?
+                .try_deserialize()
         };
-        let config: Config = config::Config::builder()
-            .add_source(file)
-            .add_source(
-                config::Environment::with_prefix("THRESHER")
-                    .prefix_separator("__")
-                    .separator("__"),
-            )
-            .build()
-            .map_err(load_error)?
-            .try_deserialize()
-            .map_err(load_error)?;
+        let config = read(None).map_err(|error| {
+            let message = tidy_message(&error.to_string(), origin);
+            match env::culprit(&error, |vars| read(vars).map(drop)) {
+                Some(variable) => ConfigError::Environment {
+                    origin: origin.clone(),
+                    message: env::message(&variable, &message),
+                    variable,
+                },
+                None => ConfigError::Load {
+                    origin: origin.clone(),
+                    message,
+                },
+            }
+        })?;
         config.validate(origin)?;
         Ok(config)
     }
@@ -914,7 +937,10 @@ impl Config {
                 ));
             }
             if let Some(Err((field, message))) = source.rules.as_ref().map(RulesConfig::compile) {
-                return Err(invalid(key(&format!("rules.{field}")), message));
+                return Err(invalid(
+                    key(&format!("rules.{field}")),
+                    format!("source {:?}: {message}", source.name),
+                ));
             }
             if source.interval < Duration::from_secs(1) || source.interval > MAX_INTERVAL {
                 return Err(invalid(
@@ -1032,8 +1058,9 @@ fn range_error(value: Duration, min: Duration, max: Duration) -> Option<String> 
 }
 
 /// Makes the `config` crate's messages read well: it writes key paths as
-/// `sources[0]url` (we want `sources[0].url`) and sometimes appends the file
-/// name, which our own prefix already gives.
+/// `sources[0]url` (we want `sources[0].url`), ends with "for key `k`" (put
+/// first, as in our own messages, so a long explanation does not hide it)
+/// and sometimes appends the file name, which our own prefix already gives.
 fn tidy_message(message: &str, origin: &ConfigOrigin) -> String {
     let mut tidy = String::with_capacity(message.len() + 8);
     let mut chars = message.chars().peekable();
@@ -1044,10 +1071,18 @@ fn tidy_message(message: &str, origin: &ConfigOrigin) -> String {
         }
     }
     let suffix = format!(" in {origin}");
-    tidy.trim_end()
-        .strip_suffix(&suffix)
-        .unwrap_or(tidy.trim_end())
-        .to_string()
+    let tidy = tidy.trim_end();
+    let tidy = tidy.strip_suffix(&suffix).unwrap_or(tidy);
+    let (body, place) = match tidy.strip_suffix(" in the environment") {
+        Some(body) => (body, " in the environment"),
+        None => (tidy, ""),
+    };
+    match body.rsplit_once(" for key `") {
+        Some((what, key)) if key.ends_with('`') && !key[..key.len() - 1].contains('`') => {
+            format!("key `{key}: {what}{place}")
+        }
+        _ => tidy.to_string(),
+    }
 }
 
 /// Source names become folder names and log fields: keep them short and plain.

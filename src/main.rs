@@ -480,6 +480,10 @@ fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> 
 
 fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
     println!("config OK: {origin}");
+    // Valid, but not what its author expects: said on stderr, exit still 0.
+    for warning in config.warnings(origin) {
+        eprintln!("thresher: warning: {warning}");
+    }
     println!("state dir:  {}", config.state.dir.display());
     if config.output.directory {
         println!("output dir: {}", config.output.dir.display());
@@ -809,24 +813,33 @@ fn print_explanation(output: &CleanOutput, decisions: &[clean::Decision]) {
     println!("text:     {paragraphs} paragraph(s), {words} word(s)");
 }
 
-/// One line per decision; the element's whole CSS path, so it can be pasted
-/// into `[sources.rules]`.
+/// One line per decision. The element's whole CSS path comes last, as it
+/// is (however long), so it can be pasted into `[sources.rules] remove`;
+/// the columns before it are as wide as their widest entry, nothing cut.
 fn print_decisions(decisions: &[clean::Decision]) {
-    println!(
-        "{:<4} {:>7}  {:<40}  {:<34}  text",
-        "kept", "score", "element", "reason"
-    );
+    let width = |header: &str, cell: fn(&clean::Decision) -> usize| {
+        decisions
+            .iter()
+            .map(cell)
+            .chain([header.chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let reason_width = width("reason", |d| d.reason.chars().count());
+    let text_width = width("text", |d| d.text.chars().count());
+    let line = |kept: &str, score: &str, reason: &str, text: &str, element: &str| {
+        let row = format!(
+            "{kept:<4} {score:>7}  {reason:<reason_width$}  {text:<text_width$}  {element}"
+        );
+        println!("{}", row.trim_end());
+    };
+    line("kept", "score", "reason", "text", "element");
     for d in decisions {
         let score = d
             .score
             .map_or_else(|| "-".to_string(), |s| format!("{s:.1}"));
-        let reason: String = d.reason.chars().take(34).collect();
-        println!(
-            "{:<4} {score:>7}  {:<40}  {reason:<34}  {}",
-            if d.kept { "yes" } else { "no" },
-            d.element,
-            d.text
-        );
+        let kept = if d.kept { "yes" } else { "no" };
+        line(kept, &score, &d.reason, &d.text, &d.element);
     }
 }
 

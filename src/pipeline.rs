@@ -32,7 +32,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, error, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn, warn_span};
 use url::Url;
 
 use crate::article::{self, Article, ArticleJob, EntryHints};
@@ -537,7 +537,9 @@ async fn feed_stage(
         };
         let (ctx, done, jobs) = (Arc::clone(&ctx), done.clone(), jobs.clone());
         let slow_slots = Arc::clone(&slow_slots);
-        let span = info_span!("poll", source = %request.source.name, feed = %request.source.url);
+        // At warning level, so the feed URL it carries is shown with every
+        // warning of the poll whatever RUST_LOG says (the lines name it only here).
+        let span = warn_span!("poll", source = %request.source.name, feed = %request.source.url);
         running.spawn(
             async move {
                 let poll = poll_source(&ctx, &request, &jobs, max_wait);
@@ -668,10 +670,10 @@ async fn poll_source(
             let ceiling = ctx.fetcher.max_source_backoff(&source.name);
             let next_in = source_backoff(source.interval, feed_state.consecutive_failures, ceiling)
                 .max(failure.retry_after.unwrap_or_default());
+            // The feed URL is in the span (`poll{source feed}`), once.
             warn!(
-                "source {:?}: feed {}: {}; retry in {}",
+                "source {:?}: feed poll failed: {}; retry in {}",
                 source.name,
-                source.url,
                 failure.message,
                 humantime::format_duration(Duration::from_secs(next_in.as_secs().max(1)))
             );

@@ -762,6 +762,140 @@ async fn clean_explain_shows_why_blocks_were_kept_or_removed_including_source_ru
     assert!(line_with(&stdout, "The harbour council voted").starts_with("yes"));
 }
 
+/// A story whose first paragraph holds an author card the stylesheet shows
+/// on hover (its class is no hover name the cleaner knows), so the general
+/// method drops that paragraph as mostly links; a share bar sits in the body.
+const CARD_PAGE: &str = r#"<!DOCTYPE html><html lang="en"><head><title>The pier will reopen in spring</title></head>
+<body><h1>The pier will reopen in spring</h1><div class="story-body"><p>The new harbour master, <span class="person"><a href="/people/ana-lima">Ana Lima</a><span class="person__card"><a href="/people/ana-lima">Ana Lima</a> <a href="/people/ana-lima/articles">Harbour master of Port Example since 2024, after twenty years at sea as a ferry captain and pilot</a> <a href="/follow">Follow</a></span></span>, said on Monday that the pier would reopen.</p>
+<div class="share-bar"><a href="/s/fb">Share on Facebook</a> <a href="/s/x">Share on X</a></div>
+<p>Paragraph 2 of the harbour story covers the repairs, the cost and the opinions of the ferry crews in enough words to count.</p>
+<p>Paragraph 3 of the harbour story covers the repairs, the cost and the opinions of the ferry crews in enough words to count.</p></div></body></html>"#;
+
+/// `thresher clean` of `page` with the `[sources.rules]` of source "harbour"
+/// written as `rules` (none when empty); returns the article's text.
+async fn clean_text_with_rules(ws: &Workspace, page: &std::path::Path, rules: &str) -> String {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"));
+    command.arg("clean");
+    if !rules.is_empty() {
+        let config = ws.dir.path().join("rules.toml");
+        let text = format!(
+            "[[sources]]\nname = \"harbour\"\nurl = \"https://harbour.example/feed.xml\"\n[sources.rules]\n{rules}\n"
+        );
+        std::fs::write(&config, text).expect("write config");
+        command
+            .args(["--source", "harbour", "--config"])
+            .arg(config);
+    }
+    let output = command.arg(page).output().await.expect("run clean");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let article: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    article["text"].as_str().expect("text").to_string()
+}
+
+#[tokio::test]
+async fn a_content_rule_keeps_its_first_paragraph_though_the_scorer_would_drop_it() {
+    let ws = Workspace::new();
+    let page = ws.dir.path().join("card.html");
+    std::fs::write(&page, CARD_PAGE).expect("write");
+
+    // The general method judges the paragraph by its links and drops it.
+    let text = clean_text_with_rules(&ws, &page, "").await;
+    assert!(text.starts_with("Paragraph 2"), "{text}");
+
+    // A content rule names the article: its paragraphs are kept, the share
+    // bar (boilerplate by its class) still goes.
+    let text = clean_text_with_rules(&ws, &page, r#"content = "div.story-body""#).await;
+    assert!(
+        text.starts_with("The new harbour master, Ana Lima"),
+        "{text}"
+    );
+    assert!(text.contains("Paragraph 3"), "{text}");
+    assert!(!text.contains("Share on"), "{text}");
+
+    // With the card removed by a rule, the sentence reads as on the page.
+    let rules = "content = \"div.story-body\"\nremove = [\".person__card\"]";
+    let text = clean_text_with_rules(&ws, &page, rules).await;
+    assert!(
+        text.starts_with(
+            "The new harbour master, Ana Lima, said on Monday that the pier would reopen.\n\n"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn clean_explain_prints_whole_paths_and_reasons_and_a_content_rule_that_matched_nothing() {
+    let ws = Workspace::new();
+    let page = ws.dir.path().join("deep.html");
+    let para = "<p>The council met on Monday, and the harbour plan was discussed at length, with figures, names and dates.</p>";
+    std::fs::write(
+        &page,
+        format!(
+            r#"<html><body><div class="site"><div class="main"><div class="column"><article class="story">
+               <div class="story-body">{para}{para}<div class="share-tools"><a href="/s">Share on Facebook</a></div></div>
+               </article></div></div></div></body></html>"#
+        ),
+    )
+    .expect("write");
+    let config = ws.dir.path().join("rules.toml");
+    let explain = |content: &'static str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[[sources]]\nname = \"deep\"\nurl = \"https://deep.example/feed.xml\"\n[sources.rules]\ncontent = {content:?}\n"
+            ),
+        )
+        .expect("write config");
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+            .args(["clean", "--explain", "--source", "deep", "--config"])
+            .arg(&config)
+            .arg(&page)
+            .output()
+    };
+    let output = explain("div.story-body")
+        .await
+        .expect("run clean --explain");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("Share on Facebook"))
+        .unwrap_or_else(|| panic!("the share bar is listed:\n{stdout}"));
+    // The whole path from <body>, as a selector that finds the element.
+    let path = "body > div.site > div.main > div.column > article.story > div.story-body > div.share-tools";
+    assert!(line.starts_with("no") && line.ends_with(path), "{line}");
+    let html = std::fs::read_to_string(&page).expect("read");
+    let selector = scraper::Selector::parse(path).expect("a selector");
+    assert_eq!(
+        scraper::Html::parse_document(&html)
+            .select(&selector)
+            .count(),
+        1
+    );
+    // Reasons are printed whole.
+    assert!(
+        stdout.contains("rule: the `content` selector matched"),
+        "{stdout}"
+    );
+
+    let output = explain("div.story-text")
+        .await
+        .expect("run clean --explain");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("[sources.rules] content"))
+        .unwrap_or_else(|| panic!("the rule is listed:\n{stdout}"));
+    assert!(
+        line.contains("matched nothing") && line.contains("div.story-text"),
+        "{line}"
+    );
+}
+
 #[tokio::test]
 async fn clean_explain_prints_the_table_with_pasteable_paths_when_no_article_is_found() {
     let ws = Workspace::new();

@@ -10,8 +10,6 @@ use super::extract::{Analysis, Stats};
 
 /// Longest block text shown in a decision, in characters.
 const TEXT_CHARS: usize = 70;
-/// Ancestors shown in an element path.
-const PATH_DEPTH: usize = 3;
 
 /// Decisions collected during one clean, each with the node it is about
 /// (document order is restored at the end).
@@ -194,15 +192,24 @@ fn mask_reason(an: &Analysis<'_, '_>, i: usize, forced: &[bool], comments_only: 
     format!("unlikely: page <{tag}>")
 }
 
-/// A CSS selector path such as `div.article-body > p`, of up to three
-/// elements or up to the nearest one with an id.
+/// The element's whole CSS selector path, such as `body > div.main >
+/// div.article-body > p` or, from the nearest ancestor with an id,
+/// `div#story > p`: each step is the tag and its first class, escaped, so
+/// the path can be pasted into `[sources.rules] remove` as it is printed.
+/// It names where the element sits in the site's template, not which of its
+/// siblings it is, so the same path finds it on the site's other pages.
 pub(crate) fn element_path(dom: &Dom<'_>, node: usize) -> String {
     let mut parts = Vec::new();
     let mut i = node;
-    while i != NONE && parts.len() < PATH_DEPTH {
+    while i != NONE {
         if let Some(e) = dom.elem(i) {
             let name = e.name();
-            if matches!(name, "html" | "body") {
+            if name == "html" {
+                break;
+            }
+            if name == "body" {
+                // Anchored at the body, so the path does not also match deeper.
+                parts.push("body".to_string());
                 break;
             }
             let mut part = name.to_string();

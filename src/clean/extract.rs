@@ -454,6 +454,22 @@ impl<'d, 'a> Analysis<'d, 'a> {
             && st.own[p] > st.text[i].saturating_add(RUNNING_TEXT_CHARS)
     }
 
+    /// Marks the nodes inside `roots` (not the roots themselves, which a
+    /// source's rule named) that sit in an element whose class, id or role
+    /// says boilerplate.
+    pub fn boilerplate_inside(&self, roots: &[usize]) -> Vec<bool> {
+        let dom = self.dom;
+        let mut marked = vec![false; dom.len()];
+        for &root in roots {
+            for i in root + 1..dom.end[root].min(dom.len()) {
+                let p = dom.parent[i];
+                let h = self.hints[i];
+                marked[i] = (p != NONE && p != root && marked[p]) || (h.negative && !h.positive);
+            }
+        }
+        marked
+    }
+
     /// True when an element inside the container is page furniture rather than text.
     pub fn skip_inside(&self, i: usize, st: &Stats, strict: bool) -> bool {
         let tag = self.dom.tag(i);

@@ -18,12 +18,33 @@ const LEAD_IN_MAX_TOKENS: usize = 12;
 const LABEL_MAX_WORDS: usize = 4;
 
 /// Drops link lists, boilerplate labels, duplicates, the title and trailing headings.
+///
+/// `trusted` is given for the containers a source's `content` rule names,
+/// marking the nodes inside them that the markup itself calls boilerplate
+/// (a class, id or role such as share, social, promo, related). The user has
+/// said that the container is the article, so its paragraphs are not second-
+/// guessed by their shape: one of mostly links (an author card the
+/// stylesheet hides, a line of citations), one with a promotional phrase, or
+/// a short line at the start or end is kept; overruling those guesses is
+/// what such a rule is written for. They still apply where the markup says
+/// boilerplate, and to lists and tables (navigation): the user named the
+/// article, not the share bar or the "related" links inside it, and would
+/// not expect to have to remove those by hand. Whole-text labels
+/// ("Advertisement", "Share"), repeats (of the headline, the line before, an
+/// earlier paragraph) and headings with nothing after them go everywhere:
+/// they are no text of the article. A `remove` rule takes out anything else.
 pub(super) fn filter_blocks(
     raw: Vec<Block>,
     title: Option<&str>,
+    trusted: Option<&[bool]>,
     log: &mut Log,
     dom: &Dom<'_>,
 ) -> Vec<Block> {
+    // Whether a block's shape may decide that it is not article text.
+    let guessed = |b: &Block| match trusted {
+        None => true,
+        Some(marked) => b.group != NONE || marked.get(b.node).copied().unwrap_or(false),
+    };
     let title_key = title.map(norm_key).unwrap_or_default();
     let mut prev_key = String::new();
     // A list or table is judged as a whole: one linked item or row among
@@ -45,7 +66,7 @@ pub(super) fn filter_blocks(
             _ => (b.link_len, b.text.chars().count()),
         };
         let ld = links as f64 / chars.max(1) as f64;
-        if ld > 0.5 {
+        if ld > 0.5 && guessed(&b) {
             // The line that announces a dropped link list ("Related
             // articles:", "More on this:") goes with it.
             if follows_kept
@@ -70,7 +91,7 @@ pub(super) fn filter_blocks(
         }
         let dropped = if is_boilerplate(&key) {
             Some("boilerplate label")
-        } else if is_promo(&b.text) {
+        } else if guessed(&b) && is_promo(&b.text) {
             Some("promotion or sign-up phrase")
         } else if matches!(b.kind, Kind::H(_)) && key == title_key {
             Some("repeats the headline")
@@ -111,8 +132,9 @@ pub(super) fn filter_blocks(
     }
     // Trailing headings and stray labels ("Editorial", "Share") are page
     // furniture around body text; when there is nothing else, they are the text.
-    let furniture =
-        |b: &Block| matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && is_label(&b.text));
+    let furniture = |b: &Block| {
+        matches!(b.kind, Kind::H(_)) || (b.kind == Kind::P && guessed(b) && is_label(&b.text))
+    };
     if out.iter().all(furniture) {
         return out;
     }
@@ -128,7 +150,7 @@ pub(super) fn filter_blocks(
     }
     let lead = out
         .iter()
-        .take_while(|b| b.kind == Kind::P && is_label(&b.text))
+        .take_while(|b| b.kind == Kind::P && guessed(b) && is_label(&b.text))
         .count();
     for b in out.drain(..lead) {
         log.push(dom, b.node, false, "leading label", None, &b.text);

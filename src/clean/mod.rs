@@ -240,11 +240,31 @@ pub fn clean_with(
         .zip(index.as_ref())
         .map(|(sel, index)| matched_roots(&doc, &dom, index, sel))
         .filter(|roots| !roots.is_empty());
+    if let Some(sel) = rules.and_then(|r| r.content.as_ref())
+        && content_roots.is_none()
+        && log.is_on()
+    {
+        // A rule that silently does nothing is what a user trying one needs to see.
+        use scraper::selector::ToCss as _;
+        let reason = "rule: `content` matched nothing; scored instead";
+        log.push_named(
+            an.body,
+            "[sources.rules] content".into(),
+            false,
+            reason,
+            None,
+            &sel.to_css_string(),
+        );
+    }
     let mask1;
     let mut pass = if let Some(roots) = content_roots {
         // The source's own content selector replaces container scoring.
         mask1 = an.hard.clone();
-        let mut pass = Pass::collect(&an, &st_hard, &mask1, roots, false, &page);
+        let how = Collect {
+            strict: false,
+            trusted: true,
+        };
+        let mut pass = Pass::collect(&an, &st_hard, &mask1, roots, how, &page);
         pass.reason = RULED;
         pass.log.removed_subtrees(&an, &mask1, &forced, false);
         pass
@@ -431,6 +451,16 @@ struct PageFacts<'a> {
     base: Option<&'a url::Url>,
 }
 
+/// How [`Pass::collect`] reads its containers.
+#[derive(Clone, Copy)]
+struct Collect {
+    /// Skip unlikely candidates (negative class/id hints) inside them.
+    strict: bool,
+    /// The containers are a source's `content` rule's: their paragraphs are
+    /// the article (see [`filter_blocks`]).
+    trusted: bool,
+}
+
 /// One extraction pass: the chosen containers, their blocks and what was dropped.
 struct Pass {
     /// Container nodes in document order.
@@ -464,13 +494,21 @@ impl Pass {
         if roots.is_empty() {
             // No paragraph long enough to score: the body is the only
             // container, and only a bare document is an article that way.
-            let mut pass = Self::collect(an, st, mask, vec![an.body], strict, page);
+            let how = Collect {
+                strict,
+                trusted: false,
+            };
+            let mut pass = Self::collect(an, st, mask, vec![an.body], how, page);
             pass.reason = UNSCORED;
             return pass;
         }
         let widened = an.widen(roots.clone(), st, mask, strict);
         let reason = if widened == roots { SCORED } else { WIDENED };
-        let mut pass = Self::collect(an, st, mask, widened, strict, page);
+        let how = Collect {
+            strict,
+            trusted: false,
+        };
+        let mut pass = Self::collect(an, st, mask, widened, how, page);
         pass.score = Some(score);
         pass.reason = reason;
         pass
@@ -482,16 +520,18 @@ impl Pass {
         st: &Stats,
         mask: &[bool],
         roots: Vec<usize>,
-        strict: bool,
+        how: Collect,
         page: &PageFacts<'_>,
     ) -> Self {
         let mut log = Log::new(page.explain);
+        let strict = how.strict;
         let blocks = if roots.is_empty() {
             Vec::new()
         } else {
             let raw = an.blocks(&roots, st, mask, strict);
             log.furniture(an, &roots, st, mask, strict);
-            filter_blocks(raw, page.title, &mut log, an.dom)
+            let marked = how.trusted.then(|| an.boilerplate_inside(&roots));
+            filter_blocks(raw, page.title, marked.as_deref(), &mut log, an.dom)
         };
         let figures = images::figures(an, st, mask, &roots, strict, page.base);
         let lead_image = match figures.first() {

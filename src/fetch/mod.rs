@@ -7,6 +7,7 @@
 mod charset;
 mod guard;
 mod host;
+mod reason;
 mod robots;
 
 use std::collections::{HashMap, HashSet};
@@ -143,19 +144,22 @@ impl FetchError {
     }
 
     fn from_reqwest(error: reqwest::Error) -> Self {
-        // reqwest's Display hides the cause ("error sending request"); show the chain.
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
+        // reqwest's Display is "error sending request for url (…)"; the
+        // reason is in its source chain (see `reason`).
+        let causes = reason::causes(&error);
+        // The guard's resolver names the host and the address itself.
+        if let Some(refusal) = causes
+            .iter()
+            .rev()
+            .find(|c| c.contains("private-network address"))
+        {
+            return Self::PrivateNetwork(refusal.clone());
         }
-        if message.contains("private-network address") {
-            Self::PrivateNetwork(message)
-        } else if error.is_timeout() {
-            Self::Timeout(message)
-        } else if error.is_redirect() {
+        if error.is_timeout() {
+            return Self::Timeout(reason::timeout_context(&error).to_string());
+        }
+        let message = reason::describe(&error);
+        if error.is_redirect() {
             Self::Redirect(message)
         } else if error.is_decode() {
             Self::BadBody(message)
