@@ -17,7 +17,8 @@ use thresher::pipeline::{Pipeline, Reloader};
 use thresher::schedule::Mode;
 use thresher::telemetry::metrics::Metrics;
 use thresher::telemetry::progress::OnceProgress;
-use thresher::telemetry::status::{self, SourceStatus, StatusReport};
+use thresher::telemetry::status;
+use thresher::telemetry::status_from;
 use thresher::telemetry::{self, LogFormat, StatsSnapshot};
 use thresher::{clean, dedup, fetch};
 
@@ -595,104 +596,22 @@ fn print_source_health(config: &Config, width: usize) -> bool {
     }
 }
 
-/// Where `thresher status` got its answer.
-enum StatusFrom {
-    Daemon(String),
-    Store(PathBuf),
-}
-
-/// `thresher status`: the running daemon's `/status`, else the state store.
+/// `thresher status`: the running daemon's `/status`, else the state store;
+/// the first line (on stderr with `--json`) says which.
 fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (report, from) = runtime.block_on(async {
-        let mut unreachable = None;
-        if let Some(listen) = config.telemetry.listen {
-            let url = status_url(listen);
-            match fetch_status(&url).await {
-                Ok(report) => return Ok((report, StatusFrom::Daemon(url))),
-                Err(e) => unreachable = Some(format!("no daemon answered at {url} ({e:#})")),
-            }
-        }
-        let report = status_from_store(config)
-            .await
-            .with_context(|| match &unreachable {
-                Some(why) => format!("{why}, and the state store cannot be read"),
-                None => "the state store cannot be read (with `[telemetry] listen` set, \
-                     `thresher status` asks the running daemon instead)"
-                    .to_string(),
-            })?;
-        if let Some(why) = unreachable {
-            eprintln!("thresher: {why}");
-        }
-        Ok::<_, anyhow::Error>((report, StatusFrom::Store(config.state.dir.clone())))
-    })?;
-    let source = match &from {
-        StatusFrom::Daemon(url) => format!("status of the running daemon ({url})"),
-        StatusFrom::Store(dir) => format!(
-            "status from the state store in {} (no running daemon asked)",
-            dir.display()
-        ),
-    };
+    let (report, from) = runtime.block_on(status_from::read_status(config))?;
     if json {
-        eprintln!("{source}");
+        eprintln!("{from}");
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{source}:");
+        println!("{from}");
         print!("{}", report.table());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The `/status` URL of a daemon listening on `listen` (an unspecified
-/// address such as 0.0.0.0 is reached through loopback).
-fn status_url(listen: std::net::SocketAddr) -> String {
-    let mut addr = listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(match addr {
-            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
-    format!("http://{addr}/status")
-}
-
-async fn fetch_status(url: &str) -> anyhow::Result<StatusReport> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(5))
-        .build()?;
-    let response = client.get(url).send().await?.error_for_status()?;
-    let body = response.bytes().await?;
-    serde_json::from_slice(&body).context("the answer is not a Thresher status document")
-}
-
-async fn status_from_store(config: &Config) -> anyhow::Result<StatusReport> {
-    let mut report = StatusReport {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: None,
-        totals: None,
-        sources: Vec::new(),
-        pending: None,
-        outbox: None,
-    };
-    if config.state.dir.join(thresher::state::DB_FILE).exists() {
-        let state = thresher::state::State::open(&config.state.dir)?;
-        for source in &config.sources {
-            report
-                .sources
-                .push(SourceStatus::from_store(&state, source).await);
-        }
-        report = report.with_backlog(&state).await;
-    } else {
-        // Nothing polled yet: the sources, with nothing known of them.
-        report
-            .sources
-            .extend(config.sources.iter().map(SourceStatus::unpolled));
-    }
-    Ok(report)
 }
 
 /// The JSON `thresher clean` prints: the article fields a page alone can give.

@@ -5,6 +5,7 @@ pub mod metrics;
 pub mod progress;
 pub mod server;
 pub mod status;
+pub mod status_from;
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};

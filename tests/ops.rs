@@ -324,11 +324,10 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
         .expect("thresher status");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(
-        stdout.contains(&format!(
-            "status of the running daemon (http://127.0.0.1:{port}/status)"
-        )),
-        "{stdout}"
+    assert_eq!(
+        stdout.lines().next(),
+        Some(format!("status from the running daemon at http://127.0.0.1:{port}/status").as_str()),
+        "the first line names the endpoint read: {stdout}"
     );
     assert!(
         stdout.contains("news") && stdout.contains("404"),
@@ -354,8 +353,19 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}{stderr}");
-    assert!(stderr.contains("no daemon answered"), "{stderr}");
-    assert!(stdout.contains("from the state store"), "{stdout}");
+    let store = ws.dir.path().join("state").join("thresher.redb");
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!(
+            "status from the state store at {} (daemon not reachable at http://127.0.0.1:{port}/status: ",
+            store.display()
+        )),
+        "the first line names the store read and why no daemon answered: {stdout}"
+    );
+    assert!(
+        !stderr.contains("error"),
+        "one line on stdout says it all: {stderr}"
+    );
     assert!(
         stdout.contains("news") && stdout.contains("404"),
         "{stdout}"
@@ -592,4 +602,60 @@ async fn with_reload_watch_a_changed_config_file_is_applied_without_a_signal() {
     let log = daemon.stop().await;
     assert!(log.contains("config file changed: reloading"), "{log}");
     assert!(log.contains("added=[\"gamma\"]"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_without_a_state_store_says_no_state_found_and_creates_none() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "nostate-1");
+    let ws = Workspace::new();
+    let port = free_port();
+    // An endpoint nothing listens on, as when the daemon is down.
+    configure(&ws, &[("news", site.url(Format::Rss.path()))], "1h", port);
+    let state = ws.dir.path().join("state");
+    let store = state.join("thresher.redb");
+    for json in [false, true] {
+        let mut command = ws.command("status");
+        if json {
+            command.arg("--json");
+        }
+        let output = command.output().await.expect("thresher status");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(
+            stdout.is_empty(),
+            "no table (or JSON) of sources nothing is known of: {stdout}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "no state found at {} (daemon not reachable at http://127.0.0.1:{port}/status: ",
+                store.display()
+            )),
+            "{stderr}"
+        );
+        assert!(!state.exists(), "status created {}", state.display());
+    }
+
+    // Without an endpoint the store is read, and the first line says so.
+    ws.write_config(&[("news", site.url(Format::Rss.path()))], "1h", "");
+    ws.once().await;
+    let output = ws
+        .command("status")
+        .output()
+        .await
+        .expect("thresher status");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(
+        stdout.lines().next(),
+        Some(
+            format!(
+                "status from the state store at {} (no [telemetry] listen configured, so no daemon was asked)",
+                store.display()
+            )
+            .as_str()
+        ),
+        "{stdout}"
+    );
 }
