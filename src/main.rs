@@ -15,11 +15,9 @@ use url::Url;
 use thresher::config::{Config, ConfigOrigin};
 use thresher::pipeline::{Pipeline, Reloader};
 use thresher::schedule::Mode;
-use thresher::telemetry::metrics::Metrics;
 use thresher::telemetry::progress::OnceProgress;
-use thresher::telemetry::status;
-use thresher::telemetry::status_from;
 use thresher::telemetry::{self, LogFormat, StatsSnapshot};
+use thresher::telemetry::{status_from, summary};
 use thresher::{clean, dedup, fetch};
 
 /// Turns news feeds into clean articles.
@@ -278,7 +276,10 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
         let stats = result?;
         print_summary(&stats);
         if mode == Mode::Once {
-            print!("{}", once_table(&metrics, &source_names, &stats));
+            print!(
+                "{}",
+                summary::once_table(&metrics, &state, &source_names, &stats).await
+            );
         }
         info!("thresher stopped");
         if mode == Mode::Once && !shutdown.is_cancelled() {
@@ -428,55 +429,6 @@ fn print_summary(stats: &StatsSnapshot) {
         outbox = stats.outbox_depth,
         "summary"
     );
-}
-
-/// The table `thresher once` prints at the end: each source's poll and
-/// articles, then the totals.
-fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> String {
-    use std::fmt::Write as _;
-    let width = status::source_column_width(sources.iter().map(String::as_str));
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:width$}  {:<12}  {:>7}  {:>10}",
-        "source", "feed", "written", "duplicates"
-    );
-    for name in sources {
-        let poll = ["failed", "not_modified", "ok"]
-            .into_iter()
-            .find(|outcome| metrics.poll_count(name, outcome) > 0)
-            .map_or("not polled", |outcome| match outcome {
-                "not_modified" => "not modified",
-                other => other,
-            });
-        let _ = writeln!(
-            out,
-            "{name:width$}  {poll:<12}  {:>7}  {:>10}",
-            Metrics::source_count(&metrics.articles_written, name),
-            Metrics::source_count(&metrics.duplicates, name),
-        );
-    }
-    let _ = writeln!(
-        out,
-        "{:width$}  {:<12}  {:>7}  {:>10}",
-        "total",
-        format!(
-            "{}/{} ok",
-            totals.polls_ok,
-            totals.polls_ok + totals.polls_failed
-        ),
-        totals.articles_written,
-        // Per source, near-duplicate copies count as duplicates too.
-        totals.duplicates + totals.near_duplicates,
-    );
-    if totals.rejected + totals.failed > 0 {
-        let _ = writeln!(
-            out,
-            "{} page(s) without an article, {} article failure(s) (see the log)",
-            totals.rejected, totals.failed
-        );
-    }
-    out
 }
 
 fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {

@@ -6,6 +6,7 @@ pub mod progress;
 pub mod server;
 pub mod status;
 pub mod status_from;
+pub mod summary;
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};

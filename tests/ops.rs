@@ -659,3 +659,54 @@ async fn status_without_a_state_store_says_no_state_found_and_creates_none() {
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_polls_a_failing_source_every_run_without_growing_the_daemons_back_off() {
+    let site = Site::start().await;
+    let ws = Workspace::new();
+    let port = free_port();
+    let missing = "/raw/missing.xml";
+    configure(&ws, &[("broken", site.url(missing))], "10m", port);
+    for run in 1..=3 {
+        let output = ws.command("once").output().await.expect("thresher once");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stdout}{stderr}");
+        assert_eq!(site.hits(missing), run, "run {run} polled the source");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["broken", "failed", "0", "0"],
+            "{stdout}"
+        );
+        assert!(
+            lines[2].trim_start().starts_with("error: ") && lines[2].contains("404"),
+            "the reason beneath the failed source: {stdout}"
+        );
+        assert!(
+            !stdout.contains("retry in") && !stderr.contains("retry in"),
+            "once has no next poll to announce: {stdout}{stderr}"
+        );
+    }
+
+    // The daemon's first failure waits the interval, not 10m doubled for
+    // each of the `once` runs before.
+    let daemon = Daemon::start(&ws, port).await;
+    wait_until(Duration::from_secs(15), "the daemon's failed poll", || {
+        daemon.log().contains("retry in")
+    })
+    .await;
+    let log = daemon.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("retry in"))
+        .unwrap_or_default();
+    assert!(line.ends_with("retry in 10m"), "{line}");
+    let (_, body) = daemon.get("/status").await.expect("status");
+    let status: serde_json::Value = serde_json::from_str(&body).expect("status JSON");
+    assert_eq!(
+        status["sources"][0]["consecutive_failures"], 4,
+        "every failed poll is still counted: {body}"
+    );
+    daemon.stop().await;
+}

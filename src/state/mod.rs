@@ -308,10 +308,19 @@ pub struct FeedState {
     /// Polls that failed in a row (the source backs off while this grows).
     #[serde(default)]
     pub consecutive_failures: u32,
+    /// Of `consecutive_failures`, those seen by `thresher once` runs (the
+    /// pipeline does not let them lengthen the daemon's back-off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub once_failures: u32,
     /// Failed polls of this source, by kind (`timeout`, `http_5xx`…); article
     /// failures are counted apart (see [`State::failure_counts`]).
     #[serde(default)]
     pub failures: std::collections::BTreeMap<String, u64>,
+}
+
+/// Whether a counter is zero (left out of stored records).
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What the pending links are waiting for ([`State::pending_summary`]).
