@@ -896,13 +896,27 @@ async fn fetch_and_accept(
         .collect();
     let accepted = ctx
         .state
-        .accept(jobs)
+        .accept_listed(jobs)
         .await
         .map_err(|e| PollFailure::other("state", e.to_string()))?;
-    Stats::add(&ctx.stats.links_accepted, accepted.len() as u64);
+    Stats::add(&ctx.stats.links_accepted, accepted.jobs.len() as u64);
+    // The same article as another source's: counted where it was listed
+    // second, as a page redirecting to a written article is.
+    let listed_elsewhere = accepted.listed_first_by_another;
+    if listed_elsewhere > 0 {
+        debug!(
+            count = listed_elsewhere,
+            "links another source's feed listed first: duplicates"
+        );
+        Stats::add(&ctx.stats.duplicates, listed_elsewhere);
+        ctx.metrics
+            .duplicates
+            .get_or_create(&source_labels(&source.name))
+            .inc_by(listed_elsewhere);
+    }
     Ok(Polled {
         validators: Some(validators),
-        accepted,
+        accepted: accepted.jobs,
     })
 }
 

@@ -112,7 +112,8 @@ stats! {
     Counter links_accepted;
     /// Articles delivered to the sinks.
     Counter articles_written;
-    /// Pages recognised as an already delivered article (same canonical URL).
+    /// Pages recognised as an already delivered article (same canonical URL),
+    /// and links another source's feed listed first.
     Counter duplicates;
     /// Pages recognised as another copy of a delivered story (similar body).
     Counter near_duplicates;

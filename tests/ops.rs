@@ -710,3 +710,44 @@ async fn once_polls_a_failing_source_every_run_without_growing_the_daemons_back_
     );
     daemon.stop().await;
 }
+
+/// The whitespace-separated cells of each line of a `once` table.
+fn table_rows(stdout: &str) -> Vec<Vec<&str>> {
+    stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_counts_a_link_two_feeds_list_as_a_duplicate_of_the_feed_listing_it_second() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "shared-1");
+    site.publish(Format::Json, "shared-1");
+    let ws = Workspace::new();
+    // One poll at a time, in configuration order: "first" lists it first.
+    ws.write_config(
+        &[
+            ("first", site.url(Format::Rss.path())),
+            ("second", site.url(Format::Json.path())),
+        ],
+        "1h",
+        "feed_concurrency = 1",
+    );
+    let output = ws.once().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rows = table_rows(&stdout);
+    assert_eq!(rows[1], ["first", "ok", "1", "0"], "{stdout}");
+    assert_eq!(rows[2], ["second", "ok", "0", "1"], "{stdout}");
+    assert_eq!(rows[3], ["total", "2/2", "ok", "1", "1"], "{stdout}");
+    assert_eq!(ws.articles().len(), 1, "one link, one article");
+
+    // The second feed changes and lists the shared link again: a new
+    // article, and no new duplicate.
+    site.publish(Format::Json, "only-second-1");
+    let output = ws.once().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rows = table_rows(&stdout);
+    assert_eq!(rows[1], ["first", "not", "modified", "0", "0"], "{stdout}");
+    assert_eq!(rows[2], ["second", "ok", "1", "0"], "{stdout}");
+}

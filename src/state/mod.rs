@@ -21,6 +21,8 @@
 //! - `touched`: when each `hosts`, `learned` and `feeds` row was last written,
 //!   for their retention (see `retention`);
 //! - `meta`: the run counter (see [`State::run`]) and the next outbox position;
+//! - `listings`: the sources that listed a link another source's feed listed
+//!   first, so each is counted as a duplicate once (see `listings`);
 //! - `outbox`: articles accepted for a broker sink and not yet acknowledged by it,
 //!   keyed by a sequence number so they drain in acceptance order
 //!   (see [`State::outbox_put`]); `outbox_ids` maps article id to that number.
@@ -35,6 +37,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 mod health;
+mod listings;
 mod retention;
 mod retries;
 
@@ -288,6 +291,20 @@ pub struct LinkRecord {
     pub attempts: u32,
     /// When the last attempt ended.
     pub updated_at: DateTime<Utc>,
+    /// The source whose feed listed the link first (absent in records
+    /// written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// What [`State::accept_listed`] did with one poll's links.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Accepted {
+    /// The new links, stored as pending.
+    pub jobs: Vec<ArticleJob>,
+    /// Links another source's feed listed first (pending or delivered for
+    /// it), listed by this source for the first time: its duplicates.
+    pub listed_first_by_another: u64,
 }
 
 /// What Thresher remembers about one source's feed between polls.
@@ -471,6 +488,8 @@ impl State {
         txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
         txn.open_table(OUTBOX).map_err(redb::Error::from)?;
         txn.open_table(OUTBOX_IDS).map_err(redb::Error::from)?;
+        txn.open_table(listings::LISTINGS)
+            .map_err(redb::Error::from)?;
         txn.open_table(retries::RETRY_DUE)
             .map_err(redb::Error::from)?;
         txn.open_table(retention::TOUCHED)
@@ -545,31 +564,43 @@ impl State {
     /// again, for a new series of attempts, once [`FAILED_LINK_RETRY`] has
     /// passed since it was given up.
     pub async fn accept(&self, jobs: Vec<ArticleJob>) -> Result<Vec<ArticleJob>, StateError> {
+        Ok(self.accept_listed(jobs).await?.jobs)
+    }
+
+    /// [`State::accept`] for the links one source's feed lists, also
+    /// counting those another source listed first (see `listings`).
+    pub async fn accept_listed(&self, jobs: Vec<ArticleJob>) -> Result<Accepted, StateError> {
         let run = self.run;
         self.blocking(move |db| {
             let now = Utc::now();
             let txn = db.begin_write().map_err(redb::Error::from)?;
             let mut accepted = Vec::new();
+            let mut listed_first_by_another = 0;
             {
                 let links = txn.open_table(LINKS).map_err(redb::Error::from)?;
                 let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                let mut listed = txn
+                    .open_table(listings::LISTINGS)
+                    .map_err(redb::Error::from)?;
                 for job in jobs {
                     let key = job.key.as_str();
                     let finished_before_upgrade = match job.legacy_key.as_deref() {
                         Some(legacy) => links.get(legacy).map_err(redb::Error::from)?.is_some(),
                         None => false,
                     };
-                    let finished = match links.get(key).map_err(redb::Error::from)? {
-                        // A link given up on is given another series of
-                        // attempts when the feed still lists it a day later.
-                        Some(record) => !decode::<LinkRecord>("links", key, record.value())
-                            .is_ok_and(|r| may_try_again(&r, now)),
-                        None => false,
-                    };
-                    if finished_before_upgrade
-                        || finished
-                        || pending.get(key).map_err(redb::Error::from)?.is_some()
-                    {
+                    if finished_before_upgrade {
+                        continue;
+                    }
+                    let known = listings::holder(&links, &pending, key, now)?;
+                    if let listings::Holder::Known(first) = known {
+                        if listings::first_listing_of_anothers_link(
+                            &mut listed,
+                            key,
+                            &job.source,
+                            first.as_deref(),
+                        )? {
+                            listed_first_by_another += 1;
+                        }
                         continue;
                     }
                     let job = ArticleJob {
@@ -584,7 +615,10 @@ impl State {
                 }
             }
             txn.commit().map_err(redb::Error::from)?;
-            Ok(accepted)
+            Ok(Accepted {
+                jobs: accepted,
+                listed_first_by_another,
+            })
         })
         .await
     }
@@ -734,24 +768,25 @@ impl State {
                 let mut stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
                 let mut times = txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
                 for (key, outcome, story) in &finished {
-                    let failed_attempts =
-                        match pending.remove(key.as_str()).map_err(redb::Error::from)? {
-                            Some(bytes) => decode::<ArticleJob>("pending", key, bytes.value())
-                                .map_or(0, |job| job.failed_attempts),
-                            None => 0,
-                        };
-                    // Never downgrade a delivered link (a second copy of the job may finish later).
-                    let delivered = match links.get(key.as_str()).map_err(redb::Error::from)? {
-                        Some(bytes) => decode::<LinkRecord>("links", key, bytes.value())
-                            .is_ok_and(|r| r.outcome.is_delivered()),
-                        None => false,
+                    let job = match pending.remove(key.as_str()).map_err(redb::Error::from)? {
+                        Some(bytes) => decode::<ArticleJob>("pending", key, bytes.value()).ok(),
+                        None => None,
                     };
+                    let before = match links.get(key.as_str()).map_err(redb::Error::from)? {
+                        Some(bytes) => decode::<LinkRecord>("links", key, bytes.value()).ok(),
+                        None => None,
+                    };
+                    // Never downgrade a delivered link (a second copy of the job may finish later).
+                    let delivered = before.as_ref().is_some_and(|r| r.outcome.is_delivered());
                     if !delivered || outcome.is_delivered() {
+                        let failed_attempts = job.as_ref().map_or(0, |j| j.failed_attempts);
+                        let source = job.map(|j| j.source).or(before.and_then(|r| r.source));
                         finish(
                             &mut links,
                             key,
                             outcome.clone(),
                             failed_attempts.saturating_add(1),
+                            source,
                         )?;
                     }
                     if let Some(story) = story {
@@ -1298,6 +1333,7 @@ fn finish(
     key: &str,
     outcome: Outcome,
     attempts: u32,
+    source: Option<String>,
 ) -> Result<(), StateError> {
     let also_as = match &outcome {
         Outcome::Written { article_id } if article_id != key => Some(article_id.clone()),
@@ -1307,6 +1343,7 @@ fn finish(
         outcome,
         attempts,
         updated_at: Utc::now(),
+        source,
     };
     let bytes = encode(&record);
     links
@@ -1626,6 +1663,7 @@ pub(super) mod tests {
             },
             attempts: 1,
             updated_at: Utc::now() - chrono::Duration::hours(25),
+            source: None,
         };
         let txn = db.begin_write().expect("write");
         txn.open_table(LINKS)
