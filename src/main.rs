@@ -275,15 +275,20 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
         }
         let stats = result?;
         print_summary(&stats);
-        if mode == Mode::Once {
-            print!(
-                "{}",
-                summary::once_table(&metrics, &state, &source_names, &stats).await
-            );
+        let pending = match mode {
+            Mode::Once => Some(state.pending_summary().await),
+            Mode::Continuous => None,
+        };
+        if let Some(pending) = &pending {
+            let pending = pending.as_ref().ok();
+            let table = summary::once_table(&metrics, &state, &source_names, &stats, pending);
+            print!("{}", table.await);
         }
         info!("thresher stopped");
-        if mode == Mode::Once && !shutdown.is_cancelled() {
-            let pending = match state.pending_summary().await {
+        if let Some(pending) = pending
+            && !shutdown.is_cancelled()
+        {
+            let pending = match pending {
                 Ok(pending) => pending,
                 Err(e) => {
                     eprintln!("thresher: cannot count the articles left pending: {e}");
@@ -295,9 +300,12 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
                 return Ok(ExitCode::from(EXIT_UNDELIVERED));
             }
             if pending.retrying > 0 {
+                let due = pending.next_retry_at.map_or(String::new(), |at| {
+                    format!(" (the first is due {})", at.format("%Y-%m-%d %H:%M:%S UTC"))
+                });
                 eprintln!(
                     "thresher: {} article(s) wait for a retry their server asked for or a \
-                     transient failure needs; a later run fetches them",
+                     transient failure needs; a later run fetches them{due}",
                     pending.retrying
                 );
             }

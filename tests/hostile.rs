@@ -577,7 +577,7 @@ async fn an_unreachable_robots_txt_makes_articles_wait_without_spending_their_at
     let status = ws.command("status").output().await.expect("status");
     let table = String::from_utf8_lossy(&status.stdout);
     assert!(
-        table.contains("pending: 1 article(s): 0 not taken by a sink, 1 waiting for a retry"),
+        table.contains("pending: 1 article(s) accepted, not yet delivered (1 waiting for a retry"),
         "{table}"
     );
     assert_healthy(&ws, &healthy, "healthy-robots-down", &log);

@@ -7,6 +7,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::fault::{FaultServer, Reply};
 use common::{Format, Site, Workspace, signal, wait_until};
 use tokio::io::AsyncBufReadExt;
 
@@ -304,6 +305,8 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
     assert!(news["next_poll_at"].is_string(), "{body}");
     assert_eq!(news["since_start"]["articles_written"], 1, "{body}");
     assert_eq!(news["since_start"]["polls_ok"], 1, "{body}");
+    assert_eq!(news["pending"], 0, "pending work per source: {body}");
+    assert_eq!(status["pending"]["total"], 0, "{body}");
     let broken = &sources[1];
     assert_eq!(broken["name"], "broken");
     assert!(broken["last_success_at"].is_null(), "{body}");
@@ -504,18 +507,20 @@ async fn once_prints_a_summary_table_and_plain_log_lines_off_a_terminal() {
     );
     let output = ws.once().await;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let rows: Vec<Vec<&str>> = stdout
-        .lines()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
+    let rows = table_rows(&stdout);
     assert_eq!(
         rows[0],
-        ["source", "feed", "written", "duplicates"],
+        ["source", "feed", "written", "duplicates", "pending"],
         "{stdout}"
     );
-    assert_eq!(rows[1], ["news", "ok", "2", "0"], "{stdout}");
-    assert_eq!(rows[2], ["quiet", "ok", "0", "0"], "{stdout}");
-    assert_eq!(rows[3], ["total", "2/2", "ok", "2", "0"], "{stdout}");
+    assert_eq!(rows[1], ["news", "ok", "2", "0", "0"], "{stdout}");
+    assert_eq!(rows[2], ["quiet", "ok", "0", "0", "0"], "{stdout}");
+    assert_eq!(rows[3], ["total", "2/2", "ok", "2", "0", "0"], "{stdout}");
+    assert_eq!(
+        rows[4].join(" "),
+        "pending: none; NATS outbox: 0",
+        "{stdout}"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !stderr.contains("sources polled") && !stderr.contains('\r'),
@@ -676,7 +681,7 @@ async fn once_polls_a_failing_source_every_run_without_growing_the_daemons_back_
         let lines: Vec<&str> = stdout.lines().collect();
         assert_eq!(
             lines[1].split_whitespace().collect::<Vec<_>>(),
-            ["broken", "failed", "0", "0"],
+            ["broken", "failed", "0", "0", "0"],
             "{stdout}"
         );
         assert!(
@@ -737,9 +742,9 @@ async fn once_counts_a_link_two_feeds_list_as_a_duplicate_of_the_feed_listing_it
     let output = ws.once().await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let rows = table_rows(&stdout);
-    assert_eq!(rows[1], ["first", "ok", "1", "0"], "{stdout}");
-    assert_eq!(rows[2], ["second", "ok", "0", "1"], "{stdout}");
-    assert_eq!(rows[3], ["total", "2/2", "ok", "1", "1"], "{stdout}");
+    assert_eq!(rows[1], ["first", "ok", "1", "0", "0"], "{stdout}");
+    assert_eq!(rows[2], ["second", "ok", "0", "1", "0"], "{stdout}");
+    assert_eq!(rows[3], ["total", "2/2", "ok", "1", "1", "0"], "{stdout}");
     assert_eq!(ws.articles().len(), 1, "one link, one article");
 
     // The second feed changes and lists the shared link again: a new
@@ -748,6 +753,84 @@ async fn once_counts_a_link_two_feeds_list_as_a_duplicate_of_the_feed_listing_it
     let output = ws.once().await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let rows = table_rows(&stdout);
-    assert_eq!(rows[1], ["first", "not", "modified", "0", "0"], "{stdout}");
-    assert_eq!(rows[2], ["second", "ok", "1", "0"], "{stdout}");
+    assert_eq!(
+        rows[1],
+        ["first", "not", "modified", "0", "0", "0"],
+        "{stdout}"
+    );
+    assert_eq!(rows[2], ["second", "ok", "1", "0", "0"], "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_and_status_show_the_articles_left_pending_and_when_the_next_retry_is_due() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "pending-ok-1");
+    let busy = FaultServer::start().await;
+    let later = busy.url("/a/later");
+    // Busy for an hour: the article stays pending past the end of `once`.
+    busy.route(
+        "/a/later",
+        vec![Reply::status(503, &[("retry-after", "3600")])],
+    );
+    busy.route("/feed.xml", vec![Reply::rss(&[("later", later)])]);
+    let ws = Workspace::new();
+    ws.write_config(
+        &[
+            ("news", site.url(Format::Rss.path())),
+            ("busy", busy.url("/feed.xml")),
+        ],
+        "1h",
+        "",
+    );
+    let before = chrono::Utc::now();
+    let output = ws.once().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rows = table_rows(&stdout);
+    assert_eq!(rows[1], ["news", "ok", "1", "0", "0"], "{stdout}");
+    assert_eq!(rows[2], ["busy", "ok", "0", "0", "1"], "{stdout}");
+    assert_eq!(rows[3], ["total", "2/2", "ok", "1", "0", "1"], "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("pending: "))
+        .unwrap_or_else(|| panic!("no pending line: {stdout}"));
+    assert!(
+        line.starts_with(
+            "pending: 1 article(s) accepted, not yet delivered (1 waiting for a retry, the next due "
+        ) && line.ends_with(" UTC); NATS outbox: 0"),
+        "{line}"
+    );
+
+    // The same from the state store, in the table and in the JSON.
+    let output = ws.command("status").output().await.expect("status");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{table}");
+    assert!(table.lines().any(|l| l == line), "{table}");
+    let busy_row = table
+        .lines()
+        .find(|l| l.starts_with("busy "))
+        .unwrap_or_else(|| panic!("no busy row: {table}"));
+    assert_eq!(
+        busy_row.split_whitespace().last(),
+        Some("1"),
+        "the pending column: {table}"
+    );
+    let output = ws
+        .command("status")
+        .arg("--json")
+        .output()
+        .await
+        .expect("status --json");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["pending"]["total"], 1, "{json}");
+    assert_eq!(json["pending"]["retrying"], 1, "{json}");
+    assert_eq!(json["sources"][0]["pending"], 0, "{json}");
+    assert_eq!(json["sources"][1]["pending"], 1, "{json}");
+    let due: chrono::DateTime<chrono::Utc> = json["pending"]["next_retry_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("next_retry_at: {json}"));
+    assert!(
+        due > before + chrono::Duration::minutes(50),
+        "the server's hour, not the retry back-off: {due}"
+    );
 }

@@ -352,6 +352,12 @@ pub struct PendingSummary {
     /// The error of one undelivered article, to say why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sink_error: Option<String>,
+    /// When the first of the `retrying` links is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_retry_at: Option<DateTime<Utc>>,
+    /// `total` by source name (shown per source, not in this record's JSON).
+    #[serde(skip)]
+    pub by_source: std::collections::BTreeMap<String, u64>,
 }
 
 /// What is remembered about one origin across restarts.
@@ -678,15 +684,18 @@ impl State {
             for entry in pending.iter().map_err(redb::Error::from)? {
                 let (key, value) = entry.map_err(redb::Error::from)?;
                 summary.total += 1;
-                match decode::<ArticleJob>("pending", key.value(), value.value()) {
-                    Ok(job) if job.undelivered.is_some() => {
-                        summary.undelivered += 1;
-                        if summary.last_sink_error.is_none() {
-                            summary.last_sink_error = job.undelivered;
-                        }
+                let Ok(job) = decode::<ArticleJob>("pending", key.value(), value.value()) else {
+                    continue;
+                };
+                *summary.by_source.entry(job.source).or_default() += 1;
+                if job.undelivered.is_some() {
+                    summary.undelivered += 1;
+                    if summary.last_sink_error.is_none() {
+                        summary.last_sink_error = job.undelivered;
                     }
-                    Ok(job) if job.retry_at.is_some() => summary.retrying += 1,
-                    _ => {}
+                } else if let Some(at) = job.retry_at {
+                    summary.retrying += 1;
+                    summary.next_retry_at = Some(summary.next_retry_at.map_or(at, |t| t.min(at)));
                 }
             }
             Ok(summary)

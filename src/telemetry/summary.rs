@@ -1,22 +1,25 @@
-//! The table `thresher once` prints at the end: each source's poll and
-//! articles, why a failed poll failed, then the totals.
+//! The table `thresher once` prints at the end: each source's poll,
+//! articles and work left pending, why a failed poll failed, the totals,
+//! then what the pending articles wait for.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::StatsSnapshot;
 use super::metrics::Metrics;
-use super::status::source_column_width;
-use crate::state::State;
+use super::status::{backlog, source_column_width};
+use crate::state::{PendingSummary, State};
 
 /// The table for `sources` (in configuration order) from this run's
-/// `metrics` and `totals`; the reason of each failed poll is read from
+/// `metrics` and `totals` and what is left `pending` (`None` when the state
+/// store could not tell); the reason of each failed poll is read from
 /// `state`, where the poll recorded it.
 pub async fn once_table(
     metrics: &Metrics,
     state: &State,
     sources: &[String],
     totals: &StatsSnapshot,
+    pending: Option<&PendingSummary>,
 ) -> String {
     let mut errors = BTreeMap::new();
     for name in sources {
@@ -36,10 +39,17 @@ pub async fn once_table(
     }
     let width = source_column_width(sources.iter().map(String::as_str));
     let mut out = String::new();
+    let left = |name: Option<&str>| -> String {
+        match (pending, name) {
+            (None, _) => "-".to_string(),
+            (Some(p), None) => p.total.to_string(),
+            (Some(p), Some(name)) => p.by_source.get(name).copied().unwrap_or(0).to_string(),
+        }
+    };
     let _ = writeln!(
         out,
-        "{:width$}  {:<12}  {:>7}  {:>10}",
-        "source", "feed", "written", "duplicates"
+        "{:width$}  {:<12}  {:>7}  {:>10}  {:>7}",
+        "source", "feed", "written", "duplicates", "pending"
     );
     for name in sources {
         let poll = ["failed", "not_modified", "ok"]
@@ -51,9 +61,10 @@ pub async fn once_table(
             });
         let _ = writeln!(
             out,
-            "{name:width$}  {poll:<12}  {:>7}  {:>10}",
+            "{name:width$}  {poll:<12}  {:>7}  {:>10}  {:>7}",
             Metrics::source_count(&metrics.articles_written, name),
             Metrics::source_count(&metrics.duplicates, name),
+            left(Some(name)),
         );
         // No retry time: `once` polls every source each time it runs.
         if let Some(error) = errors.get(name.as_str()) {
@@ -62,7 +73,7 @@ pub async fn once_table(
     }
     let _ = writeln!(
         out,
-        "{:width$}  {:<12}  {:>7}  {:>10}",
+        "{:width$}  {:<12}  {:>7}  {:>10}  {:>7}",
         "total",
         format!(
             "{}/{} ok",
@@ -72,6 +83,7 @@ pub async fn once_table(
         totals.articles_written,
         // Per source, near-duplicate copies count as duplicates too.
         totals.duplicates + totals.near_duplicates,
+        left(None),
     );
     if totals.rejected + totals.failed > 0 {
         let _ = writeln!(
@@ -80,5 +92,6 @@ pub async fn once_table(
             totals.rejected, totals.failed
         );
     }
+    out.push_str(&backlog(pending, Some(totals.outbox_depth)));
     out
 }
