@@ -15,10 +15,9 @@ use url::Url;
 use thresher::config::{Config, ConfigOrigin};
 use thresher::pipeline::{Pipeline, Reloader};
 use thresher::schedule::Mode;
-use thresher::telemetry::metrics::Metrics;
 use thresher::telemetry::progress::OnceProgress;
-use thresher::telemetry::status::{self, SourceStatus, StatusReport};
 use thresher::telemetry::{self, LogFormat, StatsSnapshot};
+use thresher::telemetry::{status_from, summary};
 use thresher::{clean, dedup, fetch};
 
 /// Turns news feeds into clean articles.
@@ -276,12 +275,20 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
         }
         let stats = result?;
         print_summary(&stats);
-        if mode == Mode::Once {
-            print!("{}", once_table(&metrics, &source_names, &stats));
+        let pending = match mode {
+            Mode::Once => Some(state.pending_summary().await),
+            Mode::Continuous => None,
+        };
+        if let Some(pending) = &pending {
+            let pending = pending.as_ref().ok();
+            let table = summary::once_table(&metrics, &state, &source_names, &stats, pending);
+            print!("{}", table.await);
         }
         info!("thresher stopped");
-        if mode == Mode::Once && !shutdown.is_cancelled() {
-            let pending = match state.pending_summary().await {
+        if let Some(pending) = pending
+            && !shutdown.is_cancelled()
+        {
+            let pending = match pending {
                 Ok(pending) => pending,
                 Err(e) => {
                     eprintln!("thresher: cannot count the articles left pending: {e}");
@@ -293,9 +300,12 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
                 return Ok(ExitCode::from(EXIT_UNDELIVERED));
             }
             if pending.retrying > 0 {
+                let due = pending.next_retry_at.map_or(String::new(), |at| {
+                    format!(" (the first is due {})", at.format("%Y-%m-%d %H:%M:%S UTC"))
+                });
                 eprintln!(
                     "thresher: {} article(s) wait for a retry their server asked for or a \
-                     transient failure needs; a later run fetches them",
+                     transient failure needs; a later run fetches them{due}",
                     pending.retrying
                 );
             }
@@ -429,55 +439,6 @@ fn print_summary(stats: &StatsSnapshot) {
     );
 }
 
-/// The table `thresher once` prints at the end: each source's poll and
-/// articles, then the totals.
-fn once_table(metrics: &Metrics, sources: &[String], totals: &StatsSnapshot) -> String {
-    use std::fmt::Write as _;
-    let width = status::source_column_width(sources.iter().map(String::as_str));
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:width$}  {:<12}  {:>7}  {:>10}",
-        "source", "feed", "written", "duplicates"
-    );
-    for name in sources {
-        let poll = ["failed", "not_modified", "ok"]
-            .into_iter()
-            .find(|outcome| metrics.poll_count(name, outcome) > 0)
-            .map_or("not polled", |outcome| match outcome {
-                "not_modified" => "not modified",
-                other => other,
-            });
-        let _ = writeln!(
-            out,
-            "{name:width$}  {poll:<12}  {:>7}  {:>10}",
-            Metrics::source_count(&metrics.articles_written, name),
-            Metrics::source_count(&metrics.duplicates, name),
-        );
-    }
-    let _ = writeln!(
-        out,
-        "{:width$}  {:<12}  {:>7}  {:>10}",
-        "total",
-        format!(
-            "{}/{} ok",
-            totals.polls_ok,
-            totals.polls_ok + totals.polls_failed
-        ),
-        totals.articles_written,
-        // Per source, near-duplicate copies count as duplicates too.
-        totals.duplicates + totals.near_duplicates,
-    );
-    if totals.rejected + totals.failed > 0 {
-        let _ = writeln!(
-            out,
-            "{} page(s) without an article, {} article failure(s) (see the log)",
-            totals.rejected, totals.failed
-        );
-    }
-    out
-}
-
 fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
     println!("config OK: {origin}");
     // Valid, but not what its author expects: said on stderr, exit still 0.
@@ -599,104 +560,22 @@ fn print_source_health(config: &Config, width: usize) -> bool {
     }
 }
 
-/// Where `thresher status` got its answer.
-enum StatusFrom {
-    Daemon(String),
-    Store(PathBuf),
-}
-
-/// `thresher status`: the running daemon's `/status`, else the state store.
+/// `thresher status`: the running daemon's `/status`, else the state store;
+/// the first line (on stderr with `--json`) says which.
 fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (report, from) = runtime.block_on(async {
-        let mut unreachable = None;
-        if let Some(listen) = config.telemetry.listen {
-            let url = status_url(listen);
-            match fetch_status(&url).await {
-                Ok(report) => return Ok((report, StatusFrom::Daemon(url))),
-                Err(e) => unreachable = Some(format!("no daemon answered at {url} ({e:#})")),
-            }
-        }
-        let report = status_from_store(config)
-            .await
-            .with_context(|| match &unreachable {
-                Some(why) => format!("{why}, and the state store cannot be read"),
-                None => "the state store cannot be read (with `[telemetry] listen` set, \
-                     `thresher status` asks the running daemon instead)"
-                    .to_string(),
-            })?;
-        if let Some(why) = unreachable {
-            eprintln!("thresher: {why}");
-        }
-        Ok::<_, anyhow::Error>((report, StatusFrom::Store(config.state.dir.clone())))
-    })?;
-    let source = match &from {
-        StatusFrom::Daemon(url) => format!("status of the running daemon ({url})"),
-        StatusFrom::Store(dir) => format!(
-            "status from the state store in {} (no running daemon asked)",
-            dir.display()
-        ),
-    };
+    let (report, from) = runtime.block_on(status_from::read_status(config))?;
     if json {
-        eprintln!("{source}");
+        eprintln!("{from}");
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{source}:");
+        println!("{from}");
         print!("{}", report.table());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The `/status` URL of a daemon listening on `listen` (an unspecified
-/// address such as 0.0.0.0 is reached through loopback).
-fn status_url(listen: std::net::SocketAddr) -> String {
-    let mut addr = listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(match addr {
-            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
-    format!("http://{addr}/status")
-}
-
-async fn fetch_status(url: &str) -> anyhow::Result<StatusReport> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(5))
-        .build()?;
-    let response = client.get(url).send().await?.error_for_status()?;
-    let body = response.bytes().await?;
-    serde_json::from_slice(&body).context("the answer is not a Thresher status document")
-}
-
-async fn status_from_store(config: &Config) -> anyhow::Result<StatusReport> {
-    let mut report = StatusReport {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: None,
-        totals: None,
-        sources: Vec::new(),
-        pending: None,
-        outbox: None,
-    };
-    if config.state.dir.join(thresher::state::DB_FILE).exists() {
-        let state = thresher::state::State::open(&config.state.dir)?;
-        for source in &config.sources {
-            report
-                .sources
-                .push(SourceStatus::from_store(&state, source).await);
-        }
-        report = report.with_backlog(&state).await;
-    } else {
-        // Nothing polled yet: the sources, with nothing known of them.
-        report
-            .sources
-            .extend(config.sources.iter().map(SourceStatus::unpolled));
-    }
-    Ok(report)
 }
 
 /// The JSON `thresher clean` prints: the article fields a page alone can give.

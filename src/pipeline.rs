@@ -328,6 +328,7 @@ impl Pipeline {
             done_tx,
             job_tx,
             max_wait,
+            mode,
         ));
         tasks.spawn(fetch_stage(Arc::clone(&ctx), job_rx, page_tx, max_wait));
         tasks.spawn(clean_stage(Arc::clone(&ctx), page_rx, article_tx));
@@ -511,6 +512,7 @@ async fn feed_stage(
     done: mpsc::UnboundedSender<PollDone>,
     jobs: mpsc::Sender<ArticleJob>,
     max_wait: Duration,
+    mode: Mode,
 ) {
     let concurrency = ctx.config.pipeline.feed_concurrency;
     // `feed_concurrency` polls at once; a poll still running after
@@ -542,7 +544,7 @@ async fn feed_stage(
         let span = warn_span!("poll", source = %request.source.name, feed = %request.source.url);
         running.spawn(
             async move {
-                let poll = poll_source(&ctx, &request, &jobs, max_wait);
+                let poll = poll_source(&ctx, &request, &jobs, max_wait, mode);
                 tokio::pin!(poll);
                 let next_in = tokio::select! {
                     next_in = &mut poll => next_in,
@@ -592,6 +594,7 @@ async fn poll_source(
     request: &PollRequest,
     jobs: &mpsc::Sender<ArticleJob>,
     max_wait: Duration,
+    mode: Mode,
 ) -> Option<Duration> {
     let source = &request.source;
     let mut feed_state = match ctx.state.feed_state(source.name.clone()).await {
@@ -640,6 +643,7 @@ async fn poll_source(
             feed_state.last_success_at = Some(now);
             feed_state.last_error = None;
             feed_state.consecutive_failures = 0;
+            feed_state.once_failures = 0;
             info!(new_articles = accepted.len(), "feed polled");
             store_feed_state(ctx, &source.name, feed_state).await;
             for job in accepted {
@@ -667,23 +671,40 @@ async fn poll_source(
                 .failures
                 .entry(failure.kind.to_string())
                 .or_default() += 1;
-            let ceiling = ctx.fetcher.max_source_backoff(&source.name);
-            let next_in = source_backoff(source.interval, feed_state.consecutive_failures, ceiling)
-                .max(failure.retry_after.unwrap_or_default());
             // The feed URL is in the span (`poll{source feed}`), once.
-            warn!(
-                "source {:?}: feed poll failed: {}; retry in {}",
-                source.name,
-                failure.message,
-                humantime::format_duration(Duration::from_secs(next_in.as_secs().max(1)))
-            );
+            let next_in = match mode {
+                // `once` polls every source each time it is run and has no
+                // next poll to put off: its failure is recorded (status shows
+                // it) but must not lengthen a later daemon's back-off.
+                Mode::Once => {
+                    feed_state.once_failures = feed_state.once_failures.saturating_add(1);
+                    warn!(
+                        "source {:?}: feed poll failed: {}",
+                        source.name, failure.message
+                    );
+                    None
+                }
+                Mode::Continuous => {
+                    let ceiling = ctx.fetcher.max_source_backoff(&source.name);
+                    let next_in =
+                        source_backoff(source.interval, backoff_failures(&feed_state), ceiling)
+                            .max(failure.retry_after.unwrap_or_default());
+                    warn!(
+                        "source {:?}: feed poll failed: {}; retry in {}",
+                        source.name,
+                        failure.message,
+                        humantime::format_duration(Duration::from_secs(next_in.as_secs().max(1)))
+                    );
+                    Some(next_in)
+                }
+            };
             ctx.metrics
                 .source_failing
                 .get_or_create(&source_labels(&source.name))
                 .set(i64::from(feed_state.consecutive_failures));
             feed_state.last_error = Some(failure.message);
             store_feed_state(ctx, &source.name, feed_state).await;
-            Some(next_in)
+            next_in
         }
     }
 }
@@ -693,6 +714,13 @@ fn source_labels(source: &str) -> SourceLabels {
     SourceLabels {
         source: source.to_string(),
     }
+}
+
+/// The failures in a row that count for the daemon's back-off: those of
+/// `thresher once` do not, so a few runs of `once` while a site is down do
+/// not make a later `run` wait hours before its next try.
+fn backoff_failures(feed: &FeedState) -> u32 {
+    feed.consecutive_failures.saturating_sub(feed.once_failures)
 }
 
 /// The wait after `failures` failed polls in a row: the interval, doubled
@@ -871,13 +899,27 @@ async fn fetch_and_accept(
         .collect();
     let accepted = ctx
         .state
-        .accept(jobs)
+        .accept_listed(jobs)
         .await
         .map_err(|e| PollFailure::other("state", e.to_string()))?;
-    Stats::add(&ctx.stats.links_accepted, accepted.len() as u64);
+    Stats::add(&ctx.stats.links_accepted, accepted.jobs.len() as u64);
+    // The same article as another source's: counted where it was listed
+    // second, as a page redirecting to a written article is.
+    let listed_elsewhere = accepted.listed_first_by_another;
+    if listed_elsewhere > 0 {
+        debug!(
+            count = listed_elsewhere,
+            "links another source's feed listed first: duplicates"
+        );
+        Stats::add(&ctx.stats.duplicates, listed_elsewhere);
+        ctx.metrics
+            .duplicates
+            .get_or_create(&source_labels(&source.name))
+            .inc_by(listed_elsewhere);
+    }
     Ok(Polled {
         validators: Some(validators),
-        accepted,
+        accepted: accepted.jobs,
     })
 }
 
@@ -1552,5 +1594,20 @@ mod tests {
             ceiling,
             "no overflow"
         );
+    }
+
+    #[test]
+    fn failures_seen_by_once_do_not_count_for_the_daemons_back_off() {
+        let feed = |consecutive_failures, once_failures| FeedState {
+            consecutive_failures,
+            once_failures,
+            ..FeedState::default()
+        };
+        // Three offline `once` runs, then the daemon's first failure.
+        assert_eq!(backoff_failures(&feed(4, 3)), 1);
+        // The daemon's own failures before and after a `once` still compound.
+        assert_eq!(backoff_failures(&feed(3, 1)), 2);
+        // A record written before `once_failures` existed.
+        assert_eq!(backoff_failures(&feed(3, 0)), 3);
     }
 }

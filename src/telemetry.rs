@@ -5,6 +5,8 @@ pub mod metrics;
 pub mod progress;
 pub mod server;
 pub mod status;
+pub mod status_from;
+pub mod summary;
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -110,7 +112,8 @@ stats! {
     Counter links_accepted;
     /// Articles delivered to the sinks.
     Counter articles_written;
-    /// Pages recognised as an already delivered article (same canonical URL).
+    /// Pages recognised as an already delivered article (same canonical URL),
+    /// and links another source's feed listed first.
     Counter duplicates;
     /// Pages recognised as another copy of a delivered story (similar body).
     Counter near_duplicates;

@@ -147,7 +147,7 @@ async fn a_syndicated_copy_with_a_reworded_headline_is_one_file_listing_both_url
         counts.sort();
         assert_eq!(counts, ["0", "1"], "written or duplicate: {stdout}");
     }
-    assert_eq!(rows[3], ["total", "2/2", "ok", "1", "1"], "{stdout}");
+    assert_eq!(rows[3], ["total", "2/2", "ok", "1", "1", "0"], "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,20 +88,24 @@ fn systemd_unit_is_hardened_reloads_with_sighup_and_verifies() {
         "reload sends SIGHUP"
     );
     assert!(!get("Install", "WantedBy").is_empty());
-    // The environment points state and output into the StateDirectory and
-    // turns the endpoint on.
-    let env: BTreeMap<&str, &str> = get("Service", "Environment")
-        .into_iter()
-        .filter_map(|e| e.split_once('='))
-        .collect();
-    for key in ["THRESHER__STATE__DIR", "THRESHER__OUTPUT__DIR"] {
+    // Everything comes from the config file ExecStart names: an override in
+    // the unit's environment is one an admin shell running `thresher status
+    // --config …` would not have, and it would read another store.
+    for key in ["Environment", "EnvironmentFile", "PassEnvironment"] {
+        let overrides: Vec<&str> = get("Service", key)
+            .into_iter()
+            .filter(|v| key == "EnvironmentFile" || v.contains("THRESHER"))
+            .collect();
         assert!(
-            env.get(key)
-                .is_some_and(|v| v.starts_with("/var/lib/thresher/")),
-            "{key}: {env:?}"
+            overrides.is_empty(),
+            "{key}: settings belong in the config file: {overrides:?}"
         );
     }
-    port_of(env.get("THRESHER__TELEMETRY__LISTEN").expect("listen"));
+    assert_eq!(
+        config_of(start),
+        Some(SYSTEMD_CONFIG),
+        "ExecStart reads the config README installs: {start}"
+    );
 
     // systemd's own check, with ExecStart pointing at the binary just built
     // (verify insists that it exists). Any warning (an unknown key, say) fails.
@@ -127,6 +131,80 @@ fn systemd_unit_is_hardened_reloads_with_sighup_and_verifies() {
         output.status.success() && stderr.trim().is_empty(),
         "systemd-analyze verify: {}\n{stderr}",
         output.status
+    );
+}
+
+/// Where README installs deploy/thresher.toml, the file the unit runs with.
+const SYSTEMD_CONFIG: &str = "/etc/thresher/thresher.toml";
+
+/// The value of `--config` in a command line.
+fn config_of(command: &str) -> Option<&str> {
+    let mut words = command.split_whitespace();
+    words.find(|w| *w == "--config")?;
+    words.next()
+}
+
+#[test]
+fn the_systemd_config_gives_an_admin_shell_the_services_store_and_endpoint() {
+    let unit = unit_entries(&read("thresher.service"));
+    let state_directory = unit
+        .iter()
+        .find(|(s, k, _)| s == "Service" && k == "StateDirectory")
+        .map(|(_, _, v)| format!("/var/lib/{v}/"))
+        .expect("StateDirectory");
+    // What `thresher check-config --config /etc/thresher/thresher.toml` says in
+    // a shell without the service's environment (the real binary, the
+    // shipped file): the store and the endpoint the service uses.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+        .arg("check-config")
+        .arg("--config")
+        .arg(deploy_path("thresher.toml"))
+        .env_clear()
+        .output()
+        .expect("run thresher check-config");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value = |label: &str| -> String {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(label))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no {label:?} line in:\n{stdout}"))
+    };
+    for label in ["state dir:", "output dir:"] {
+        let dir = value(label);
+        assert!(
+            dir.starts_with(&state_directory),
+            "{label} {dir} is in the unit's StateDirectory {state_directory}"
+        );
+    }
+    let telemetry = value("telemetry:");
+    let listen = telemetry
+        .strip_prefix("http://")
+        .and_then(|t| t.split_once('/'))
+        .map(|(listen, _)| listen)
+        .unwrap_or_else(|| panic!("the endpoint is on: {telemetry}"));
+    assert!(
+        listen
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback()),
+        "served on loopback only (no authentication): {listen}"
+    );
+
+    // The same feeds as the default config, so the two do not drift apart.
+    let load = |path: PathBuf| {
+        Config::load(&thresher::config::ConfigOrigin::File(path.clone()))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let systemd = load(deploy_path("thresher.toml"));
+    let default = load(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/thresher.toml"));
+    assert_eq!(
+        systemd.sources, default.sources,
+        "deploy/thresher.toml lists the sources of config/thresher.toml"
     );
 }
 

@@ -385,7 +385,7 @@ async fn once_exits_4_naming_what_a_full_output_did_not_take_and_the_next_run_de
     let status = ws.command("status").output().await.expect("status");
     let table = String::from_utf8_lossy(&status.stdout);
     assert!(
-        table.contains("pending: 1 article(s): 1 not taken by a sink"),
+        table.contains("pending: 1 article(s) accepted, not yet delivered (1 not taken by a sink)"),
         "{table}"
     );
 
@@ -396,7 +396,7 @@ async fn once_exits_4_naming_what_a_full_output_did_not_take_and_the_next_run_de
     assert_eq!(ws.articles().len(), 1, "{log}");
     let status = ws.command("status").output().await.expect("status");
     let table = String::from_utf8_lossy(&status.stdout);
-    assert!(table.contains("pending: 0 article(s)"), "{table}");
+    assert!(table.contains("pending: none"), "{table}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -577,7 +577,7 @@ async fn an_unreachable_robots_txt_makes_articles_wait_without_spending_their_at
     let status = ws.command("status").output().await.expect("status");
     let table = String::from_utf8_lossy(&status.stdout);
     assert!(
-        table.contains("pending: 1 article(s): 0 not taken by a sink, 1 waiting for a retry"),
+        table.contains("pending: 1 article(s) accepted, not yet delivered (1 waiting for a retry"),
         "{table}"
     );
     assert_healthy(&ws, &healthy, "healthy-robots-down", &log);

@@ -7,6 +7,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::fault::{FaultServer, Reply};
 use common::{Format, Site, Workspace, signal, wait_until};
 use tokio::io::AsyncBufReadExt;
 
@@ -304,6 +305,8 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
     assert!(news["next_poll_at"].is_string(), "{body}");
     assert_eq!(news["since_start"]["articles_written"], 1, "{body}");
     assert_eq!(news["since_start"]["polls_ok"], 1, "{body}");
+    assert_eq!(news["pending"], 0, "pending work per source: {body}");
+    assert_eq!(status["pending"]["total"], 0, "{body}");
     let broken = &sources[1];
     assert_eq!(broken["name"], "broken");
     assert!(broken["last_success_at"].is_null(), "{body}");
@@ -324,11 +327,10 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
         .expect("thresher status");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(
-        stdout.contains(&format!(
-            "status of the running daemon (http://127.0.0.1:{port}/status)"
-        )),
-        "{stdout}"
+    assert_eq!(
+        stdout.lines().next(),
+        Some(format!("status from the running daemon at http://127.0.0.1:{port}/status").as_str()),
+        "the first line names the endpoint read: {stdout}"
     );
     assert!(
         stdout.contains("news") && stdout.contains("404"),
@@ -354,8 +356,19 @@ async fn status_shows_each_source_from_the_daemon_and_then_from_the_state_store(
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}{stderr}");
-    assert!(stderr.contains("no daemon answered"), "{stderr}");
-    assert!(stdout.contains("from the state store"), "{stdout}");
+    let store = ws.dir.path().join("state").join("thresher.redb");
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!(
+            "status from the state store at {} (daemon not reachable at http://127.0.0.1:{port}/status: ",
+            store.display()
+        )),
+        "the first line names the store read and why no daemon answered: {stdout}"
+    );
+    assert!(
+        !stderr.contains("error"),
+        "one line on stdout says it all: {stderr}"
+    );
     assert!(
         stdout.contains("news") && stdout.contains("404"),
         "{stdout}"
@@ -494,18 +507,20 @@ async fn once_prints_a_summary_table_and_plain_log_lines_off_a_terminal() {
     );
     let output = ws.once().await;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let rows: Vec<Vec<&str>> = stdout
-        .lines()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
+    let rows = table_rows(&stdout);
     assert_eq!(
         rows[0],
-        ["source", "feed", "written", "duplicates"],
+        ["source", "feed", "written", "duplicates", "pending"],
         "{stdout}"
     );
-    assert_eq!(rows[1], ["news", "ok", "2", "0"], "{stdout}");
-    assert_eq!(rows[2], ["quiet", "ok", "0", "0"], "{stdout}");
-    assert_eq!(rows[3], ["total", "2/2", "ok", "2", "0"], "{stdout}");
+    assert_eq!(rows[1], ["news", "ok", "2", "0", "0"], "{stdout}");
+    assert_eq!(rows[2], ["quiet", "ok", "0", "0", "0"], "{stdout}");
+    assert_eq!(rows[3], ["total", "2/2", "ok", "2", "0", "0"], "{stdout}");
+    assert_eq!(
+        rows[4].join(" "),
+        "pending: none; NATS outbox: 0",
+        "{stdout}"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !stderr.contains("sources polled") && !stderr.contains('\r'),
@@ -592,4 +607,230 @@ async fn with_reload_watch_a_changed_config_file_is_applied_without_a_signal() {
     let log = daemon.stop().await;
     assert!(log.contains("config file changed: reloading"), "{log}");
     assert!(log.contains("added=[\"gamma\"]"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_without_a_state_store_says_no_state_found_and_creates_none() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "nostate-1");
+    let ws = Workspace::new();
+    let port = free_port();
+    // An endpoint nothing listens on, as when the daemon is down.
+    configure(&ws, &[("news", site.url(Format::Rss.path()))], "1h", port);
+    let state = ws.dir.path().join("state");
+    let store = state.join("thresher.redb");
+    for json in [false, true] {
+        let mut command = ws.command("status");
+        if json {
+            command.arg("--json");
+        }
+        let output = command.output().await.expect("thresher status");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(
+            stdout.is_empty(),
+            "no table (or JSON) of sources nothing is known of: {stdout}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "no state found at {} (daemon not reachable at http://127.0.0.1:{port}/status: ",
+                store.display()
+            )),
+            "{stderr}"
+        );
+        assert!(!state.exists(), "status created {}", state.display());
+    }
+
+    // Without an endpoint the store is read, and the first line says so.
+    ws.write_config(&[("news", site.url(Format::Rss.path()))], "1h", "");
+    ws.once().await;
+    let output = ws
+        .command("status")
+        .output()
+        .await
+        .expect("thresher status");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(
+        stdout.lines().next(),
+        Some(
+            format!(
+                "status from the state store at {} (no [telemetry] listen configured, so no daemon was asked)",
+                store.display()
+            )
+            .as_str()
+        ),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_polls_a_failing_source_every_run_without_growing_the_daemons_back_off() {
+    let site = Site::start().await;
+    let ws = Workspace::new();
+    let port = free_port();
+    let missing = "/raw/missing.xml";
+    configure(&ws, &[("broken", site.url(missing))], "10m", port);
+    for run in 1..=3 {
+        let output = ws.command("once").output().await.expect("thresher once");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stdout}{stderr}");
+        assert_eq!(site.hits(missing), run, "run {run} polled the source");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["broken", "failed", "0", "0", "0"],
+            "{stdout}"
+        );
+        assert!(
+            lines[2].trim_start().starts_with("error: ") && lines[2].contains("404"),
+            "the reason beneath the failed source: {stdout}"
+        );
+        assert!(
+            !stdout.contains("retry in") && !stderr.contains("retry in"),
+            "once has no next poll to announce: {stdout}{stderr}"
+        );
+    }
+
+    // The daemon's first failure waits the interval, not 10m doubled for
+    // each of the `once` runs before.
+    let daemon = Daemon::start(&ws, port).await;
+    wait_until(Duration::from_secs(15), "the daemon's failed poll", || {
+        daemon.log().contains("retry in")
+    })
+    .await;
+    let log = daemon.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("retry in"))
+        .unwrap_or_default();
+    assert!(line.ends_with("retry in 10m"), "{line}");
+    let (_, body) = daemon.get("/status").await.expect("status");
+    let status: serde_json::Value = serde_json::from_str(&body).expect("status JSON");
+    assert_eq!(
+        status["sources"][0]["consecutive_failures"], 4,
+        "every failed poll is still counted: {body}"
+    );
+    daemon.stop().await;
+}
+
+/// The whitespace-separated cells of each line of a `once` table.
+fn table_rows(stdout: &str) -> Vec<Vec<&str>> {
+    stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_counts_a_link_two_feeds_list_as_a_duplicate_of_the_feed_listing_it_second() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "shared-1");
+    site.publish(Format::Json, "shared-1");
+    let ws = Workspace::new();
+    // One poll at a time, in configuration order: "first" lists it first.
+    ws.write_config(
+        &[
+            ("first", site.url(Format::Rss.path())),
+            ("second", site.url(Format::Json.path())),
+        ],
+        "1h",
+        "feed_concurrency = 1",
+    );
+    let output = ws.once().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rows = table_rows(&stdout);
+    assert_eq!(rows[1], ["first", "ok", "1", "0", "0"], "{stdout}");
+    assert_eq!(rows[2], ["second", "ok", "0", "1", "0"], "{stdout}");
+    assert_eq!(rows[3], ["total", "2/2", "ok", "1", "1", "0"], "{stdout}");
+    assert_eq!(ws.articles().len(), 1, "one link, one article");
+
+    // The second feed changes and lists the shared link again: a new
+    // article, and no new duplicate.
+    site.publish(Format::Json, "only-second-1");
+    let output = ws.once().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rows = table_rows(&stdout);
+    assert_eq!(
+        rows[1],
+        ["first", "not", "modified", "0", "0", "0"],
+        "{stdout}"
+    );
+    assert_eq!(rows[2], ["second", "ok", "1", "0", "0"], "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_and_status_show_the_articles_left_pending_and_when_the_next_retry_is_due() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "pending-ok-1");
+    let busy = FaultServer::start().await;
+    let later = busy.url("/a/later");
+    // Busy for an hour: the article stays pending past the end of `once`.
+    busy.route(
+        "/a/later",
+        vec![Reply::status(503, &[("retry-after", "3600")])],
+    );
+    busy.route("/feed.xml", vec![Reply::rss(&[("later", later)])]);
+    let ws = Workspace::new();
+    ws.write_config(
+        &[
+            ("news", site.url(Format::Rss.path())),
+            ("busy", busy.url("/feed.xml")),
+        ],
+        "1h",
+        "",
+    );
+    let before = chrono::Utc::now();
+    let output = ws.once().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rows = table_rows(&stdout);
+    assert_eq!(rows[1], ["news", "ok", "1", "0", "0"], "{stdout}");
+    assert_eq!(rows[2], ["busy", "ok", "0", "0", "1"], "{stdout}");
+    assert_eq!(rows[3], ["total", "2/2", "ok", "1", "0", "1"], "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("pending: "))
+        .unwrap_or_else(|| panic!("no pending line: {stdout}"));
+    assert!(
+        line.starts_with(
+            "pending: 1 article(s) accepted, not yet delivered (1 waiting for a retry, the next due "
+        ) && line.ends_with(" UTC); NATS outbox: 0"),
+        "{line}"
+    );
+
+    // The same from the state store, in the table and in the JSON.
+    let output = ws.command("status").output().await.expect("status");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{table}");
+    assert!(table.lines().any(|l| l == line), "{table}");
+    let busy_row = table
+        .lines()
+        .find(|l| l.starts_with("busy "))
+        .unwrap_or_else(|| panic!("no busy row: {table}"));
+    assert_eq!(
+        busy_row.split_whitespace().last(),
+        Some("1"),
+        "the pending column: {table}"
+    );
+    let output = ws
+        .command("status")
+        .arg("--json")
+        .output()
+        .await
+        .expect("status --json");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["pending"]["total"], 1, "{json}");
+    assert_eq!(json["pending"]["retrying"], 1, "{json}");
+    assert_eq!(json["sources"][0]["pending"], 0, "{json}");
+    assert_eq!(json["sources"][1]["pending"], 1, "{json}");
+    let due: chrono::DateTime<chrono::Utc> = json["pending"]["next_retry_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("next_retry_at: {json}"));
+    assert!(
+        due > before + chrono::Duration::minutes(50),
+        "the server's hour, not the retry back-off: {due}"
+    );
 }

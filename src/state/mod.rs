@@ -21,6 +21,8 @@
 //! - `touched`: when each `hosts`, `learned` and `feeds` row was last written,
 //!   for their retention (see `retention`);
 //! - `meta`: the run counter (see [`State::run`]) and the next outbox position;
+//! - `listings`: the sources that listed a link another source's feed listed
+//!   first, so each is counted as a duplicate once (see `listings`);
 //! - `outbox`: articles accepted for a broker sink and not yet acknowledged by it,
 //!   keyed by a sequence number so they drain in acceptance order
 //!   (see [`State::outbox_put`]); `outbox_ids` maps article id to that number.
@@ -35,6 +37,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 mod health;
+mod listings;
 mod retention;
 mod retries;
 
@@ -288,6 +291,20 @@ pub struct LinkRecord {
     pub attempts: u32,
     /// When the last attempt ended.
     pub updated_at: DateTime<Utc>,
+    /// The source whose feed listed the link first (absent in records
+    /// written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// What [`State::accept_listed`] did with one poll's links.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Accepted {
+    /// The new links, stored as pending.
+    pub jobs: Vec<ArticleJob>,
+    /// Links another source's feed listed first (pending or delivered for
+    /// it), listed by this source for the first time: its duplicates.
+    pub listed_first_by_another: u64,
 }
 
 /// What Thresher remembers about one source's feed between polls.
@@ -308,10 +325,19 @@ pub struct FeedState {
     /// Polls that failed in a row (the source backs off while this grows).
     #[serde(default)]
     pub consecutive_failures: u32,
+    /// Of `consecutive_failures`, those seen by `thresher once` runs (the
+    /// pipeline does not let them lengthen the daemon's back-off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub once_failures: u32,
     /// Failed polls of this source, by kind (`timeout`, `http_5xx`…); article
     /// failures are counted apart (see [`State::failure_counts`]).
     #[serde(default)]
     pub failures: std::collections::BTreeMap<String, u64>,
+}
+
+/// Whether a counter is zero (left out of stored records).
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What the pending links are waiting for ([`State::pending_summary`]).
@@ -326,6 +352,12 @@ pub struct PendingSummary {
     /// The error of one undelivered article, to say why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sink_error: Option<String>,
+    /// When the first of the `retrying` links is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_retry_at: Option<DateTime<Utc>>,
+    /// `total` by source name (shown per source, not in this record's JSON).
+    #[serde(skip)]
+    pub by_source: std::collections::BTreeMap<String, u64>,
 }
 
 /// What is remembered about one origin across restarts.
@@ -462,6 +494,8 @@ impl State {
         txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
         txn.open_table(OUTBOX).map_err(redb::Error::from)?;
         txn.open_table(OUTBOX_IDS).map_err(redb::Error::from)?;
+        txn.open_table(listings::LISTINGS)
+            .map_err(redb::Error::from)?;
         txn.open_table(retries::RETRY_DUE)
             .map_err(redb::Error::from)?;
         txn.open_table(retention::TOUCHED)
@@ -536,31 +570,43 @@ impl State {
     /// again, for a new series of attempts, once [`FAILED_LINK_RETRY`] has
     /// passed since it was given up.
     pub async fn accept(&self, jobs: Vec<ArticleJob>) -> Result<Vec<ArticleJob>, StateError> {
+        Ok(self.accept_listed(jobs).await?.jobs)
+    }
+
+    /// [`State::accept`] for the links one source's feed lists, also
+    /// counting those another source listed first (see `listings`).
+    pub async fn accept_listed(&self, jobs: Vec<ArticleJob>) -> Result<Accepted, StateError> {
         let run = self.run;
         self.blocking(move |db| {
             let now = Utc::now();
             let txn = db.begin_write().map_err(redb::Error::from)?;
             let mut accepted = Vec::new();
+            let mut listed_first_by_another = 0;
             {
                 let links = txn.open_table(LINKS).map_err(redb::Error::from)?;
                 let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                let mut listed = txn
+                    .open_table(listings::LISTINGS)
+                    .map_err(redb::Error::from)?;
                 for job in jobs {
                     let key = job.key.as_str();
                     let finished_before_upgrade = match job.legacy_key.as_deref() {
                         Some(legacy) => links.get(legacy).map_err(redb::Error::from)?.is_some(),
                         None => false,
                     };
-                    let finished = match links.get(key).map_err(redb::Error::from)? {
-                        // A link given up on is given another series of
-                        // attempts when the feed still lists it a day later.
-                        Some(record) => !decode::<LinkRecord>("links", key, record.value())
-                            .is_ok_and(|r| may_try_again(&r, now)),
-                        None => false,
-                    };
-                    if finished_before_upgrade
-                        || finished
-                        || pending.get(key).map_err(redb::Error::from)?.is_some()
-                    {
+                    if finished_before_upgrade {
+                        continue;
+                    }
+                    let known = listings::holder(&links, &pending, key, now)?;
+                    if let listings::Holder::Known(first) = known {
+                        if listings::first_listing_of_anothers_link(
+                            &mut listed,
+                            key,
+                            &job.source,
+                            first.as_deref(),
+                        )? {
+                            listed_first_by_another += 1;
+                        }
                         continue;
                     }
                     let job = ArticleJob {
@@ -575,7 +621,10 @@ impl State {
                 }
             }
             txn.commit().map_err(redb::Error::from)?;
-            Ok(accepted)
+            Ok(Accepted {
+                jobs: accepted,
+                listed_first_by_another,
+            })
         })
         .await
     }
@@ -635,15 +684,18 @@ impl State {
             for entry in pending.iter().map_err(redb::Error::from)? {
                 let (key, value) = entry.map_err(redb::Error::from)?;
                 summary.total += 1;
-                match decode::<ArticleJob>("pending", key.value(), value.value()) {
-                    Ok(job) if job.undelivered.is_some() => {
-                        summary.undelivered += 1;
-                        if summary.last_sink_error.is_none() {
-                            summary.last_sink_error = job.undelivered;
-                        }
+                let Ok(job) = decode::<ArticleJob>("pending", key.value(), value.value()) else {
+                    continue;
+                };
+                *summary.by_source.entry(job.source).or_default() += 1;
+                if job.undelivered.is_some() {
+                    summary.undelivered += 1;
+                    if summary.last_sink_error.is_none() {
+                        summary.last_sink_error = job.undelivered;
                     }
-                    Ok(job) if job.retry_at.is_some() => summary.retrying += 1,
-                    _ => {}
+                } else if let Some(at) = job.retry_at {
+                    summary.retrying += 1;
+                    summary.next_retry_at = Some(summary.next_retry_at.map_or(at, |t| t.min(at)));
                 }
             }
             Ok(summary)
@@ -725,24 +777,25 @@ impl State {
                 let mut stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
                 let mut times = txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
                 for (key, outcome, story) in &finished {
-                    let failed_attempts =
-                        match pending.remove(key.as_str()).map_err(redb::Error::from)? {
-                            Some(bytes) => decode::<ArticleJob>("pending", key, bytes.value())
-                                .map_or(0, |job| job.failed_attempts),
-                            None => 0,
-                        };
-                    // Never downgrade a delivered link (a second copy of the job may finish later).
-                    let delivered = match links.get(key.as_str()).map_err(redb::Error::from)? {
-                        Some(bytes) => decode::<LinkRecord>("links", key, bytes.value())
-                            .is_ok_and(|r| r.outcome.is_delivered()),
-                        None => false,
+                    let job = match pending.remove(key.as_str()).map_err(redb::Error::from)? {
+                        Some(bytes) => decode::<ArticleJob>("pending", key, bytes.value()).ok(),
+                        None => None,
                     };
+                    let before = match links.get(key.as_str()).map_err(redb::Error::from)? {
+                        Some(bytes) => decode::<LinkRecord>("links", key, bytes.value()).ok(),
+                        None => None,
+                    };
+                    // Never downgrade a delivered link (a second copy of the job may finish later).
+                    let delivered = before.as_ref().is_some_and(|r| r.outcome.is_delivered());
                     if !delivered || outcome.is_delivered() {
+                        let failed_attempts = job.as_ref().map_or(0, |j| j.failed_attempts);
+                        let source = job.map(|j| j.source).or(before.and_then(|r| r.source));
                         finish(
                             &mut links,
                             key,
                             outcome.clone(),
                             failed_attempts.saturating_add(1),
+                            source,
                         )?;
                     }
                     if let Some(story) = story {
@@ -1289,6 +1342,7 @@ fn finish(
     key: &str,
     outcome: Outcome,
     attempts: u32,
+    source: Option<String>,
 ) -> Result<(), StateError> {
     let also_as = match &outcome {
         Outcome::Written { article_id } if article_id != key => Some(article_id.clone()),
@@ -1298,6 +1352,7 @@ fn finish(
         outcome,
         attempts,
         updated_at: Utc::now(),
+        source,
     };
     let bytes = encode(&record);
     links
@@ -1617,6 +1672,7 @@ pub(super) mod tests {
             },
             attempts: 1,
             updated_at: Utc::now() - chrono::Duration::hours(25),
+            source: None,
         };
         let txn = db.begin_write().expect("write");
         txn.open_table(LINKS)

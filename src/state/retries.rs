@@ -168,7 +168,8 @@ impl State {
                         .remove(job.key.as_str())
                         .map_err(redb::Error::from)?;
                     let outcome = super::Outcome::Failed { reason };
-                    finish(&mut links, &job.key, outcome, failed_attempts)?;
+                    let source = Some(job.source.clone());
+                    finish(&mut links, &job.key, outcome, failed_attempts, source)?;
                     Retry::GaveUp
                 } else {
                     let delay = match setback {

@@ -84,7 +84,8 @@ pub struct Metrics {
     /// Articles written, by source.
     pub articles_written: Family<SourceLabels, Counter>,
     /// Pages not written because their article or story already was
-    /// (same article, or a near-duplicate copy), by source.
+    /// (same article, or a near-duplicate copy), and links another source's
+    /// feed listed first, by source.
     pub duplicates: Family<SourceLabels, Counter>,
     /// Failures by source, stage and kind.
     pub failures: Family<FailureLabels, Counter>,
@@ -144,7 +145,7 @@ impl Metrics {
         );
         registry.register(
             "source_duplicates",
-            "Pages not written because their article or story already was (same article or near-duplicate copy), by source",
+            "Pages not written because their article or story already was (same article, near-duplicate copy, or a link another source listed first), by source",
             duplicates.clone(),
         );
         registry.register(

@@ -34,11 +34,17 @@ pub struct StatusReport {
 }
 
 impl StatusReport {
-    /// Adds the pending and outbox counts from `state` (logged and left
-    /// out when it cannot be read).
+    /// Adds the pending and outbox counts from `state`, in total and per
+    /// source (logged and left out when it cannot be read).
     pub async fn with_backlog(mut self, state: &State) -> Self {
         match state.pending_summary().await {
-            Ok(pending) => self.pending = Some(pending),
+            Ok(pending) => {
+                for source in &mut self.sources {
+                    source.pending =
+                        Some(pending.by_source.get(&source.name).copied().unwrap_or(0));
+                }
+                self.pending = Some(pending);
+            }
             Err(e) => tracing::warn!("status: cannot count pending articles: {e}"),
         }
         match state.outbox_len().await {
@@ -75,6 +81,10 @@ pub struct SourceStatus {
     pub poll_failures: BTreeMap<String, u64>,
     /// Failed articles by kind, over the state store's lifetime.
     pub article_failures: BTreeMap<String, u64>,
+    /// This source's accepted links not yet finished (absent when the state
+    /// store could not tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u64>,
 }
 
 /// A source's counters since the daemon started.
@@ -106,6 +116,7 @@ impl SourceStatus {
             since_start: None,
             poll_failures: BTreeMap::new(),
             article_failures: BTreeMap::new(),
+            pending: None,
         }
     }
 
@@ -155,8 +166,8 @@ impl StatusReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:width$}  {:<19}  {:<19}  {:>6}  {:>7}  {:>7}  {:>6}",
-            "source", "last success", "next poll", "fails", "polls", "written", "dups"
+            "{:width$}  {:<19}  {:<19}  {:>6}  {:>7}  {:>7}  {:>6}  {:>7}",
+            "source", "last success", "next poll", "fails", "polls", "written", "dups", "pending"
         );
         for s in &self.sources {
             let (polls, written, dups) = s.since_start.map_or_else(
@@ -169,9 +180,10 @@ impl StatusReport {
                     )
                 },
             );
+            let pending = s.pending.map_or_else(|| "-".to_string(), |n| n.to_string());
             let _ = writeln!(
                 out,
-                "{:width$}  {:<19}  {:<19}  {:>6}  {polls:>7}  {written:>7}  {dups:>6}",
+                "{:width$}  {:<19}  {:<19}  {:>6}  {polls:>7}  {written:>7}  {dups:>6}  {pending:>7}",
                 s.name,
                 when(&s.last_success_at),
                 when(&s.next_poll_at),
@@ -181,22 +193,56 @@ impl StatusReport {
                 let _ = writeln!(out, "{:width$}  last error: {error}", "");
             }
         }
-        if let Some(p) = &self.pending {
-            let _ = write!(
-                out,
-                "pending: {} article(s): {} not taken by a sink, {} waiting for a retry",
-                p.total, p.undelivered, p.retrying
-            );
-            if let Some(outbox) = self.outbox {
-                let _ = write!(out, "; NATS outbox: {outbox}");
-            }
-            let _ = writeln!(out);
-            if let Some(error) = &p.last_sink_error {
-                let _ = writeln!(out, "last sink error: {error}");
-            }
-        }
+        out.push_str(&backlog(self.pending.as_ref(), self.outbox));
         out
     }
+}
+
+/// The lines that say what work is left: accepted articles not yet
+/// delivered, what they wait for and when the next retry is due, the NATS
+/// outbox, and why a sink refused, if one did.
+pub fn backlog(pending: Option<&PendingSummary>, outbox: Option<u64>) -> String {
+    let mut out = String::from("pending: ");
+    match pending {
+        None => out.push_str("unknown (the state store could not be read)"),
+        Some(p) if p.total == 0 => out.push_str("none"),
+        Some(p) => {
+            let mut parts = Vec::new();
+            if p.undelivered > 0 {
+                parts.push(format!("{} not taken by a sink", p.undelivered));
+            }
+            if p.retrying > 0 {
+                let mut part = format!("{} waiting for a retry", p.retrying);
+                if let Some(at) = p.next_retry_at {
+                    let _ = write!(
+                        part,
+                        ", the next due {}",
+                        at.format("%Y-%m-%d %H:%M:%S UTC")
+                    );
+                }
+                parts.push(part);
+            }
+            // Neither: queued, in flight, or left by an interrupted run.
+            let waiting = p.total.saturating_sub(p.undelivered + p.retrying);
+            if waiting > 0 {
+                parts.push(format!("{waiting} waiting to be processed"));
+            }
+            let _ = write!(
+                out,
+                "{} article(s) accepted, not yet delivered ({})",
+                p.total,
+                parts.join(", ")
+            );
+        }
+    }
+    if let Some(outbox) = outbox {
+        let _ = write!(out, "; NATS outbox: {outbox}");
+    }
+    out.push('\n');
+    if let Some(error) = pending.and_then(|p| p.last_sink_error.as_ref()) {
+        let _ = writeln!(out, "last sink error: {error}");
+    }
+    out
 }
 
 /// Width of a table's source-name column: the longest name, at least as wide
