@@ -90,6 +90,20 @@ fn a_page_whose_only_dates_are_in_the_future_or_malformed_has_no_date() {
 }
 
 #[test]
+fn a_date_in_the_raw_text_of_a_noscript_after_the_headline_is_no_date() {
+    // Found by the slimming property test: the parser keeps a `<noscript>`'s
+    // content as text, which is not the page's.
+    let html = "<h1>\0\u{feff}\u{202e}<h1>The council voted on Tuesday, after a long and heated debate, to approve the plan. <noscript><time datetime=\"2024-05-02\"><div>";
+    // With the input pass off (as explaining runs), the parser sees it.
+    let options = thresher::clean::Options {
+        explain: true,
+        ..thresher::clean::Options::default()
+    };
+    let c = thresher::clean::clean_with(html, None, &options).expect("an article");
+    assert_eq!(c.published_at, None);
+}
+
+#[test]
 fn a_modified_date_is_the_update_time_unless_it_is_before_the_publication() {
     let head = r#"<meta property="article:published_time" content="2024-03-05T10:00:00Z">
         <meta property="article:modified_time" content="2024-03-06T08:30:00+01:00">"#;

@@ -75,6 +75,14 @@ const FRAGMENTS: &[&str] = &[
     "</textarea>",
     "</math>",
     "<time datetime=\"2024-05-02\">",
+    "<figure>",
+    "</figure>",
+    "<picture>",
+    "</picture>",
+    "<figcaption>Caption</figcaption>",
+    "<img data-src=\"lazy.jpg\" srcset=\"s.jpg 480w, l.jpg 1200w\" width=\"640\">",
+    "<meta property=\"og:image\" content=\"/og.jpg\">",
+    "<meta property=\"article:tag\" content=\"Roads\">",
 ];
 
 fn html_soup() -> impl Strategy<Value = String> {
@@ -144,6 +152,11 @@ proptest! {
                 prop_assert_eq!(a.published_at, b.published_at);
                 prop_assert_eq!(a.language, b.language);
                 prop_assert_eq!(a.canonical_url, b.canonical_url);
+                prop_assert_eq!(a.image, b.image);
+                prop_assert_eq!(a.images, b.images);
+                prop_assert_eq!(a.updated_at, b.updated_at);
+                prop_assert_eq!(a.site_name, b.site_name);
+                prop_assert_eq!(a.tags, b.tags);
             }
             (Err(_), Err(_)) => {}
             (a, b) => prop_assert!(false, "slim {:?} vs whole {:?}", a.map(|c| c.text), b.map(|c| c.text)),

@@ -135,9 +135,8 @@ fn figure(dom: &Dom<'_>, at: usize, mask: &[bool], base: Option<&Url>) -> Option
 }
 
 /// The first image under `roots` (outside removed parts) that may lead the
-/// article: not stated narrower than [`LEAD_MIN_WIDTH`]. Only images in a
-/// `<figure>` or `<picture>` reach the parse (`clean::guard`), so every
-/// candidate is framed as content.
+/// article: framed as content (in a `<figure>` or `<picture>`, the only
+/// images the input pass keeps) and not stated narrower than [`LEAD_MIN_WIDTH`].
 pub(crate) fn lead_image(
     dom: &Dom<'_>,
     mask: &[bool],
@@ -154,6 +153,7 @@ pub(crate) fn lead_image(
             }
             if dom.tag(i) == "img"
                 && !is_narrow(dom, i)
+                && is_framed(dom, i, root)
                 && let Some(url) = image_url(dom, i, base)
             {
                 return Some(url);
@@ -162,6 +162,20 @@ pub(crate) fn lead_image(
         }
     }
     None
+}
+
+/// True when the image at `img` sits in a `<figure>` or `<picture>` at or
+/// under `root`. The input pass keeps no other image, but with it off
+/// (explaining) every image is parsed, and the lead must not change.
+fn is_framed(dom: &Dom<'_>, img: usize, root: usize) -> bool {
+    let mut p = dom.parent[img];
+    while p != NONE && p >= root {
+        if matches!(dom.tag(p), "figure" | "picture") {
+            return true;
+        }
+        p = dom.parent[p];
+    }
+    false
 }
 
 /// True for an image whose `width` says it is an icon, an avatar or a pixel.

@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use url::Url;
 
 use super::dates;
-use super::dom::{Dom, attr, collapse_ws};
+use super::dom::{Dom, attr, collapse_ws, is_never_content};
 use super::jsonld::parse_ld;
 
 /// Everything read from `<head>`, JSON-LD and a few body elements.
@@ -387,8 +387,9 @@ fn written_date(
                 date_texts.push(t);
             }
         }
-        // As the first walk: template and SVG text is not the page's.
-        i = if matches!(e.name(), "template" | "svg") {
+        // As the first walk: template and SVG text is not the page's, nor
+        // is the raw text of a script, a style or a `<noscript>`.
+        i = if matches!(e.name(), "template" | "svg") || is_never_content(e.name()) {
             dom.end[i].max(i + 1)
         } else {
             i + 1
