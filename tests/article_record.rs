@@ -62,6 +62,21 @@ fn each_date_markup_the_page_may_use_gives_the_publication_date() {
 }
 
 #[test]
+fn a_site_specific_publication_key_dates_the_article_and_the_earliest_of_several_wins() {
+    let head = r#"<meta name="published-time" content="2026-03-09T08:45:32Z">
+        <meta name="w-published-date" content="2021-02-16"><meta name="publish-end-date" content="2020-01-01">"#;
+    assert_eq!(
+        day(&cleaned(&page(head, ""))).as_deref(),
+        Some("2021-02-16")
+    );
+    let in_text = r#"<p><span class="publicationTime">2022-11-23T08:10+02:00</span></p>"#;
+    assert_eq!(
+        day(&cleaned(&page("", in_text))).as_deref(),
+        Some("2022-11-23")
+    );
+}
+
+#[test]
 fn json_ld_wins_over_meta_and_both_over_a_sidebar_date_and_the_timezone_is_kept() {
     let head = r#"<script type="application/ld+json">{"@type":"NewsArticle","datePublished":"2024-03-05T10:00:00+02:00"}</script>
         <meta property="article:published_time" content="2023-01-01T00:00:00Z">"#;

@@ -237,9 +237,15 @@ fn numeric_date(s: &str, month_first: bool) -> Option<DateTime<FixedOffset>> {
         } else {
             continue;
         };
-        let parts: Vec<&str> = token.split(sep).collect();
+        // At most three parts, so a time's negative offset stays in the day's.
+        let parts: Vec<&str> = token.splitn(3, sep).collect();
         let [a, b, c] = parts[..] else {
             continue;
+        };
+        // An ISO 8601 time may follow a year-first day: "2022-11-23T08:10+02:00".
+        let c = match c.find(['t', 'T']) {
+            Some(at) if a.len() == 4 && (1..=2).contains(&at) => &c[..at],
+            _ => c,
         };
         let num = |p: &str| p.parse::<u32>().ok();
         let (Some(x), Some(y), Some(z)) = (num(a), num(b), num(c)) else {
@@ -329,6 +335,19 @@ mod tests {
         ] {
             assert_eq!(day_of(text).as_deref(), Some(want), "{text}");
         }
+    }
+
+    #[test]
+    fn an_iso_date_with_its_time_is_read_in_text() {
+        assert_eq!(
+            day_of("2022-11-23T08:10+02:00 ").as_deref(),
+            Some("2022-11-23")
+        );
+        assert_eq!(
+            day_of("am 2022-11-23T08:10:00-05:00").as_deref(),
+            Some("2022-11-23")
+        );
+        assert_eq!(day_of("version 1.2.3.4"), None);
     }
 
     #[test]

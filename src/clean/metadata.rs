@@ -237,6 +237,16 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         get("date"),
         time_attr.map(str::to_string),
         ld.date_created.clone(),
+        // Sites name their own keys ("w-published-date", "publication_date",
+        // "article.published"): any key that says it dates the publication.
+        // When several disagree the earliest is the first publication (a
+        // later one is a re-publication or the time the page was rendered).
+        metas
+            .iter()
+            .filter(|(k, _)| is_publication_key(k))
+            .filter_map(|(_, v)| parse_date(v))
+            .min()
+            .map(|d| d.to_rfc3339()),
     ];
     let month_first = month_first(html_lang);
     m.published_at = date_candidates
@@ -550,6 +560,26 @@ fn month_first(lang: Option<&str>) -> bool {
     lang == "en" || lang.starts_with("en-us")
 }
 
+/// True for a meta key (lower case) that says it holds the publication
+/// date: it names publishing (or an issue) and is no change, expiry or
+/// other event's date.
+fn is_publication_key(key: &str) -> bool {
+    let names = [
+        "publish",
+        "publication",
+        "pubdate",
+        "pub_date",
+        "pub-date",
+        "issued",
+    ]
+    .iter()
+    .any(|w| key.contains(w));
+    let other = ["modif", "updat", "expir", "revis", "end", "start", "event"]
+        .iter()
+        .any(|w| key.contains(w));
+    names && !other
+}
+
 /// Tags in order, without empties, over-long values or case-insensitive repeats.
 pub(crate) fn distinct_tags(tags: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -660,6 +690,26 @@ mod tests {
         assert_eq!(normalize_lang("de-DE, en").as_deref(), Some("de-DE"));
         assert_eq!(normalize_lang("zh-Hant-TW").as_deref(), Some("zh"));
         assert_eq!(normalize_lang("12"), None);
+    }
+
+    #[test]
+    fn keys_that_date_the_publication_are_told_from_other_dates() {
+        for key in [
+            "w-published-date",
+            "publication_date",
+            "article.published",
+            "pub_date",
+        ] {
+            assert!(is_publication_key(key), "{key}");
+        }
+        for key in [
+            "publish-end-date",
+            "last-updated",
+            "modified",
+            "og:description",
+        ] {
+            assert!(!is_publication_key(key), "{key}");
+        }
     }
 
     #[test]
