@@ -157,6 +157,46 @@ fn several_authors_come_from_json_ld_lists_and_from_by_and_bylines_in_any_langua
 }
 
 #[test]
+fn authors_from_site_keys_scholarly_tags_contributor_links_and_bylines_behind_a_url_author() {
+    let authors = |head: &str, top: &str| cleaned(&page(head, top)).authors;
+    assert_eq!(
+        authors(
+            r#"<meta name="cXenseParse:author" content="Sergio Martínez | The Newsroom">"#,
+            ""
+        ),
+        ["Sergio Martínez"]
+    );
+    assert_eq!(
+        authors(
+            r#"<meta name="citation_author" content="Roy, Aniruddha"><meta name="citation_author" content="Patel, Jyoti">"#,
+            ""
+        ),
+        ["Aniruddha Roy", "Jyoti Patel"]
+    );
+    assert_eq!(
+        authors(
+            "",
+            r#"<p>Text by <a href="/contributors/moses-kim-and-kate-shokurova">Moses Kim and Kate Shokurova</a></p>"#
+        ),
+        ["Moses Kim", "Kate Shokurova"]
+    );
+    // Markup that names the author only by a URL is no name: the byline is read.
+    assert_eq!(
+        authors(
+            r#"<meta name="author" content="https://news.example/people/emily">"#,
+            r#"<span class="post-meta-author">By Emily Norwood</span>"#
+        ),
+        ["Emily Norwood"]
+    );
+    // Punctuation left over from a template is no part of a name, and a value without a letter is none.
+    assert_eq!(
+        authors(r#"<meta name="author" content=", USA TODAY">"#, ""),
+        ["USA TODAY"]
+    );
+    assert!(authors(r#"<meta name="author" content="262588213843476">"#, "").is_empty());
+}
+
+#[test]
 fn the_lead_image_comes_from_json_ld_then_og_then_twitter_resolved_to_absolute() {
     let ld = r#"<script type="application/ld+json">{"@type":"NewsArticle","image":{"@type":"ImageObject","url":"/ld.jpg"}}</script>"#;
     let og = r#"<meta property="og:image" content="/og.jpg">"#;

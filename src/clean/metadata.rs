@@ -191,33 +191,31 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
             authors.push(a);
         }
     }
-    authors.extend(rel_authors);
-    if authors.is_empty() {
-        authors = shown_authors(dom);
+    // A key of the site's own that names the author ("cXenseParse:author").
+    if authors.is_empty()
+        && let Some((_, v)) = metas.iter().find(|(k, v)| {
+            k.contains("author")
+                && !k.contains("image")
+                && k != "citation_author"
+                && !v.trim().is_empty()
+        })
+    {
+        authors.push(collapse_ws(v));
     }
-    for a in authors {
-        let a = collapse_ws(&a);
-        let a = a
-            .strip_prefix("By ")
-            .or_else(|| a.strip_prefix("by "))
-            .unwrap_or(&a)
-            .to_string();
-        let looks_url = a.starts_with("http://") || a.starts_with("https://") || a.contains('/');
-        if a.is_empty() || looks_url || a.chars().count() > 100 || m.authors.len() >= 10 {
-            continue;
-        }
-        // "Name - Role at Site" is the name; the role is not an author.
-        let cut = [" - ", " – ", " — ", " | "]
-            .iter()
-            .filter_map(|sep| a.find(sep))
-            .min();
-        let a = match cut {
-            Some(at) if !a[..at].trim().is_empty() => a[..at].trim().to_string(),
-            _ => a,
-        };
-        if !m.authors.iter().any(|x| x.eq_ignore_ascii_case(&a)) {
-            m.authors.push(a);
-        }
+    // Scholarly pages (Highwire Press tags) write "Last, First".
+    if authors.is_empty() {
+        let cited = metas.iter().filter(|(k, _)| k == "citation_author");
+        authors.extend(cited.take(10).map(|(_, v)| match v.split_once(',') {
+            Some((last, first)) if !first.contains(',') => collapse_ws(&format!("{first} {last}")),
+            _ => collapse_ws(v),
+        }));
+    }
+    authors.extend(rel_authors);
+    m.authors = clean_authors(authors);
+    // The page shows names its markup does not give (or gives only as
+    // URLs and handles): read them off the page.
+    if m.authors.is_empty() {
+        m.authors = clean_authors(shown_authors(dom));
     }
 
     let date_candidates = [
@@ -319,6 +317,47 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     m
 }
 
+/// Author names as given, made into names: a "By" dropped, a role after
+/// a dash or bar cut, leading or trailing punctuation trimmed; URLs,
+/// over-long values and values without a letter are no names; at most ten,
+/// without case-insensitive repeats.
+fn clean_authors(raw: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in raw {
+        let a = collapse_ws(&a);
+        let a = a
+            .strip_prefix("By ")
+            .or_else(|| a.strip_prefix("by "))
+            .unwrap_or(&a)
+            .to_string();
+        let looks_url = a.starts_with("http://") || a.starts_with("https://") || a.contains('/');
+        if a.is_empty() || looks_url || a.chars().count() > 100 || out.len() >= 10 {
+            continue;
+        }
+        // "Name - Role at Site" is the name; the role is not an author.
+        let cut = [" - ", " – ", " — ", " | "]
+            .iter()
+            .filter_map(|sep| a.find(sep))
+            .min();
+        let a = match cut {
+            Some(at) if !a[..at].trim().is_empty() => a[..at].trim(),
+            _ => a.as_str(),
+        };
+        let a = a
+            .trim_matches(|c: char| {
+                c.is_whitespace() || matches!(c, ',' | ';' | ':' | '|' | '-' | '·')
+            })
+            .to_string();
+        if !a.chars().any(char::is_alphabetic) {
+            continue;
+        }
+        if !out.iter().any(|x| x.eq_ignore_ascii_case(&a)) {
+            out.push(a);
+        }
+    }
+    out
+}
+
 /// Names the page shows without marking them up, for a page whose markup
 /// names no author: the text of links to an author's page, else short
 /// bylines. A second walk over the page, made only for such pages, so the
@@ -354,9 +393,9 @@ fn shown_authors(dom: &Dom<'_>) -> Vec<String> {
             && !rel_author
             && linked.len() < 3
             && attr(e, "href").is_some_and(links_to_author_page)
-            && let Some(name) = person_name(&dom.collapsed_text(i, &no_removed))
+            && let Some(names) = byline_names(&dom.collapsed_text(i, &no_removed))
         {
-            linked.push(name);
+            linked.extend(names);
         }
         i += 1;
     }
@@ -432,8 +471,21 @@ fn says_date(e: &scraper::node::Element) -> bool {
 
 /// Path segments of an author's page ("/authors/jane-doe", "/autor/…").
 const AUTHOR_PATHS: &[&str] = &[
-    "author", "authors", "autor", "autoren", "auteur", "auteurs", "autore", "autori", "writer",
-    "writers", "byline",
+    "author",
+    "authors",
+    "autor",
+    "autoren",
+    "auteur",
+    "auteurs",
+    "autore",
+    "autori",
+    "writer",
+    "writers",
+    "byline",
+    "contributor",
+    "contributors",
+    "columnist",
+    "columnists",
 ];
 
 /// Words that introduce a name in a byline ("By", "Von", "Par", "Por", "Di", "Door", "Av").
