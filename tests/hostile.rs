@@ -190,18 +190,40 @@ async fn every_redirect_hop_waits_for_its_origin_and_ten_hops_are_followed() {
     );
     assert_logged(&log, &["/eleven/0", "more than 10 redirects"]);
     // One origin, one request at a time: every start, redirect hops
-    // included, is at least min_host_interval after the one before.
+    // included, is at least min_host_interval after the one before. The
+    // server's stamps are the kernel's (common::arrival), so a server slow
+    // to get round to a request does not shorten the gap after it. What
+    // it cannot see is the daemon's hand-off between letting a request go
+    // and the bytes leaving (a new connection's handshake, the daemon off
+    // the CPU on a loaded machine): that can shorten one gap, by up to
+    // 17 ms seen with the suite and two busy loops on two cores. Hence two
+    // checks: no gap is shorter than the interval less that hand-off (a hop
+    // that skipped its wait goes out a millisecond or two after the
+    // redirect), and the median gap, which a few late hand-offs cannot
+    // move, is the whole interval (a shortened interval would fail it).
+    // That a late start does not shorten the next gap is checked without a
+    // clock in fetch::host's tests.
     let mut starts: Vec<_> = faulty.requests().into_iter().map(|(_, at)| at).collect();
     starts.sort();
     assert!(
         starts.len() >= 23,
         "feed, robots.txt and 21 hops: {starts:?}"
     );
-    let slack = Duration::from_millis(10);
-    for pair in starts.windows(2) {
-        let gap = pair[1] - pair[0];
-        assert!(gap + slack >= interval, "two requests {gap:?} apart\n{log}");
+    let mut gaps: Vec<Duration> = starts.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    let hand_off = Duration::from_millis(30);
+    for gap in &gaps {
+        assert!(
+            *gap + hand_off >= interval,
+            "two requests {gap:?} apart: {gaps:?}\n{log}"
+        );
     }
+    gaps.sort();
+    let median = gaps[gaps.len() / 2];
+    // 1 ms: the jitter of a loopback hand-off on an idle CPU.
+    assert!(
+        median + Duration::from_millis(1) >= interval,
+        "requests typically {median:?} apart: {gaps:?}\n{log}"
+    );
     assert_healthy(&ws, &healthy, "healthy-hops", &log);
 }
 

@@ -56,8 +56,11 @@ struct Origin {
 
 #[derive(Default)]
 struct Timing {
-    /// When the next request may start.
+    /// When the next request may start (a reservation, see `last_start`).
     next_start: Option<Instant>,
+    /// When the last request was actually let go: the interval is kept from
+    /// here, since a request may go out later than its reserved start.
+    last_start: Option<Instant>,
     /// No request before this (the server's `Retry-After`).
     blocked_until: Option<Instant>,
     /// The origin's robots.txt `Crawl-delay`.
@@ -182,7 +185,7 @@ impl Hosts {
             })?;
         // Reserve a start time: requests to one origin start at least the
         // interval (or the crawl delay, if longer) apart.
-        let start = {
+        let (mut start, interval) = {
             let mut timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             let interval = timing
@@ -199,20 +202,53 @@ impl Hosts {
                 });
             }
             timing.next_start = Some(clock::instant_after(start, interval));
-            start
+            (start, interval)
         };
-        tokio::time::sleep_until(start).await;
-        let global = Arc::clone(&self.global)
-            .acquire_owned()
-            .await
-            .map_err(|_| Busy {
-                wait: Duration::from_secs(1),
-            })?;
-        Ok(HostPermit {
-            _record: origin,
-            _origin: slot,
-            _global: global,
-        })
+        loop {
+            tokio::time::sleep_until(start).await;
+            let global = Arc::clone(&self.global)
+                .acquire_owned()
+                .await
+                .map_err(|_| Busy {
+                    wait: Duration::from_secs(1),
+                })?;
+            // The reservation is only a plan: a timer fires late on a busy
+            // machine and the global cap can hold a request past its start,
+            // so the request before this one may have gone out late. The
+            // server sees when requests are sent, so the interval is checked
+            // again against that moment, after the last wait and with no
+            // await between this check and the request being handed over.
+            let too_soon = {
+                let mut timing = origin.timing.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let earliest = timing
+                    .last_start
+                    .map_or(now, |last| clock::instant_after(last, interval));
+                if earliest <= now {
+                    timing.last_start = Some(now);
+                    // Later reservations are spaced from this real start too.
+                    let after = clock::instant_after(now, interval);
+                    timing.next_start = Some(timing.next_start.map_or(after, |t| t.max(after)));
+                    None
+                } else {
+                    Some((earliest, earliest.duration_since(now)))
+                }
+            };
+            let Some((earliest, wait)) = too_soon else {
+                return Ok(HostPermit {
+                    _record: origin,
+                    _origin: slot,
+                    _global: global,
+                });
+            };
+            // Too soon after a late request: wait out the rest of its
+            // interval without holding a place under the global cap.
+            drop(global);
+            if wait > max_wait {
+                return Err(Busy { wait });
+            }
+            start = earliest;
+        }
     }
 
     /// How long `key` is still blocked by a `Retry-After`, if it is.
@@ -429,6 +465,69 @@ mod tests {
             hosts.origins().len() < 10,
             "{} origins kept",
             hosts.origins().len()
+        );
+    }
+
+    /// A request to `a` that is let go only when `held` (a permit of another
+    /// origin taking the single place under the global cap) is dropped at
+    /// `release`: it goes out late. Returns when it went out.
+    async fn late_request(
+        hosts: &Arc<Hosts>,
+        held: HostPermit,
+        release: Duration,
+        policy: HostPolicy,
+    ) -> Instant {
+        let task = {
+            let hosts = Arc::clone(hosts);
+            tokio::spawn(async move {
+                let permit = hosts.acquire("http://a", policy, FOREVER).await;
+                assert!(permit.is_ok());
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(release).await;
+        drop(held);
+        task.await.unwrap_or_else(|e| panic!("late request: {e}"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_interval_counts_from_a_late_start_not_from_its_reservation() {
+        let hosts = Arc::new(Hosts::new(1));
+        let t0 = Instant::now();
+        let held = hosts.acquire("http://b", policy(1, 0), FOREVER).await;
+        let held = held.unwrap_or_else(|_| panic!("first request to b"));
+        // Reserved for t0, sent at t0 + 60 ms.
+        let late = late_request(&hosts, held, Duration::from_millis(60), policy(1, 100)).await;
+        assert!(late - t0 >= Duration::from_millis(60));
+        // Reserved for t0 + 100 ms, which would be 40 ms after the late one.
+        let _next = hosts.acquire("http://a", policy(1, 100), FOREVER).await;
+        assert!(Instant::now() - late >= Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_reserved_before_an_earlier_one_went_out_late_waits_for_it() {
+        let hosts = Arc::new(Hosts::new(1));
+        let held = hosts.acquire("http://b", policy(1, 0), FOREVER).await;
+        let held = held.unwrap_or_else(|_| panic!("first request to b"));
+        // Two requests to `a` at once: the first reserves t0 and the second
+        // t0 + 100 ms, before the first goes out late at t0 + 60 ms.
+        let second = {
+            let hosts = Arc::clone(&hosts);
+            tokio::spawn(async move {
+                tokio::task::yield_now().await;
+                let permit = hosts.acquire("http://a", policy(2, 100), FOREVER).await;
+                assert!(permit.is_ok());
+                Instant::now()
+            })
+        };
+        let late = late_request(&hosts, held, Duration::from_millis(60), policy(2, 100)).await;
+        let second = second
+            .await
+            .unwrap_or_else(|e| panic!("second request: {e}"));
+        assert!(
+            second - late >= Duration::from_millis(100),
+            "{:?}",
+            second - late
         );
     }
 

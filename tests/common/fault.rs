@@ -11,10 +11,12 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::serve::Listener;
 
+use super::arrival::{Arrival, StampingListener};
 use super::{Format, Site, Workspace, article_html, marker_of, title_of};
 
 /// `[fetch]` lines that keep a stalled request short: a whole request may
@@ -101,7 +103,7 @@ pub fn rss_text(items: &[(&str, String)]) -> String {
 struct Faults {
     /// Scripted replies per path: the n-th request gets the n-th reply, the last repeats.
     routes: HashMap<String, Vec<Reply>>,
-    /// Every request: path and arrival time.
+    /// Every request: path and arrival time (when the kernel received it).
     requests: Vec<(String, Instant)>,
 }
 
@@ -116,15 +118,16 @@ pub struct FaultServer {
 
 impl FaultServer {
     pub async fn start() -> FaultServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1");
+        let listener = StampingListener::bind().await;
         let server = FaultServer {
-            addr: listener.local_addr().expect("local addr"),
+            addr: Listener::local_addr(&listener).expect("local addr"),
             faults: Arc::default(),
             streamed: Arc::default(),
         };
-        let app = Router::new().fallback(answer).with_state(server.clone());
+        let app = Router::new()
+            .fallback(answer)
+            .with_state(server.clone())
+            .into_make_service_with_connect_info::<Arrival>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -154,7 +157,8 @@ impl FaultServer {
             .count()
     }
 
-    /// Every request so far, in arrival order.
+    /// Every request so far, in the order they were handled, each with
+    /// when it arrived (see [`Arrival`]; sort by it to compare arrivals).
     pub fn requests(&self) -> Vec<(String, Instant)> {
         self.lock().requests.clone()
     }
@@ -164,12 +168,17 @@ impl FaultServer {
     }
 }
 
-async fn answer(State(server): State<FaultServer>, uri: Uri) -> Response {
+async fn answer(
+    State(server): State<FaultServer>,
+    ConnectInfo(arrival): ConnectInfo<Arrival>,
+    uri: Uri,
+) -> Response {
     let path = uri.path().to_string();
+    let arrived = arrival.take();
     let reply = {
         let mut faults = server.lock();
         let earlier = faults.requests.iter().filter(|(p, _)| *p == path).count();
-        faults.requests.push((path.clone(), Instant::now()));
+        faults.requests.push((path.clone(), arrived));
         faults
             .routes
             .get(&path)
