@@ -46,8 +46,9 @@ impl fmt::Display for Report {
         let mb = self.bytes as f64 / 1e6;
         writeln!(
             f,
-            "{} pages, {mb:.1} MB, best of {} rounds, one thread",
-            self.pages, self.rounds
+            "{}, {mb:.1} MB, best of {}, one thread",
+            crate::plural::count(self.pages, "page", "pages"),
+            crate::plural::count(self.rounds, "round", "rounds")
         )?;
         for (name, time) in [("parse only (scraper)", self.parse), ("clean", self.clean)] {
             writeln!(

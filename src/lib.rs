@@ -6,7 +6,7 @@
 //! beside them; [`roster`] holds the sources being followed (swapped on
 //! reload). [`article`] holds the records passed between stages;
 //! [`boilerplate`] is what the daemon learns about each site's template;
-//! [`bench`] measures the cleaner.
+//! [`bench`] measures the cleaner; [`plural`] makes the counts it prints agree.
 
 pub mod article;
 pub mod bench;
@@ -18,6 +18,7 @@ pub mod dedup;
 pub mod feed;
 pub mod fetch;
 pub mod pipeline;
+pub mod plural;
 pub mod roster;
 pub mod schedule;
 pub mod sink;

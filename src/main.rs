@@ -14,6 +14,7 @@ use url::Url;
 
 use thresher::config::{Config, ConfigOrigin};
 use thresher::pipeline::{Pipeline, Reloader};
+use thresher::plural::{count, word};
 use thresher::schedule::Mode;
 use thresher::telemetry::progress::OnceProgress;
 use thresher::telemetry::{self, LogFormat, StatsSnapshot};
@@ -304,17 +305,22 @@ fn daemon(config: Config, origin: &ConfigOrigin, mode: Mode) -> anyhow::Result<E
                     format!(" (the first is due {})", at.format("%Y-%m-%d %H:%M:%S UTC"))
                 });
                 eprintln!(
-                    "thresher: {} article(s) wait for a retry their server asked for or a \
-                     transient failure needs; a later run fetches them{due}",
-                    pending.retrying
+                    "thresher: {} for a retry their server asked for or a transient failure \
+                     needs; a later run fetches {}{due}",
+                    count(pending.retrying, "article waits", "articles wait"),
+                    word(pending.retrying, "it", "them")
                 );
             }
         }
         if mode == Mode::Once && stats.polls_failed > 0 && !shutdown.is_cancelled() {
             eprintln!(
-                "thresher: {} of {} feed polls failed (see the log above)",
+                "thresher: {} of {} failed (see the log above)",
                 stats.polls_failed,
-                stats.polls_failed + stats.polls_ok
+                count(
+                    stats.polls_failed + stats.polls_ok,
+                    "feed poll",
+                    "feed polls"
+                )
             );
             return Ok(ExitCode::from(EXIT_SOME_SOURCES_FAILED));
         }
@@ -338,13 +344,14 @@ fn undelivered_message(pending: &thresher::state::PendingSummary, outbox: u64) -
             .as_deref()
             .map_or(String::new(), |e| format!(" (last error: {e})"));
         parts.push(format!(
-            "{} article(s) a sink could not take{why}",
-            pending.undelivered
+            "{} a sink could not take{why}",
+            count(pending.undelivered, "article", "articles")
         ));
     }
     if outbox > 0 {
         parts.push(format!(
-            "{outbox} article(s) in the NATS outbox, not yet acknowledged by the broker"
+            "{} in the NATS outbox, not yet acknowledged by the broker",
+            count(outbox, "article", "articles")
         ));
     }
     Some(format!(
@@ -461,7 +468,7 @@ fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
         Some(listen) => println!("telemetry:  http://{listen}/metrics, /healthz, /readyz, /status"),
         None => println!("telemetry:  off (set [telemetry] listen)"),
     }
-    println!("{} source(s):", config.sources.len());
+    println!("{}:", count(config.sources.len(), "source", "sources"));
     let width = config
         .sources
         .iter()
@@ -528,7 +535,10 @@ fn print_source_health(config: &Config, width: usize) -> bool {
         }
         Ok((rows, outbox)) => {
             if config.output.nats.is_some() || outbox > 0 {
-                println!("NATS outbox: {outbox} article(s) waiting for the broker");
+                println!(
+                    "NATS outbox: {} waiting for the broker",
+                    count(outbox, "article", "articles")
+                );
             }
             println!("source status (from {}):", config.state.dir.display());
             for (name, feed, article_failures) in rows {
@@ -689,7 +699,11 @@ fn print_explanation(output: &CleanOutput, decisions: &[clean::Decision]) {
     }
     let paragraphs = output.text.split("\n\n").count();
     let words = output.text.split_whitespace().count();
-    println!("text:     {paragraphs} paragraph(s), {words} word(s)");
+    println!(
+        "text:     {}, {}",
+        count(paragraphs, "paragraph", "paragraphs"),
+        count(words, "word", "words")
+    );
 }
 
 /// One line per decision. The element's whole CSS path comes last, as it
@@ -818,9 +832,9 @@ fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     eprintln!(
-        "cleaned {} of {} file(s) into {}",
+        "cleaned {} of {} into {}",
         args.files.len() - failed,
-        args.files.len(),
+        count(args.files.len(), "file", "files"),
         out.display()
     );
     Ok(if failed == 0 {

@@ -42,6 +42,7 @@ use crate::config::Config;
 use crate::dedup;
 use crate::feed;
 use crate::fetch::{self, FetchError, Fetcher, Validators};
+use crate::plural::count;
 use crate::roster::Roster;
 use crate::schedule::{Mode, PollDone, PollRequest, Scheduler};
 use crate::sink::{self, Sighting, SightingKind, Sink};
@@ -636,8 +637,13 @@ async fn poll_source(
             }
             if feed_state.consecutive_failures > 0 {
                 info!(
-                    "source {:?} recovered after {} failed poll(s)",
-                    source.name, feed_state.consecutive_failures
+                    "source {:?} recovered after {}",
+                    source.name,
+                    count(
+                        feed_state.consecutive_failures,
+                        "failed poll",
+                        "failed polls"
+                    )
                 );
             }
             feed_state.last_success_at = Some(now);
@@ -844,8 +850,8 @@ async fn fetch_and_accept(
         return Err(PollFailure::other(
             "no_entries",
             format!(
-                "the feed lists {} entries but none has a usable http(s) link; nothing was accepted",
-                parsed.listed
+                "the feed lists {} but none has a usable http(s) link; nothing was accepted",
+                count(parsed.listed, "entry", "entries")
             ),
         ));
     }
@@ -872,9 +878,9 @@ async fn fetch_and_accept(
     }
     if !overlong.is_empty() {
         warn!(
-            "source {:?}: {} link(s) longer than {MAX_LINK_BYTES} bytes skipped",
+            "source {:?}: {} longer than {MAX_LINK_BYTES} bytes skipped",
             source.name,
-            overlong.len()
+            count(overlong.len(), "link", "links")
         );
     }
     let jobs: Vec<ArticleJob> = entries
@@ -1537,13 +1543,16 @@ async fn retry_later(ctx: &Context, job: ArticleJob, reason: String, setback: Se
         Ok(Retry::At(at)) => {
             ctx.retry_alarm.set(at);
             warn!(
-                "source {source:?}: article {url}: {reason}; {attempt} of {} attempts failed, retry at {}",
-                policy.max_attempts,
+                "source {source:?}: article {url}: {reason}; {attempt} of {} failed, retry at {}",
+                count(policy.max_attempts, "attempt", "attempts"),
                 at.format("%H:%M:%S UTC")
             )
         }
         Ok(Retry::GaveUp) => {
-            warn!("source {source:?}: article {url}: {reason}; giving up after {attempt} attempts")
+            warn!(
+                "source {source:?}: article {url}: {reason}; giving up after {}",
+                count(attempt, "attempt", "attempts")
+            )
         }
         Ok(Retry::AlreadyFinished) => {
             debug!(

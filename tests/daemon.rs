@@ -529,7 +529,7 @@ async fn check_config_lists_the_sources() {
     let output = ws.command("check-config").output().await.expect("run");
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("2 source(s)"), "{stdout}");
+    assert!(stdout.contains("2 sources:"), "{stdout}");
     assert!(
         stdout.contains("alpha") && stdout.contains("http://127.0.0.1:9/b.xml"),
         "{stdout}"
@@ -580,20 +580,106 @@ async fn clean_prints_one_article_and_writes_many_with_out() {
     assert!(markdown.contains(&marker_of("cli-a")), "{markdown}");
 
     let out = ws.dir.path().join("out");
-    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
         .arg("clean")
         .arg("--out")
         .arg(&out)
         .args([&page_a, &page_b])
-        .status()
+        .output()
         .await
         .expect("run clean --out");
-    assert!(status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("cleaned 2 of 2 files into "), "{stderr}");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+        .arg("clean")
+        .arg("--out")
+        .arg(&out)
+        .arg(&page_a)
+        .output()
+        .await
+        .expect("run clean --out");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cleaned 1 of 1 file into "),
+        "one file is one file: {stderr}"
+    );
     for stem in ["page-a", "page-b"] {
         let bytes = std::fs::read(out.join(format!("{stem}.json"))).expect("written");
         let article: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         assert!(article["text"].as_str().is_some_and(|t| !t.is_empty()));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_without_url_prints_the_pages_own_canonical_url_but_no_id_or_url() {
+    let ws = Workspace::new();
+    let clean = |name: &str, head: &str, args: &[&str]| {
+        let page = ws.dir.path().join(name);
+        let html = common::article_html("cli-canonical").replacen(
+            "<meta charset=\"utf-8\">",
+            &format!("<meta charset=\"utf-8\">{head}"),
+            1,
+        );
+        std::fs::write(&page, html).expect("write page");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_thresher"))
+            .arg("clean")
+            .args(args)
+            .arg(&page)
+            .output()
+            .expect("run clean");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("JSON on stdout")
+    };
+    let link =
+        r#"<link rel="canonical" href="https://news.example.org/2024/03/harbour?utm_source=feed">"#;
+
+    // Without --url: the page's canonical link, as it is (nothing to
+    // compare its site with, so nothing is stripped), and no id or url.
+    let article = clean("linked.html", link, &[]);
+    assert_eq!(
+        article["canonical_url"].as_str(),
+        Some("https://news.example.org/2024/03/harbour?utm_source=feed"),
+        "{article}"
+    );
+    assert!(
+        article.get("id").is_none() && article.get("url").is_none(),
+        "{article}"
+    );
+    // og:url when there is no canonical link.
+    let og = r#"<meta property="og:url" content="https://news.example.org/og">"#;
+    let article = clean("og.html", og, &[]);
+    assert_eq!(
+        article["canonical_url"].as_str(),
+        Some("https://news.example.org/og")
+    );
+    // Neither, or a relative one: left out.
+    let article = clean("none.html", "", &[]);
+    assert!(article.get("canonical_url").is_none(), "{article}");
+    let relative = r#"<link rel="canonical" href="/2024/03/harbour">"#;
+    let article = clean("relative.html", relative, &[]);
+    assert!(article.get("canonical_url").is_none(), "{article}");
+
+    // With --url on the same site: canonicalised, and the id derives from it.
+    let article = clean(
+        "linked.html",
+        link,
+        &["--url", "https://news.example.org/go/123"],
+    );
+    assert_eq!(
+        article["canonical_url"].as_str(),
+        Some("https://news.example.org/2024/03/harbour"),
+        "{article}"
+    );
+    assert_eq!(
+        article["url"].as_str(),
+        Some("https://news.example.org/go/123")
+    );
+    assert_eq!(article["id"].as_str().map(str::len), Some(32));
 }
 
 #[test]

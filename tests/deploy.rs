@@ -520,3 +520,187 @@ fn containerfile_builds_in_one_stage_and_runs_as_non_root_with_volumes() {
     let cmd = runtime.iter().rfind(|i| i.keyword == "CMD").expect("CMD");
     assert_eq!(json_array(&cmd.args, "CMD"), ["run"]);
 }
+
+/// Kubernetes quantity (`512Mi`, `1.5Gi`, `800M`, `1073741824`) in bytes.
+fn quantity_bytes(text: &str) -> u64 {
+    let units: [(&str, f64); 6] = [
+        ("Ki", 1024.0),
+        ("Mi", 1024.0 * 1024.0),
+        ("Gi", 1024.0 * 1024.0 * 1024.0),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+    ];
+    let (number, scale) = units
+        .iter()
+        .find_map(|(suffix, scale)| text.strip_suffix(suffix).map(|n| (n, *scale)))
+        .unwrap_or((text, 1.0));
+    let number: f64 = number
+        .parse()
+        .unwrap_or_else(|e| panic!("{text:?} is not a memory quantity: {e}"));
+    (number * scale) as u64
+}
+
+/// The memory the daemon's bounds allow with `config`, as the comment in
+/// deploy/kubernetes/deployment.yaml adds it up (the per-item costs are
+/// measured there; MB = 10^6 bytes).
+fn memory_bound(config: &Config) -> u64 {
+    const MB: u64 = 1_000_000;
+    // A clean costs about 30 bytes per byte of page; the cleaner refuses
+    // pages over 16 MiB of markup whatever the body limit.
+    const CLEAN_PER_BYTE: u64 = 30;
+    const MAX_MARKUP: u64 = 16 << 20;
+    const REMEMBERED_STORIES: u64 = 1_000_000;
+    const STORY_BYTES: u64 = 62;
+    const RUNTIME: u64 = 20 * MB;
+    let pipeline = &config.pipeline;
+    let workers = pipeline.clean_workers as u64;
+    // A source may raise its own body limit.
+    let body = config
+        .sources
+        .iter()
+        .filter_map(|s| s.fetch.as_ref().and_then(|f| f.max_body_bytes))
+        .chain([config.fetch.max_body_bytes])
+        .max()
+        .unwrap_or(config.fetch.max_body_bytes);
+    // The queues into and out of the cleaners hold at most 2 per cleaner.
+    let heavy = (pipeline.queue_capacity as u64).min(2 * workers);
+    let fetched = pipeline.fetch_concurrency as u64 * body;
+    let queued_pages = heavy * body;
+    let cleans = (workers + 1) * CLEAN_PER_BYTE * body.min(MAX_MARKUP);
+    let queued_articles = heavy * 2 * body;
+    let delivering = 4 * body;
+    let feeds = 2 * pipeline.feed_concurrency as u64 * body;
+    let cache = config.state.cache_mib as u64 * 1024 * 1024;
+    let dedup = REMEMBERED_STORIES * STORY_BYTES;
+    fetched + queued_pages + cleans + queued_articles + delivering + feeds + cache + dedup + RUNTIME
+}
+
+#[test]
+fn the_memory_limit_covers_what_the_daemons_bounds_allow_with_the_configmaps_values() {
+    let docs = manifests();
+    let deployment = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("a Deployment");
+    let config_map = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap")
+        .expect("a ConfigMap");
+    let toml = str_of(&config_map["data"]["thresher.toml"], "ConfigMap data");
+    let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("ConfigMap config: {e}"));
+    // 0 is one cleaner per CPU of whatever node the pod lands on: no limit
+    // could be computed for that.
+    assert!(
+        config.pipeline.clean_workers > 0,
+        "the ConfigMap pins pipeline.clean_workers"
+    );
+    let resources = &deployment["spec"]["template"]["spec"]["containers"][0]["resources"];
+    let limit = quantity_bytes(str_of(&resources["limits"]["memory"], "memory limit"));
+    let request = quantity_bytes(str_of(&resources["requests"]["memory"], "memory request"));
+    let bound = memory_bound(&config);
+    assert!(
+        limit >= bound,
+        "memory limit {limit} bytes is below the {bound} bytes the daemon's bounds allow"
+    );
+    assert!(request <= limit, "request {request} over limit {limit}");
+    // The comment's total is the figure this test computes.
+    let comment_total = read("kubernetes/deployment.yaml")
+        .lines()
+        .find_map(|l| {
+            let rest = l.trim().strip_prefix("#")?.trim().strip_prefix("total")?;
+            rest.trim().strip_suffix("MB")?.trim().parse::<u64>().ok()
+        })
+        .expect("a `total … MB` line in the Deployment's comment");
+    assert_eq!(
+        comment_total,
+        bound.div_ceil(1_000_000),
+        "the comment adds up to what the bounds give"
+    );
+}
+
+/// The last word of a command line: the image of `podman run … IMAGE`.
+fn last_word(command: &str) -> &str {
+    command
+        .split_whitespace()
+        .last()
+        .unwrap_or_else(|| panic!("an empty command"))
+}
+
+/// The `-t` value of a `podman build` line.
+fn tag_of(command: &str) -> &str {
+    let mut words = command.split_whitespace();
+    words
+        .find(|w| *w == "-t")
+        .and_then(|_| words.next())
+        .unwrap_or_else(|| panic!("no -t in {command:?}"))
+}
+
+/// The `podman build` and `podman run` command lines of `text` (shell
+/// continuations joined, comments after the command dropped, a leading `#`
+/// of a commented example removed).
+fn podman_commands(text: &str) -> (Vec<String>, Vec<String>) {
+    let (mut builds, mut runs) = (Vec::new(), Vec::new());
+    let mut current = String::new();
+    for line in text.lines() {
+        let line = line.trim().trim_start_matches('#').trim();
+        let line = line.split("  #").next().unwrap_or(line).trim_end();
+        if current.is_empty() && !line.starts_with("podman ") {
+            continue;
+        }
+        if let Some(head) = line.strip_suffix('\\') {
+            current.push_str(head);
+            current.push(' ');
+            continue;
+        }
+        current.push_str(line);
+        let command = std::mem::take(&mut current);
+        if command.starts_with("podman build ") {
+            builds.push(command);
+        } else if command.starts_with("podman run ") {
+            runs.push(command);
+        }
+    }
+    (builds, runs)
+}
+
+#[test]
+fn readme_containerfile_and_deployment_name_the_same_image_tagged_with_the_version() {
+    let expected = format!("thresher:{}", env!("CARGO_PKG_VERSION"));
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    for (what, text) in [
+        ("README.md", readme.as_str()),
+        ("deploy/Containerfile", &read("Containerfile")),
+    ] {
+        let (builds, runs) = podman_commands(text);
+        assert!(
+            !builds.is_empty() && !runs.is_empty(),
+            "{what}: a podman build and a podman run"
+        );
+        for build in &builds {
+            assert_eq!(tag_of(build), expected, "{what}: {build}");
+        }
+        for run in &runs {
+            assert_eq!(last_word(run), expected, "{what}: {run}");
+            // The config mounted is the user's copy, by an absolute path
+            // (docker takes no relative one).
+            assert!(
+                run.contains("\"$PWD/thresher.toml:/etc/thresher/thresher.toml:ro\""),
+                "{what}: {run}"
+            );
+        }
+    }
+    let docs = manifests();
+    let deployment = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("a Deployment");
+    let image = str_of(
+        &deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "image",
+    );
+    // A registry in front is what README says to put there.
+    let name = image.rsplit('/').next().unwrap_or(image);
+    assert_eq!(name, expected, "the Deployment's image {image}");
+}

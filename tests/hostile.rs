@@ -400,14 +400,14 @@ async fn once_exits_4_naming_what_a_full_output_did_not_take_and_the_next_run_de
         &log,
         &[
             "not every accepted article reached every output",
-            "1 article(s) a sink could not take",
+            "1 article a sink could not take",
             "directory sink",
         ],
     );
     let status = ws.command("status").output().await.expect("status");
     let table = String::from_utf8_lossy(&status.stdout);
     assert!(
-        table.contains("pending: 1 article(s) accepted, not yet delivered (1 not taken by a sink)"),
+        table.contains("pending: 1 article accepted, not yet delivered (1 not taken by a sink)"),
         "{table}"
     );
 
@@ -451,7 +451,7 @@ async fn a_body_that_lies_about_gzip_and_a_100_kb_link_fail_for_good_not_for_an_
     );
     // Not a transient failure: no quick retry either.
     assert_eq!(faulty.hits("/a/lying"), 1, "{log}");
-    assert_logged(&log, &["1 link(s) longer than 8000 bytes skipped"]);
+    assert_logged(&log, &["1 link longer than 8000 bytes skipped"]);
     assert!(
         faulty.requests().iter().all(|(path, _)| path.len() < 1_000),
         "the long link is never requested"
@@ -599,7 +599,7 @@ async fn an_unreachable_robots_txt_makes_articles_wait_without_spending_their_at
     let status = ws.command("status").output().await.expect("status");
     let table = String::from_utf8_lossy(&status.stdout);
     assert!(
-        table.contains("pending: 1 article(s) accepted, not yet delivered (1 waiting for a retry"),
+        table.contains("pending: 1 article accepted, not yet delivered (1 waiting for a retry"),
         "{table}"
     );
     assert_healthy(&ws, &healthy, "healthy-robots-down", &log);

@@ -2,11 +2,15 @@
 //! test, on a free port with its own store) and the real binary: every
 //! article arrives once; a broker outage or a SIGKILLed daemon loses nothing
 //! and duplicates nothing.
+//!
+//! Without a `nats-server` to run (see `common::nats_server_binary`) each test
+//! says it is skipped and passes; with `THRESHER_REQUIRE_NATS=1` (`.ci/run`)
+//! it fails instead. The last test checks both.
 
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Format, NatsServer, Site, Workspace, json_files, signal, wait_until};
@@ -60,6 +64,9 @@ async fn wait_for_messages(server: &NatsServer, count: usize, limit: Duration) {
 
 #[tokio::test]
 async fn every_article_arrives_in_the_stream_once_as_the_same_json_as_its_file() {
+    if common::skip_without_nats_server() {
+        return;
+    }
     let site = Site::start().await;
     for slug in ["one", "two", "three"] {
         site.publish(Format::Rss, slug);
@@ -90,6 +97,9 @@ async fn every_article_arrives_in_the_stream_once_as_the_same_json_as_its_file()
 
 #[tokio::test]
 async fn nats_only_output_writes_no_files() {
+    if common::skip_without_nats_server() {
+        return;
+    }
     let site = Site::start().await;
     site.publish(Format::Rss, "only-nats");
     let server = NatsServer::start().await;
@@ -113,6 +123,9 @@ async fn nats_only_output_writes_no_files() {
 
 #[tokio::test]
 async fn broker_stopped_mid_run_and_restarted_loses_nothing_and_duplicates_nothing() {
+    if common::skip_without_nats_server() {
+        return;
+    }
     let site = Site::start().await;
     for slug in ["before-1", "before-2", "before-3"] {
         site.publish(Format::Rss, slug);
@@ -163,6 +176,9 @@ async fn broker_stopped_mid_run_and_restarted_loses_nothing_and_duplicates_nothi
 
 #[tokio::test]
 async fn daemon_killed_with_articles_in_the_outbox_loses_nothing_and_duplicates_nothing() {
+    if common::skip_without_nats_server() {
+        return;
+    }
     let site = Site::start().await;
     for slug in ["k1", "k2", "k3", "k4", "k5"] {
         site.publish(Format::Rss, slug);
@@ -193,7 +209,7 @@ async fn daemon_killed_with_articles_in_the_outbox_loses_nothing_and_duplicates_
         .expect("check-config");
     let report = String::from_utf8_lossy(&check.stdout);
     assert!(
-        report.contains("NATS outbox: 3 article(s) waiting"),
+        report.contains("NATS outbox: 3 articles waiting for the broker"),
         "the outbox is bounded: {report}"
     );
 
@@ -258,6 +274,9 @@ async fn once_undelivered(ws: &Workspace) -> std::process::Output {
 #[tokio::test]
 async fn once_with_the_broker_down_says_how_many_articles_stay_queued_and_the_next_run_sends_them()
 {
+    if common::skip_without_nats_server() {
+        return;
+    }
     let site = Site::start().await;
     site.publish(Format::Rss, "q1");
     site.publish(Format::Rss, "q2");
@@ -267,10 +286,7 @@ async fn once_with_the_broker_down_says_how_many_articles_stay_queued_and_the_ne
 
     let output = once_undelivered(&ws).await;
     let log = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        log.contains("2 article(s) stay in the NATS outbox"),
-        "{log}"
-    );
+    assert!(log.contains("2 articles stay in the NATS outbox"), "{log}");
 
     server.restart().await;
     write_config(&ws, &site, &server, "1h", "drain_timeout = \"20s\"");
@@ -280,6 +296,9 @@ async fn once_with_the_broker_down_says_how_many_articles_stay_queued_and_the_ne
 
 #[tokio::test]
 async fn an_existing_stream_without_our_subjects_is_reported_and_nothing_is_published() {
+    if common::skip_without_nats_server() {
+        return;
+    }
     let site = Site::start().await;
     site.publish(Format::Rss, "mismatch");
     let server = NatsServer::start().await;
@@ -301,15 +320,15 @@ async fn an_existing_stream_without_our_subjects_is_reported_and_nothing_is_publ
         log.contains("which do not cover \"thresher.articles.*\""),
         "{log}"
     );
-    assert!(
-        log.contains("1 article(s) stay in the NATS outbox"),
-        "{log}"
-    );
+    assert!(log.contains("1 article stays in the NATS outbox"), "{log}");
     assert!(server.messages(STREAM).await.is_empty());
 }
 
 #[tokio::test]
 async fn credentials_come_from_the_environment() {
+    if common::skip_without_nats_server() {
+        return;
+    }
     let site = Site::start().await;
     site.publish(Format::Rss, "secret");
     let server = NatsServer::start_with_auth("thresher", "s3cret-pass").await;
@@ -321,10 +340,7 @@ async fn credentials_come_from_the_environment() {
     let output = once_undelivered(&ws).await;
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("NATS: cannot connect"), "{log}");
-    assert!(
-        log.contains("1 article(s) stay in the NATS outbox"),
-        "{log}"
-    );
+    assert!(log.contains("1 article stays in the NATS outbox"), "{log}");
 
     // A half-given pair is a clear start-up error.
     let half = ws
@@ -356,6 +372,9 @@ async fn credentials_come_from_the_environment() {
 
 #[tokio::test]
 async fn daemon_killed_while_publishing_loses_nothing_and_duplicates_nothing() {
+    if common::skip_without_nats_server() {
+        return;
+    }
     let site = Site::start().await;
     let slugs: Vec<String> = (0..30).map(|i| format!("live-{i}")).collect();
     for slug in &slugs {
@@ -380,4 +399,82 @@ async fn daemon_killed_while_publishing_loses_nothing_and_duplicates_nothing() {
     let ids = file_ids(&ws);
     assert_eq!(ids.len(), 30, "{log}");
     assert_each_once(&server, &ids).await;
+}
+
+/// The test below, which the runs it starts leave out.
+const SKIP_CHECK: &str =
+    "without_a_nats_server_every_nats_test_says_it_skipped_and_fails_when_required";
+
+/// Runs this test binary again, every test but the one below, where no
+/// `nats-server` can be found (`THRESHER_NATS_SERVER` names a file that is
+/// not there), with `THRESHER_REQUIRE_NATS` set to `require` (unset for
+/// `None`). Returns the output, its stdout and the number libtest's `test
+/// result:` line gives for `what` (`passed`, `failed`).
+fn rerun_without_nats_server(require: Option<&str>, what: &str) -> (Output, String, usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut command = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    command
+        .args(["--skip", SKIP_CHECK])
+        .env(common::NATS_SERVER, dir.path().join("nats-server"))
+        .env_remove(common::REQUIRE_NATS);
+    if let Some(value) = require {
+        command.env(common::REQUIRE_NATS, value);
+    }
+    let output = command.output().expect("run the NATS tests again");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let count = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("test result: "))
+        .and_then(|l| {
+            // "ok. 8 passed; 0 failed; 0 ignored; …"
+            l.split(';').find_map(|part| {
+                let mut words = part.split_whitespace().rev();
+                (words.next() == Some(what)).then(|| words.next()?.parse().ok())?
+            })
+        })
+        .unwrap_or_else(|| panic!("no `{what}` count in:\n{stdout}"));
+    (output, stdout, count)
+}
+
+#[test]
+fn without_a_nats_server_every_nats_test_says_it_skipped_and_fails_when_required() {
+    // A developer without nats-server: every test says why it did not run.
+    let (output, stdout, passed) = rerun_without_nats_server(None, "passed");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(passed >= 8, "the NATS tests ran: {stdout}");
+    let skipped: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(": skipped: "))
+        .collect();
+    assert_eq!(
+        skipped.len(),
+        passed,
+        "each test says it skipped:\n{stderr}"
+    );
+    for line in &skipped {
+        assert!(
+            line.contains("THRESHER_NATS_SERVER: cannot run")
+                && line.contains(".ci/run installs it"),
+            "{line}"
+        );
+    }
+    assert!(
+        skipped
+            .iter()
+            .any(|l| l.starts_with("nats_only_output_writes_no_files: ")),
+        "the line names the test: {stderr}"
+    );
+    // Anything but 1 does not require it.
+    let (output, stdout, _) = rerun_without_nats_server(Some("0"), "passed");
+    assert!(output.status.success(), "{stdout}");
+
+    // CI (`.ci/run` sets THRESHER_REQUIRE_NATS=1): the same tests fail.
+    let (output, stdout, failed) = rerun_without_nats_server(Some("1"), "failed");
+    assert!(!output.status.success(), "{stdout}");
+    assert_eq!(failed, passed, "every NATS test fails: {stdout}");
+    assert!(
+        stdout.contains("THRESHER_REQUIRE_NATS=1, but THRESHER_NATS_SERVER: cannot run"),
+        "{stdout}"
+    );
 }

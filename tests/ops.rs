@@ -561,7 +561,7 @@ async fn once_shows_a_progress_bar_on_a_terminal() {
     let terminal = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{terminal}");
     assert!(
-        terminal.contains("1/1 sources polled, 1 articles written"),
+        terminal.contains("1/1 sources polled, 1 article written, 0 failed"),
         "the bar counts polls and articles: {terminal}"
     );
     assert!(
@@ -795,7 +795,7 @@ async fn once_and_status_show_the_articles_left_pending_and_when_the_next_retry_
         .unwrap_or_else(|| panic!("no pending line: {stdout}"));
     assert!(
         line.starts_with(
-            "pending: 1 article(s) accepted, not yet delivered (1 waiting for a retry, the next due "
+            "pending: 1 article accepted, not yet delivered (1 waiting for a retry, the next due "
         ) && line.ends_with(" UTC); NATS outbox: 0"),
         "{line}"
     );
@@ -832,5 +832,52 @@ async fn once_and_status_show_the_articles_left_pending_and_when_the_next_retry_
     assert!(
         due > before + chrono::Duration::minutes(50),
         "the server's hour, not the retry back-off: {due}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_labels_its_times_utc_and_prints_them_in_utc_whatever_the_local_zone() {
+    let site = Site::start().await;
+    site.publish(Format::Rss, "utc-1");
+    let ws = Workspace::new();
+    ws.write_config(&[("news", site.url(Format::Rss.path()))], "1h", "");
+    ws.once().await;
+    let polled = chrono::Utc::now();
+
+    // UTC+14, a POSIX zone needing no tz database: a local time would be
+    // half a day off.
+    let output = ws
+        .command("status")
+        .env("TZ", "XYZ-14")
+        .output()
+        .await
+        .expect("status");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{table}");
+    let headings: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no headings: {table}"))
+        .split("  ")
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    assert_eq!(
+        headings.get(1..3),
+        Some(&["last success (UTC)", "next poll (UTC)"][..]),
+        "{table}"
+    );
+    let row: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("news "))
+        .unwrap_or_else(|| panic!("no news row: {table}"))
+        .split_whitespace()
+        .collect();
+    let shown = chrono::NaiveDateTime::parse_from_str(&row[1..3].join(" "), "%Y-%m-%d %H:%M:%S")
+        .unwrap_or_else(|e| panic!("last success {:?}: {e}\n{table}", &row[1..3]));
+    let off = (polled.naive_utc() - shown).num_seconds().abs();
+    assert!(
+        off < 120,
+        "{shown} is the poll's time in UTC ({polled}): {table}"
     );
 }

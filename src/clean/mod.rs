@@ -365,7 +365,8 @@ pub fn clean_with(
         tracing::debug!(dom_tokens, ld_tokens, "clean: using JSON-LD articleBody");
         if log.is_on() {
             let reason = format!(
-                "JSON-LD articleBody used instead ({ld_tokens} words; the page gave {dom_tokens})"
+                "JSON-LD articleBody used instead ({}; the page gave {dom_tokens})",
+                crate::plural::count(ld_tokens, "word", "words")
             );
             for b in &blocks {
                 log.push(&dom, b.node, false, reason.as_str(), None, &b.text);
@@ -385,7 +386,8 @@ pub fn clean_with(
             "no paragraph of text was found (the page may be rendered by JavaScript, or be an index/landing page)".to_string()
         } else {
             format!(
-                "the best candidate has only {dom_tokens} words (need {MIN_TOKENS}); the page may be a teaser, paywalled or rendered by JavaScript"
+                "the best candidate has only {} (need {MIN_TOKENS}); the page may be a teaser, paywalled or rendered by JavaScript",
+                crate::plural::count(dom_tokens, "word", "words")
             )
         };
         // What was found is shown anyway: that is when the reader needs it.

@@ -75,8 +75,9 @@ pub enum SinkError {
     State(#[from] StateError),
     /// The outbox stayed full for the whole wait; the article is retried later.
     #[error(
-        "the outbox is full ({capacity} articles waiting for the broker) and no room came \
-         within {}", humantime::format_duration(*.waited)
+        "the outbox is full ({} waiting for the broker) and no room came within {}",
+        crate::plural::count(*.capacity, "article", "articles"),
+        humantime::format_duration(*.waited)
     )]
     OutboxFull {
         /// The configured capacity.

@@ -27,6 +27,7 @@ use super::{Sink, SinkError};
 use crate::article::Article;
 use crate::clock;
 use crate::config::{NATS_CREDS_ENV, NATS_PASSWORD_ENV, NATS_TOKEN_ENV, NATS_USER_ENV, NatsConfig};
+use crate::plural::{count, word};
 use crate::state::{OutboxEntry, OutboxPut, State};
 use crate::telemetry::Stats;
 
@@ -148,8 +149,9 @@ impl Sink for NatsSink {
                         // Once per time the outbox fills up, not once per article.
                         if !shared.full.swap(true, Ordering::Relaxed) {
                             warn!(
-                                "NATS outbox full ({capacity} articles waiting for the broker); \
-                                 the pipeline waits for room"
+                                "NATS outbox full ({} waiting for the broker); \
+                                 the pipeline waits for room",
+                                count(capacity, "article", "articles")
                             );
                         }
                         if Instant::now() >= deadline {
@@ -199,8 +201,11 @@ impl Sink for NatsSink {
             if left > 0 {
                 warn!(
                     queued = left,
-                    "{left} article(s) stay in the NATS outbox (the broker did not acknowledge \
-                     them in time); they are published after the next start"
+                    "{} in the NATS outbox (the broker did not acknowledge {} in time); \
+                     {} published after the next start",
+                    count(left, "article stays", "articles stay"),
+                    word(left, "it", "them"),
+                    word(left, "it is", "they are")
                 );
             } else {
                 info!("NATS outbox empty: every accepted article is in the stream");

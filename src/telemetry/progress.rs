@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Stats;
+use crate::plural::count;
 
 /// The bar being shown, if any; log lines are printed above it.
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -62,8 +63,9 @@ fn update(bar: &ProgressBar, stats: &Stats) {
     let now = stats.snapshot();
     bar.set_position(now.polls_ok + now.polls_failed);
     bar.set_message(format!(
-        "{} articles written, {} failed",
-        now.articles_written, now.failed
+        "{} written, {} failed",
+        count(now.articles_written, "article", "articles"),
+        now.failed
     ));
 }
 

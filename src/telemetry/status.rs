@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StatsSnapshot;
 use crate::config::SourceConfig;
+use crate::plural::count;
 use crate::state::{PendingSummary, State};
 
 /// The whole status document.
@@ -153,8 +154,9 @@ impl SourceStatus {
 }
 
 impl StatusReport {
-    /// A fixed-width table for a terminal, one source per line, with the
-    /// last error of failing sources beneath them.
+    /// A fixed-width table for a terminal, one source per line (times in
+    /// UTC, as the headings say), with the last error of failing sources
+    /// beneath them.
     pub fn table(&self) -> String {
         let when = |t: &Option<DateTime<Utc>>| {
             t.map_or_else(
@@ -167,7 +169,14 @@ impl StatusReport {
         let _ = writeln!(
             out,
             "{:width$}  {:<19}  {:<19}  {:>6}  {:>7}  {:>7}  {:>6}  {:>7}",
-            "source", "last success", "next poll", "fails", "polls", "written", "dups", "pending"
+            "source",
+            "last success (UTC)",
+            "next poll (UTC)",
+            "fails",
+            "polls",
+            "written",
+            "dups",
+            "pending"
         );
         for s in &self.sources {
             let (polls, written, dups) = s.since_start.map_or_else(
@@ -229,8 +238,8 @@ pub fn backlog(pending: Option<&PendingSummary>, outbox: Option<u64>) -> String 
             }
             let _ = write!(
                 out,
-                "{} article(s) accepted, not yet delivered ({})",
-                p.total,
+                "{} accepted, not yet delivered ({})",
+                count(p.total, "article", "articles"),
                 parts.join(", ")
             );
         }

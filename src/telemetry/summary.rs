@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::StatsSnapshot;
 use super::metrics::Metrics;
 use super::status::{backlog, source_column_width};
+use crate::plural::count;
 use crate::state::{PendingSummary, State};
 
 /// The table for `sources` (in configuration order) from this run's
@@ -88,8 +89,9 @@ pub async fn once_table(
     if totals.rejected + totals.failed > 0 {
         let _ = writeln!(
             out,
-            "{} page(s) without an article, {} article failure(s) (see the log)",
-            totals.rejected, totals.failed
+            "{} without an article, {} (see the log)",
+            count(totals.rejected, "page", "pages"),
+            count(totals.failed, "article failure", "article failures")
         );
     }
     out.push_str(&backlog(pending, Some(totals.outbox_depth)));

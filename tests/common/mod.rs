@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -660,6 +660,93 @@ pub fn signal(child: &tokio::process::Child, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
+/// Set to `1` (`.ci/run` does): a test that needs `nats-server` fails when
+/// none can run, instead of skipping.
+pub const REQUIRE_NATS: &str = "THRESHER_REQUIRE_NATS";
+
+/// The `nats-server` binary to run, instead of looking on `PATH` and in
+/// `/usr/sbin`.
+pub const NATS_SERVER: &str = "THRESHER_NATS_SERVER";
+
+/// The `nats-server` the NATS tests run: `$THRESHER_NATS_SERVER` when set,
+/// else the first on `PATH`, else `/usr/sbin/nats-server` (where Debian's
+/// package puts it, outside a normal user's `PATH`); the first that answers
+/// `--version`. `Err` says why none can run. Looked for once per process.
+pub fn nats_server_binary() -> Result<PathBuf, String> {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    FOUND.get_or_init(find_nats_server).clone()
+}
+
+fn find_nats_server() -> Result<PathBuf, String> {
+    let run = |binary: &Path| -> Result<(), String> {
+        match std::process::Command::new(binary)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .output()
+        {
+            Ok(output) if output.status.success() => Ok(()),
+            Ok(output) => Err(format!(
+                "`{} --version` failed ({})",
+                binary.display(),
+                output.status
+            )),
+            Err(e) => Err(format!("cannot run {}: {e}", binary.display())),
+        }
+    };
+    if let Some(binary) = std::env::var_os(NATS_SERVER).filter(|v| !v.is_empty()) {
+        let binary = PathBuf::from(binary);
+        return run(&binary)
+            .map(|()| binary)
+            .map_err(|e| format!("{NATS_SERVER}: {e}"));
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let mut failures = Vec::new();
+    for dir in on_path
+        .iter()
+        .map(PathBuf::as_path)
+        .chain([Path::new("/usr/sbin")])
+    {
+        let binary = dir.join("nats-server");
+        if !binary.is_file() {
+            continue;
+        }
+        match run(&binary) {
+            Ok(()) => return Ok(binary),
+            Err(e) => failures.push(e),
+        }
+    }
+    if failures.is_empty() {
+        Err("nats-server not found on PATH or in /usr/sbin".to_string())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
+/// Call first in a test that needs `nats-server`; the test returns at once
+/// when this is true. True when no `nats-server` can run here, after saying
+/// so on stderr (written past the test harness's capture, so it shows in a
+/// plain `cargo test`). With `THRESHER_REQUIRE_NATS=1`, as `.ci/run` sets,
+/// it panics instead: a NATS test that did not run cannot pass in CI.
+pub fn skip_without_nats_server() -> bool {
+    let Err(why) = nats_server_binary() else {
+        return false;
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a NATS test")
+        .to_string();
+    let hint =
+        ".ci/run installs it (apt-get install nats-server), or point THRESHER_NATS_SERVER at one";
+    if std::env::var(REQUIRE_NATS).is_ok_and(|v| v == "1") {
+        panic!("{test}: {REQUIRE_NATS}=1, but {why}; {hint}");
+    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{test}: skipped: {why}; {hint}");
+    true
+}
+
 /// A private `nats-server` with JetStream on a free 127.0.0.1 port, storing
 /// in a temporary folder; it can be stopped and started again on the same
 /// port and store. Killed when dropped.
@@ -716,11 +803,8 @@ impl NatsServer {
     /// takes connections.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "server already running");
-        let binary = if Path::new("/usr/sbin/nats-server").exists() {
-            "/usr/sbin/nats-server"
-        } else {
-            "nats-server"
-        };
+        let binary = nats_server_binary()
+            .unwrap_or_else(|why| panic!("cannot start nats-server: {why} (see DEVELOPERS.md)"));
         let mut command = std::process::Command::new(binary);
         let port = self.port.to_string();
         command
@@ -733,7 +817,7 @@ impl NatsServer {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("start nats-server (is it installed? see DEVELOPERS.md)");
+            .expect("start nats-server");
         self.child = Some(child);
         let start = Instant::now();
         loop {
