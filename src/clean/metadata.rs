@@ -526,12 +526,8 @@ fn says_author(e: &scraper::node::Element) -> bool {
     attr(e, "class").is_some_and(says) || attr(e, "id").is_some_and(says)
 }
 
-/// Words joining two names in a byline ("By A and B", "Von A und B", "Par A et B").
-const AND_WORDS: &[&str] = &["and", "und", "et", "y", "e", "en", "og", "och", "и", "&"];
-
-/// The names of a byline of one or more people ("By Ann Lee and Bo Kim",
-/// "Von A, B und C"): each part must be a name, or none is taken.
-fn byline_names(text: &str) -> Option<Vec<String>> {
+/// The words of `text` without a leading "By"-word ("By", "Von:", "Par").
+fn words_after_by(text: &str) -> Vec<&str> {
     let mut words: Vec<&str> = text.split_whitespace().collect();
     if words.first().is_some_and(|w| {
         BY_WORDS
@@ -540,6 +536,16 @@ fn byline_names(text: &str) -> Option<Vec<String>> {
     }) {
         words.remove(0);
     }
+    words
+}
+
+/// Words joining two names in a byline ("By A and B", "Von A und B", "Par A et B").
+const AND_WORDS: &[&str] = &["and", "und", "et", "y", "e", "en", "og", "och", "и", "&"];
+
+/// The names of a byline of one or more people ("By Ann Lee and Bo Kim",
+/// "Von A, B und C"): each part must be a name, or none is taken.
+fn byline_names(text: &str) -> Option<Vec<String>> {
+    let words = words_after_by(text);
     // Commas list names only in a list that ends in "and"; otherwise what
     // follows the first one is a role or an outlet ("Ann Lee, Reuters").
     let listed = words
@@ -576,14 +582,7 @@ fn byline_names(text: &str) -> Option<Vec<String>> {
 /// `text` as a person's (or a desk's) name: a leading "By"-word removed,
 /// one to five words, capitalised where the script has capitals, no digits.
 fn person_name(text: &str) -> Option<String> {
-    let mut words: Vec<&str> = text.split_whitespace().collect();
-    if words.first().is_some_and(|w| {
-        BY_WORDS
-            .iter()
-            .any(|b| w.trim_end_matches(':').eq_ignore_ascii_case(b))
-    }) {
-        words.remove(0);
-    }
+    let words = words_after_by(text);
     let name = words.join(" ");
     let last_is_by = words
         .last()
