@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::dom::collapse_ws;
+use super::metadata::non_empty;
 
 /// Upper bound on JSON-LD values visited per page, to bound work on huge blobs.
 const LD_VISIT_LIMIT: usize = 20_000;
@@ -241,11 +242,6 @@ fn take_article(
             out.body = Some(b.clone());
         }
     }
-}
-
-/// `None` for an empty string.
-fn non_empty(s: String) -> Option<String> {
-    if s.is_empty() { None } else { Some(s) }
 }
 
 #[cfg(test)]

@@ -235,22 +235,24 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         get("date"),
         time_attr.map(str::to_string),
         ld.date_created.clone(),
-        // Sites name their own keys ("w-published-date", "publication_date",
-        // "article.published"): any key that says it dates the publication.
-        // When several disagree the earliest is the first publication (a
-        // later one is a re-publication or the time the page was rendered).
+    ];
+    // Sites name their own keys ("w-published-date", "publication_date",
+    // "article.published"): any key that says it dates the publication.
+    // When several disagree the earliest is the first publication (a later
+    // one is a re-publication or the time the page was rendered).
+    let site_key_date = || {
         metas
             .iter()
             .filter(|(k, _)| is_publication_key(k))
             .filter_map(|(_, v)| parse_date(v))
             .min()
-            .map(|d| d.to_rfc3339()),
-    ];
+    };
     let month_first = month_first(html_lang);
     m.published_at = date_candidates
         .iter()
         .flatten()
         .find_map(|s| parse_date(s))
+        .or_else(site_key_date)
         .or_else(|| ld.page_date_published.as_deref().and_then(parse_date))
         .or_else(|| written_date(dom, after_h1, month_first))
         .or_else(|| base.and_then(dates::url_date));
@@ -647,7 +649,7 @@ pub(crate) fn distinct_tags(tags: impl IntoIterator<Item = String>) -> Vec<Strin
 }
 
 /// `None` for an empty string.
-fn non_empty(s: String) -> Option<String> {
+pub(crate) fn non_empty(s: String) -> Option<String> {
     if s.is_empty() { None } else { Some(s) }
 }
 
