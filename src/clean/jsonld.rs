@@ -22,8 +22,12 @@ pub(crate) struct LdArticle {
     pub headline: Option<String>,
     /// `description`.
     pub description: Option<String>,
-    /// `author` names (strings, Person objects or arrays of either).
+    /// `author` names (strings, Person objects or arrays of either; a
+    /// reference by `@id` is looked up in the page's other nodes).
     pub authors: Vec<String>,
+    /// The `author` names typed `Organization` (the publisher named as
+    /// the author, not a person's byline).
+    pub organisation_authors: Vec<String>,
     /// `datePublished` of an article node.
     pub date_published: Option<String>,
     /// `datePublished` of a node that is not an article (Yoast puts the
@@ -92,17 +96,35 @@ fn ld_image(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Author names from a string, a Person object or an array of either.
-fn ld_names(v: Option<&Value>, out: &mut Vec<String>) {
-    let name = |x: &Value| match x {
-        Value::String(s) => Some(collapse_ws(s)),
-        Value::Object(o) => o.get("name").and_then(Value::as_str).map(collapse_ws),
+/// One `author` entry: a name, or a reference by `@id` to a node elsewhere.
+enum LdAuthor {
+    /// A name given in place, and whether it is typed `Organization`.
+    Name(String, bool),
+    /// An `@id` to look up once every node has been seen.
+    Ref(String),
+}
+
+/// Author entries from a string, a Person/Organization object (by name or
+/// by `@id` reference) or an array of either.
+fn ld_authors(v: Option<&Value>) -> Vec<LdAuthor> {
+    let entry = |x: &Value| match x {
+        Value::String(s) => Some(LdAuthor::Name(collapse_ws(s), false)),
+        Value::Object(o) => match o.get("name").and_then(Value::as_str) {
+            Some(n) => Some(LdAuthor::Name(
+                collapse_ws(n),
+                has_type(o.get("@type"), |t| t == "Organization"),
+            )),
+            None => o
+                .get("@id")
+                .and_then(Value::as_str)
+                .map(|id| LdAuthor::Ref(id.to_string())),
+        },
         _ => None,
     };
     match v {
-        Some(Value::Array(a)) => out.extend(a.iter().take(10).filter_map(name)),
-        Some(x) => out.extend(name(x)),
-        None => {}
+        Some(Value::Array(a)) => a.iter().take(10).filter_map(entry).collect(),
+        Some(x) => entry(x).into_iter().collect(),
+        None => Vec::new(),
     }
 }
 
@@ -127,8 +149,11 @@ fn ld_keywords(v: Option<&Value>) -> Vec<String> {
 /// Parses JSON-LD blobs and walks them (iteratively) for article objects.
 pub(crate) fn parse_ld(blobs: &[String]) -> LdArticle {
     let mut out = LdArticle::default();
-    // Organisation names by `@id`, for a publisher given as a reference.
-    let mut names: HashMap<String, String> = HashMap::new();
+    // Names by `@id` (and whether the node is an organisation), for a
+    // publisher or author given as a reference.
+    let mut names: HashMap<String, (String, bool)> = HashMap::new();
+    // Each article node's author entries, resolved once all nodes are seen.
+    let mut author_entries: Vec<Vec<LdAuthor>> = Vec::new();
     let mut publisher_ref: Option<String> = None;
     let mut page_modified: Option<String> = None;
     let mut visited = 0usize;
@@ -153,7 +178,7 @@ pub(crate) fn parse_ld(blobs: &[String]) -> LdArticle {
                 Value::Object(o) => {
                     let kind = o.get("@type");
                     if is_article_type(kind) {
-                        take_article(o, &mut out, &mut publisher_ref);
+                        take_article(o, &mut out, &mut publisher_ref, &mut author_entries);
                     } else {
                         if out.page_date_published.is_none() {
                             out.page_date_published = ld_str(o.get("datePublished"));
@@ -170,7 +195,8 @@ pub(crate) fn parse_ld(blobs: &[String]) -> LdArticle {
                         o.get("name").and_then(Value::as_str),
                     ) && names.len() < 64
                     {
-                        names.insert(id.to_string(), collapse_ws(name));
+                        let organisation = has_type(kind, |t| t == "Organization");
+                        names.insert(id.to_string(), (collapse_ws(name), organisation));
                     }
                     for key in [
                         "@graph",
@@ -187,9 +213,29 @@ pub(crate) fn parse_ld(blobs: &[String]) -> LdArticle {
             }
         }
     }
+    // The first article node whose authors resolve to a name gives them.
+    for entries in author_entries {
+        for entry in entries {
+            let (name, organisation) = match entry {
+                LdAuthor::Name(n, org) => (n, org),
+                LdAuthor::Ref(id) => match names.get(&id) {
+                    Some((n, org)) => (n.clone(), *org),
+                    None => continue,
+                },
+            };
+            if organisation {
+                out.organisation_authors.push(name.clone());
+            }
+            out.authors.push(name);
+        }
+        if !out.authors.is_empty() {
+            break;
+        }
+    }
     if out.publisher.is_none() {
         out.publisher = publisher_ref
             .and_then(|id| names.remove(&id))
+            .map(|(n, _)| n)
             .filter(|n| !n.is_empty());
     }
     if out.date_modified.is_none() {
@@ -203,6 +249,7 @@ fn take_article(
     o: &serde_json::Map<String, Value>,
     out: &mut LdArticle,
     publisher_ref: &mut Option<String>,
+    author_entries: &mut Vec<Vec<LdAuthor>>,
 ) {
     let fill = |slot: &mut Option<String>, value: Option<String>| {
         if slot.is_none() {
@@ -214,8 +261,9 @@ fn take_article(
         ld_str(o.get("headline")).or_else(|| ld_str(o.get("name"))),
     );
     fill(&mut out.description, ld_str(o.get("description")));
-    if out.authors.is_empty() {
-        ld_names(o.get("author"), &mut out.authors);
+    let authors = ld_authors(o.get("author"));
+    if !authors.is_empty() && author_entries.len() < 10 {
+        author_entries.push(authors);
     }
     fill(&mut out.date_published, ld_str(o.get("datePublished")));
     fill(&mut out.date_created, ld_str(o.get("dateCreated")));

@@ -51,6 +51,8 @@ pub(crate) const READ_META: &[&str] = &[
     "author",
     "creator",
     "byl",
+    "twitter:label",
+    "twitter:data",
     "publish",
     "date",
     "created",
@@ -191,6 +193,23 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
             authors.push(a);
         }
     }
+    // A labelled pair ("twitter:label1" = "Written by", in the page's
+    // language, "twitter:data1" = the name), as Yoast writes the byline.
+    if authors.is_empty() {
+        for n in 1..=4 {
+            let says_by = get(&format!("twitter:label{n}")).is_some_and(|label| {
+                label.split_whitespace().last().is_some_and(|w| {
+                    BY_WORDS
+                        .iter()
+                        .any(|b| w.trim_end_matches(':').eq_ignore_ascii_case(b))
+                })
+            });
+            if says_by && let Some(name) = get(&format!("twitter:data{n}")) {
+                authors.push(name);
+                break;
+            }
+        }
+    }
     // A key of the site's own that names the author ("cXenseParse:author").
     if authors.is_empty()
         && let Some((_, v)) = metas.iter().find(|(k, v)| {
@@ -213,9 +232,26 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     authors.extend(rel_authors);
     m.authors = clean_authors(authors);
     // The page shows names its markup does not give (or gives only as
-    // URLs and handles): read them off the page.
-    if m.authors.is_empty() {
-        m.authors = clean_authors(shown_authors(dom));
+    // URLs and handles, or names the publisher as the author): read them
+    // off the page. A publisher's name stays when the page shows no other.
+    let publishers: Vec<String> = [
+        get("og:site_name"),
+        ld.publisher.clone(),
+        ld.website.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(ld.organisation_authors.iter().cloned())
+    .collect();
+    let by_publisher = |a: &String| is_publisher_name(a, &publishers, base);
+    if m.authors.is_empty() || m.authors.iter().all(by_publisher) {
+        let shown = clean_authors(shown_authors(dom, after_h1));
+        let people: Vec<String> = shown.iter().filter(|a| !by_publisher(a)).cloned().collect();
+        if !people.is_empty() {
+            m.authors = people;
+        } else if m.authors.is_empty() {
+            m.authors = shown;
+        }
     }
 
     let date_candidates = [
@@ -360,26 +396,66 @@ fn clean_authors(raw: Vec<String>) -> Vec<String> {
     out
 }
 
+/// True when an author name is the site itself: its name, its publisher's,
+/// an organisation the markup types as such, or its domain ("Rapid7" on
+/// www.rapid7.com), compared on letters and digits only.
+fn is_publisher_name(author: &str, publishers: &[String], base: Option<&Url>) -> bool {
+    let key = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let name = key(author);
+    if name.is_empty() {
+        return false;
+    }
+    if publishers.iter().any(|p| key(p) == name) {
+        return true;
+    }
+    // Every label of the host but the top-level one ("news.clemson.edu":
+    // news, clemson), and the host without its dots.
+    let host = base.and_then(Url::host_str).unwrap_or("");
+    let labels: Vec<&str> = host.split('.').collect();
+    let inner = labels.len().saturating_sub(1);
+    labels.iter().take(inner).any(|l| key(l) == name)
+        || (labels.len() > 1 && key(host.trim_start_matches("www.")) == name)
+}
+
 /// Names the page shows without marking them up, for a page whose markup
-/// names no author: the text of links to an author's page, else short
-/// bylines. A second walk over the page, made only for such pages, so the
-/// class tests stay off the common path.
-fn shown_authors(dom: &Dom<'_>) -> Vec<String> {
+/// names no author (or only the publisher): the text of links to an
+/// author's page, else short bylines. A second walk over the page, made
+/// only for such pages, so the class tests stay off the common path.
+fn shown_authors(dom: &Dom<'_>, after_h1: Option<usize>) -> Vec<String> {
     let no_removed: Vec<bool> = Vec::new();
     let mut linked: Vec<String> = Vec::new();
     let mut bylines: Vec<String> = Vec::new();
+    // "By Ann Lee" just under the headline, in an element that says nothing.
+    let mut under_headline: Vec<String> = Vec::new();
     let mut i = 0;
     while i < dom.len() {
         let Some(e) = dom.elem(i) else {
             i += 1;
             continue;
         };
-        if bylines.len() < 3
-            && dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES
-            && says_author(e)
-            && let Some(names) = byline_names(&dom.collapsed_text(i, &no_removed))
+        let small = dom.end[i].saturating_sub(i) <= DATE_ELEMENT_NODES;
+        // schema.org microdata says outright that this is the author, so
+        // a desk's name ("Ask the Doctors") is taken as written.
+        let microdata = attr(e, "itemprop").is_some_and(|p| p.eq_ignore_ascii_case("author"));
+        if bylines.len() < 3 && small && (microdata || says_author(e)) {
+            let text = dom.collapsed_text(i, &no_removed);
+            let names = byline_names(&text).or_else(|| {
+                let name = words_after_by(&text).join(" ");
+                (microdata && !name.is_empty() && name.chars().count() <= 60).then(|| vec![name])
+            });
+            bylines.extend(names.into_iter().flatten());
+        }
+        if under_headline.is_empty()
+            && small
+            && after_h1.is_some_and(|end| (end..end + HEADLINE_BYLINE_NODES).contains(&i))
+            && let Some(names) = headline_byline(&dom.collapsed_text(i, &no_removed))
         {
-            bylines.extend(names);
+            under_headline = names;
         }
         // As the first walk: no link inside inert template or SVG content.
         if matches!(e.name(), "template" | "svg") {
@@ -401,7 +477,31 @@ fn shown_authors(dom: &Dom<'_>) -> Vec<String> {
         }
         i += 1;
     }
-    if linked.is_empty() { bylines } else { linked }
+    if !linked.is_empty() {
+        linked
+    } else if !bylines.is_empty() {
+        bylines
+    } else {
+        under_headline
+    }
+}
+
+/// Nodes after the headline searched for a byline that says nothing of
+/// itself in its markup.
+const HEADLINE_BYLINE_NODES: usize = 60;
+
+/// The names of a short line that begins with a "By"-word ("By Ann Lee",
+/// "Von A und B", "by: Ziyi Xu"), for a line no markup calls a byline:
+/// without the word, a short line under a headline is as often a
+/// standfirst or a label as a name.
+fn headline_byline(text: &str) -> Option<Vec<String>> {
+    let first = text.split_whitespace().next()?;
+    let by = BY_WORDS
+        .iter()
+        .any(|b| first.trim_end_matches(':').eq_ignore_ascii_case(b));
+    (by && text.chars().count() <= 80)
+        .then(|| byline_names(text))
+        .flatten()
 }
 
 /// A date written for readers, for a page whose markup names none: in the
@@ -735,6 +835,89 @@ fn parse_date_any(raw: &str) -> Option<DateTime<FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page of `head` and `byline` markup around enough prose to be an article.
+    fn authors_of(head: &str, byline: &str, url: &str) -> Vec<String> {
+        let prose = "<p>The council met on Tuesday evening to settle the budget for the \
+            coming year, and after a long debate it voted to raise spending on roads.</p>\
+            <p>Residents who spoke at the meeting asked for more money for the libraries \
+            and the swimming pool, which has been closed since the spring floods.</p>";
+        let page = format!(
+            "<html><head>{head}</head><body><article><h1>Budget passed</h1>{byline}{prose}\
+             </article></body></html>"
+        );
+        let base = Url::parse(url).ok();
+        crate::clean::clean(&page, base.as_ref())
+            .map(|c| c.authors)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_json_ld_author_given_by_reference_is_looked_up() {
+        let head = r##"<script type="application/ld+json">{"@graph":[
+            {"@type":"NewsArticle","headline":"Budget passed","author":{"@id":"https://x.test/#/person/1"}},
+            {"@type":"Person","@id":"https://x.test/#/person/1","name":"Ann Lee"}]}</script>"##;
+        assert_eq!(authors_of(head, "", "https://x.test/a"), ["Ann Lee"]);
+    }
+
+    #[test]
+    fn the_publisher_named_as_author_gives_way_to_the_byline_the_page_shows() {
+        // The site's name, an Organization author, and the domain are all the publisher.
+        let byline = r#"<div class="post-author-name">Bo Kim</div>"#;
+        for (head, url) in [
+            (
+                r#"<meta property="og:site_name" content="The Courier">
+                <meta name="author" content="The Courier">"#,
+                "https://x.test/a",
+            ),
+            (
+                r#"<script type="application/ld+json">{"@type":"BlogPosting",
+                "author":{"@type":"Organization","name":"Acme Media"}}</script>"#,
+                "https://x.test/a",
+            ),
+            (
+                r#"<meta name="author" content="Rapid7">"#,
+                "https://www.rapid7.com/blog/a",
+            ),
+        ] {
+            assert_eq!(authors_of(head, byline, url), ["Bo Kim"], "{head}");
+        }
+        // With no other name shown, the publisher stays the author.
+        let head = r#"<meta property="og:site_name" content="The Courier">
+            <meta name="author" content="The Courier">"#;
+        assert_eq!(authors_of(head, "", "https://x.test/a"), ["The Courier"]);
+    }
+
+    #[test]
+    fn a_line_under_the_headline_that_begins_with_a_by_word_is_a_byline() {
+        for (line, want) in [
+            ("<p>By Ann Lee</p>", vec!["Ann Lee"]),
+            (
+                "<p>Von Anna Schmidt und Jörg Weber</p>",
+                vec!["Anna Schmidt", "Jörg Weber"],
+            ),
+            ("<p>par Claire Dubois</p>", vec!["Claire Dubois"]),
+            ("<p>by: <span>Ziyi Xu</span></p>", vec!["Ziyi Xu"]),
+        ] {
+            assert_eq!(authors_of("", line, "https://x.test/a"), want, "{line}");
+        }
+        // Without the word a short line is no byline (a label, a standfirst).
+        assert!(authors_of("", "<p>Local News</p>", "https://x.test/a").is_empty());
+    }
+
+    #[test]
+    fn microdata_and_labelled_meta_pairs_name_the_author() {
+        let microdata = r#"<span itemprop="author" itemscope itemtype="http://schema.org/Person">
+            <span itemprop="name">Ask the Doctors</span></span>"#;
+        assert_eq!(
+            authors_of("", microdata, "https://x.test/a"),
+            ["Ask the Doctors"]
+        );
+        let pair = r#"<meta name="twitter:label1" content="Geschrieben von">
+            <meta name="twitter:data1" content="Anna Schmidt">
+            <meta name="twitter:label2" content="Lesezeit"><meta name="twitter:data2" content="3 Minuten">"#;
+        assert_eq!(authors_of(pair, "", "https://x.test/a"), ["Anna Schmidt"]);
+    }
 
     #[test]
     fn normalises_languages() {
