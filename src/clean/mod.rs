@@ -280,7 +280,7 @@ pub fn clean_with(
         // times the prose.
         let got = text_chars(&pass.blocks);
         if got < SHORT_CHARS {
-            let mask2 = an.comment_mask();
+            let mask2 = an.retry_mask(&st_hard);
             let st2 = an.stats(&mask2);
             let mut alt = Pass::run(&an, &st2, &mask2, false, &page);
             let alt_chars = text_chars(&alt.blocks);
@@ -1222,6 +1222,26 @@ mod tests {
         assert_eq!(kept, c.text.split("\n\n").count(), "{d:#?}");
         // Without the flag nothing is recorded.
         assert!(clean(SEED, None).expect("article").explanation.is_empty());
+    }
+
+    #[test]
+    fn a_short_article_wins_over_a_longer_legal_footer() {
+        // The first pass (footer cut by its id) is short, so a retry runs
+        // without the class and id hints; the page footer, longer than the
+        // article and away from the headline, must still stay out.
+        let legal = "This material is general information only and is not advice; consult a qualified adviser before you act on it, because every case differs. ".repeat(12);
+        let page = format!(
+            r#"<html><body><header><a href="/">Home</a> <a href="/about">About</a></header>
+<main><section><h1>Best practices for vehicle rentals</h1>
+<p>A good risk management programme screens every driver before the keys change hands, and checks the car too.</p>
+<p>Key topics in the guide:</p><ul><li>Procedures at the rental counter</li><li>Steps for hired vehicles</li><li>Reporting losses</li></ul>
+</section></main>
+<footer id="page-footer"><section><div><p>{legal}</p><p>Products named here are for information only.</p></div></section></footer>
+</body></html>"#
+        );
+        let c = clean(&page, None).expect("the short article");
+        assert!(c.text.contains("screens every driver"), "{}", c.text);
+        assert!(!c.text.contains("qualified adviser"), "{}", c.text);
     }
 
     #[test]
