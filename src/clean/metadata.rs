@@ -587,7 +587,7 @@ const MAX_DATE_TEXTS: usize = 16;
 /// dateline, not a container that happens to be called "meta").
 const DATE_ELEMENT_NODES: usize = 24;
 /// Text after the headline read for a written date (bytes, about).
-const HEADLINE_TAIL_BYTES: usize = 400;
+const HEADLINE_TAIL_BYTES: usize = 600;
 /// Text just before the headline read for a written date, when none
 /// follows it (bytes, about): a dateline printed above the headline.
 const HEADLINE_HEAD_BYTES: usize = 120;
