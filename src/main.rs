@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use url::Url;
 
+use thresher::article::{self, Article, Provenance};
 use thresher::config::{Config, ConfigOrigin};
 use thresher::pipeline::{Pipeline, Reloader};
 use thresher::plural::{count, word};
@@ -99,7 +100,8 @@ struct CleanArgs {
     /// Apply the `[sources.rules]` of this source from the configuration.
     #[arg(long, value_name = "NAME")]
     source: Option<String>,
-    /// Configuration file for `--source` [default: as for `run`].
+    /// Configuration file for `--source` and, with a URL, `[dedup]
+    /// tracking_params` [default: as for `run`].
     #[arg(long, env = "THRESHER_CONFIG")]
     config: Option<PathBuf>,
     /// Also give the article as Markdown (the `markdown` field).
@@ -628,48 +630,111 @@ struct CleanOutput {
     markdown: Option<String>,
 }
 
+impl From<Article> for CleanOutput {
+    /// The article's fields a page alone gives (no source, feed or fetch time).
+    fn from(article: Article) -> Self {
+        Self {
+            id: Some(article.id),
+            url: Some(article.url),
+            canonical_url: Some(article.canonical_url),
+            title: article.title,
+            subtitle: article.subtitle,
+            authors: article.authors,
+            published_at: article.published_at,
+            updated_at: article.updated_at,
+            image: article.image,
+            images: article.images,
+            site_name: article.site_name,
+            description: article.description,
+            section: article.section,
+            tags: article.tags,
+            word_count: article.word_count,
+            reading_time_minutes: article.reading_time_minutes,
+            language: article.language,
+            text: article.text,
+            html: article.html,
+            markdown: article.markdown,
+        }
+    }
+}
+
+impl CleanOutput {
+    /// The output of a page whose address is not known: no id and no URL,
+    /// the canonical link as the page declares it, and the rest as
+    /// [`article::assemble`] gives it for a page no feed listed.
+    fn unaddressed(cleaned: clean::Cleaned) -> Self {
+        let reading = article::reading(&cleaned.text);
+        Self {
+            id: None,
+            url: None,
+            canonical_url: cleaned.canonical_url,
+            title: cleaned.title.unwrap_or_default(),
+            subtitle: cleaned.subtitle,
+            authors: cleaned.authors,
+            published_at: cleaned.published_at,
+            updated_at: cleaned.updated_at,
+            image: cleaned.image,
+            images: cleaned.images,
+            site_name: cleaned.site_name,
+            description: cleaned.description,
+            section: cleaned.section,
+            tags: cleaned.tags,
+            word_count: reading.words,
+            reading_time_minutes: reading.minutes,
+            language: cleaned.language,
+            text: cleaned.text,
+            html: cleaned.html,
+            markdown: None,
+        }
+    }
+}
+
+/// Cleans one page into what `thresher clean` prints, with the decisions
+/// made (for `--explain`). With its URL known, the page is assembled as the
+/// daemon assembles it, identified by the configured canonicaliser.
 fn clean_one(
     bytes: &[u8],
     url: Option<&Url>,
+    canon: &dedup::UrlCanon,
     options: &clean::Options<'_>,
     markdown: bool,
 ) -> Result<(CleanOutput, Vec<clean::Decision>), clean::CleanError> {
     let html = fetch::decode_html(bytes, None);
-    let cleaned = clean::clean_with(&html, url, options)?;
-    let reading = thresher::article::reading(&cleaned.text);
-    let canonical = url.map(|u| dedup::identity_url(u, cleaned.canonical_url.as_ref()));
-    let output = CleanOutput {
-        id: canonical.as_ref().map(dedup::article_id),
-        url: url.cloned(),
-        canonical_url: canonical.or(cleaned.canonical_url),
-        title: cleaned.title.unwrap_or_default(),
-        subtitle: cleaned.subtitle,
-        authors: cleaned.authors,
-        published_at: cleaned.published_at,
-        updated_at: cleaned.updated_at,
-        image: cleaned.image,
-        images: cleaned.images,
-        site_name: cleaned.site_name,
-        description: cleaned.description,
-        section: cleaned.section,
-        tags: cleaned.tags,
-        word_count: reading.words,
-        reading_time_minutes: reading.minutes,
-        language: cleaned.language,
-        markdown: markdown.then(|| clean::markdown(&cleaned.html)),
-        text: cleaned.text,
-        html: cleaned.html,
+    let mut cleaned = clean::clean_with(&html, url, options)?;
+    let decisions = std::mem::take(&mut cleaned.explanation);
+    let markdown = markdown.then(|| clean::markdown(&cleaned.html));
+    let mut output = match url {
+        Some(url) => {
+            let provenance = Provenance::unlisted(url.clone());
+            CleanOutput::from(article::assemble(canon, provenance, cleaned))
+        }
+        None => CleanOutput::unaddressed(cleaned),
     };
-    Ok((output, cleaned.explanation))
+    output.markdown = markdown;
+    Ok((output, decisions))
+}
+
+/// The configuration `clean` follows, when it needs one: for `--source`'s
+/// rules, and for `[dedup] tracking_params` when a URL gives the page an id
+/// (so the id is the one the daemon writes).
+fn clean_config(args: &CleanArgs) -> anyhow::Result<Option<(Config, ConfigOrigin)>> {
+    let addressed = args.url.is_some() || args.urls.is_some();
+    if args.source.is_none() && !addressed {
+        return Ok(None);
+    }
+    let origin = ConfigOrigin::resolve(args.config.as_deref());
+    let config = Config::load(&origin)?;
+    Ok(Some((config, origin)))
 }
 
 /// The `[sources.rules]` of `--source`, if given.
-fn source_rules(args: &CleanArgs) -> anyhow::Result<Option<clean::Rules>> {
-    let Some(name) = &args.source else {
+fn source_rules(
+    args: &CleanArgs,
+    config: Option<&(Config, ConfigOrigin)>,
+) -> anyhow::Result<Option<clean::Rules>> {
+    let (Some(name), Some((config, origin))) = (&args.source, config) else {
         return Ok(None);
     };
-    let origin = ConfigOrigin::resolve(args.config.as_deref());
-    let config = Config::load(&origin)?;
     let Some(source) = config.sources.iter().find(|s| &s.name == name) else {
         let names: Vec<_> = config.sources.iter().map(|s| s.name.as_str()).collect();
         bail!(
@@ -779,7 +844,13 @@ fn read_url_list(path: &Path) -> anyhow::Result<HashMap<String, Url>> {
 }
 
 fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
-    let rules = source_rules(args)?;
+    let config = clean_config(args)?;
+    let rules = source_rules(args, config.as_ref())?;
+    let canon = config
+        .as_ref()
+        .map_or_else(dedup::UrlCanon::default, |(config, _)| {
+            dedup::UrlCanon::new(&config.dedup.tracking_params)
+        });
     let options = clean::Options {
         rules: rules.as_ref(),
         is_boilerplate: None,
@@ -791,7 +862,7 @@ fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
         }
         let bytes = read_input(&args.files[0])?;
         let (output, decisions) =
-            match clean_one(&bytes, args.url.as_ref(), &options, args.markdown) {
+            match clean_one(&bytes, args.url.as_ref(), &canon, &options, args.markdown) {
                 // The table is what the user needs when nothing was found.
                 Err(clean::CleanError::NoArticle(reason, decisions)) if args.explain => {
                     print_decisions(&decisions);
@@ -821,7 +892,7 @@ fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
             .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
         let url = urls.get(&stem).or(args.url.as_ref());
         let result = read_input(path).and_then(|bytes| {
-            let (output, _) = clean_one(&bytes, url, &options, args.markdown)?;
+            let (output, _) = clean_one(&bytes, url, &canon, &options, args.markdown)?;
             let target = out.join(format!("{stem}.json"));
             std::fs::write(&target, serde_json::to_vec_pretty(&output)?)
                 .with_context(|| format!("cannot write {}", target.display()))

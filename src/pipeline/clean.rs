@@ -4,15 +4,13 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, info_span, warn};
-use url::Url;
 
 use super::fetch::Page;
 use super::outcome::finish;
 use super::{Context, for_each_concurrent};
-use crate::article::{self, Article, ArticleJob};
+use crate::article::{self, Article, ArticleJob, Provenance};
 use crate::boilerplate;
 use crate::clean;
 use crate::dedup;
@@ -142,7 +140,8 @@ pub(super) async fn clean_page(
     .map_err(|e| ("crashed", format!("cleaner crashed on this page: {e}")))?;
     ctx.metrics.clean_seconds.observe(took.as_secs_f64());
     let (cleaned, markdown) = cleaned.map_err(|e| (e.kind(), e.to_string()))?;
-    let mut article = assemble(&ctx.canon, job.clone(), final_url, fetched_at, cleaned);
+    let provenance = Provenance::of_job(job.clone(), final_url, fetched_at);
+    let mut article = article::assemble(&ctx.canon, provenance, cleaned);
     article.markdown = markdown;
     Ok(CleanPage {
         article,
@@ -152,57 +151,11 @@ pub(super) async fn clean_page(
     })
 }
 
-/// Combines what the page says with what the feed said into the output record.
-fn assemble(
-    canon: &dedup::UrlCanon,
-    job: ArticleJob,
-    final_url: Url,
-    fetched_at: DateTime<Utc>,
-    cleaned: clean::Cleaned,
-) -> Article {
-    let canonical_url = canon.identity_url(&final_url, cleaned.canonical_url.as_ref());
-    let reading = article::reading(&cleaned.text);
-    let authors = if cleaned.authors.is_empty() {
-        job.entry.authors
-    } else {
-        cleaned.authors
-    };
-    Article {
-        id: canon.article_id(&canonical_url),
-        url: final_url,
-        canonical_url,
-        source: job.source,
-        feed_url: job.feed_url,
-        title: cleaned.title.or(job.entry.title).unwrap_or_default(),
-        subtitle: cleaned.subtitle,
-        authors,
-        published_at: article::publication_time(cleaned.published_at, job.entry.published_at),
-        updated_at: cleaned.updated_at,
-        image: cleaned.image,
-        images: cleaned.images,
-        site_name: cleaned.site_name,
-        description: cleaned.description,
-        section: cleaned.section,
-        tags: if cleaned.tags.is_empty() {
-            job.entry.categories
-        } else {
-            cleaned.tags
-        },
-        word_count: reading.words,
-        reading_time_minutes: reading.minutes,
-        language: cleaned.language,
-        text: cleaned.text,
-        html: cleaned.html,
-        markdown: None,
-        fetched_at,
-        also_seen_at: Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pipeline::testing::{Bench, article_page};
+    use chrono::Utc;
 
     /// A paragraph every page of the site carries (a standing note).
     const NOTE: &str = "The harbour district lies on the eastern side of the town and has been \
