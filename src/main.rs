@@ -20,7 +20,7 @@ use thresher::schedule::Mode;
 use thresher::telemetry::progress::OnceProgress;
 use thresher::telemetry::{self, LogFormat, StatsSnapshot};
 use thresher::telemetry::{status_from, summary};
-use thresher::{clean, dedup, fetch};
+use thresher::{clean, dedup};
 
 /// Turns news feeds into clean articles.
 #[derive(Parser)]
@@ -699,7 +699,7 @@ fn clean_one(
     options: &clean::Options<'_>,
     markdown: bool,
 ) -> Result<(CleanOutput, Vec<clean::Decision>), clean::CleanError> {
-    let html = fetch::decode_html(bytes, None);
+    let html = clean::decode_html(bytes, None);
     let mut cleaned = clean::clean_with(&html, url, options)?;
     let decisions = std::mem::take(&mut cleaned.explanation);
     let markdown = markdown.then(|| clean::markdown(&cleaned.html));
