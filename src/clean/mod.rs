@@ -10,6 +10,7 @@
 
 mod budget;
 mod dates;
+pub(crate) mod decode;
 mod dom;
 mod explain;
 mod extract;
@@ -28,6 +29,7 @@ use std::collections::HashMap;
 
 use scraper::Html;
 
+pub use self::decode::decode_html;
 pub use self::markdown::markdown;
 
 use self::dom::{Dom, NONE};

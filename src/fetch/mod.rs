@@ -4,7 +4,6 @@
 //! exponential back-off and jitter; a body size cap that counts decompressed
 //! bytes (so a gzip bomb costs nothing); conditional GET; decoding to UTF-8.
 
-mod charset;
 mod guard;
 mod host;
 mod reason;
@@ -28,7 +27,6 @@ use crate::config::{Config, FetchConfig};
 use crate::state::{RobotsRecord, State};
 use crate::telemetry::metrics::Metrics;
 
-pub use self::charset::{decode_html, decode_xml};
 pub use self::guard::is_public;
 pub use self::robots::Rules as RobotsRules;
 
