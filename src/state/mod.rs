@@ -135,6 +135,27 @@ pub enum StateError {
     },
 }
 
+/// redb's per-operation errors (opening a transaction or a table, reading,
+/// committing) become [`StateError::Store`] through [`redb::Error`], which
+/// is where redb names the failures it cannot recover from (see `health`),
+/// so `?` works on every redb call.
+macro_rules! store_error_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for StateError {
+            fn from(error: $error) -> Self {
+                Self::Store(error.into())
+            }
+        }
+    )*};
+}
+
+store_error_from!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
 /// How the processing of one accepted link ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -485,43 +506,31 @@ impl State {
         let db = Db(std::mem::ManuallyDrop::new(db));
         // Create the tables once so readers never meet a missing table, and
         // count this run.
-        let txn = db.begin_write().map_err(redb::Error::from)?;
+        let txn = db.begin_write()?;
         for table in [LINKS, PENDING, FEEDS, QUARANTINE, LEARNED, HOSTS] {
-            txn.open_table(table).map_err(redb::Error::from)?;
+            txn.open_table(table)?;
         }
-        txn.open_table(FAILURES).map_err(redb::Error::from)?;
-        txn.open_table(STORIES).map_err(redb::Error::from)?;
-        txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
-        txn.open_table(OUTBOX).map_err(redb::Error::from)?;
-        txn.open_table(OUTBOX_IDS).map_err(redb::Error::from)?;
-        txn.open_table(listings::LISTINGS)
-            .map_err(redb::Error::from)?;
-        txn.open_table(retries::RETRY_DUE)
-            .map_err(redb::Error::from)?;
-        txn.open_table(retention::TOUCHED)
-            .map_err(redb::Error::from)?;
-        let indexed = txn
-            .open_table(META)
-            .map_err(redb::Error::from)?
-            .get(retries::RETRY_INDEXED)
-            .map_err(redb::Error::from)?
-            .is_some();
+        txn.open_table(FAILURES)?;
+        txn.open_table(STORIES)?;
+        txn.open_table(STORY_TIMES)?;
+        txn.open_table(OUTBOX)?;
+        txn.open_table(OUTBOX_IDS)?;
+        txn.open_table(listings::LISTINGS)?;
+        txn.open_table(retries::RETRY_DUE)?;
+        txn.open_table(retention::TOUCHED)?;
+        let indexed = txn.open_table(META)?.get(retries::RETRY_INDEXED)?.is_some();
         if !indexed {
             retries::index_waiting_jobs(&txn)?;
         }
         let run = {
-            let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
-            meta.insert(retries::RETRY_INDEXED, 1)
-                .map_err(redb::Error::from)?;
-            let previous = meta
-                .get("runs")
-                .map_err(redb::Error::from)?
-                .map_or(0, |v| v.value());
+            let mut meta = txn.open_table(META)?;
+            meta.insert(retries::RETRY_INDEXED, 1)?;
+            let previous = meta.get("runs")?.map_or(0, |v| v.value());
             let run = previous.saturating_add(1);
-            meta.insert("runs", run).map_err(redb::Error::from)?;
+            meta.insert("runs", run)?;
             run
         };
-        txn.commit().map_err(redb::Error::from)?;
+        txn.commit()?;
         Ok(Self {
             db: Arc::new(db),
             run,
@@ -579,19 +588,17 @@ impl State {
         let run = self.run;
         self.blocking(move |db| {
             let now = Utc::now();
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             let mut accepted = Vec::new();
             let mut listed_first_by_another = 0;
             {
-                let links = txn.open_table(LINKS).map_err(redb::Error::from)?;
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                let mut listed = txn
-                    .open_table(listings::LISTINGS)
-                    .map_err(redb::Error::from)?;
+                let links = txn.open_table(LINKS)?;
+                let mut pending = txn.open_table(PENDING)?;
+                let mut listed = txn.open_table(listings::LISTINGS)?;
                 for job in jobs {
                     let key = job.key.as_str();
                     let finished_before_upgrade = match job.legacy_key.as_deref() {
-                        Some(legacy) => links.get(legacy).map_err(redb::Error::from)?.is_some(),
+                        Some(legacy) => links.get(legacy)?.is_some(),
                         None => false,
                     };
                     if finished_before_upgrade {
@@ -614,13 +621,11 @@ impl State {
                         ..job
                     };
                     let bytes = encode(&job);
-                    pending
-                        .insert(job.key.as_str(), bytes.as_slice())
-                        .map_err(redb::Error::from)?;
+                    pending.insert(job.key.as_str(), bytes.as_slice())?;
                     accepted.push(job);
                 }
             }
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(Accepted {
                 jobs: accepted,
                 listed_first_by_another,
@@ -637,20 +642,19 @@ impl State {
         limit: usize,
     ) -> Result<Vec<ArticleJob>, StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+            let txn = db.begin_read()?;
+            let pending = txn.open_table(PENDING)?;
             let range = match &after {
                 Some(after) => pending.range::<&str>((
                     std::ops::Bound::Excluded(after.as_str()),
                     std::ops::Bound::Unbounded,
                 )),
                 None => pending.range::<&str>(..),
-            }
-            .map_err(redb::Error::from)?;
+            }?;
             let mut jobs = Vec::new();
             let mut unreadable = Vec::new();
             for entry in range.take(limit) {
-                let (key, value) = entry.map_err(redb::Error::from)?;
+                let (key, value) = entry?;
                 // An unreadable record must not block the others.
                 match decode("pending", key.value(), value.value()) {
                     Ok(job) => jobs.push(job),
@@ -663,12 +667,12 @@ impl State {
             drop(pending);
             drop(txn);
             if !unreadable.is_empty() {
-                let txn = db.begin_write().map_err(redb::Error::from)?;
+                let txn = db.begin_write()?;
                 {
-                    let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                    let mut pending = txn.open_table(PENDING)?;
                     retries::quarantine(&mut pending, &txn, &unreadable)?;
                 }
-                txn.commit().map_err(redb::Error::from)?;
+                txn.commit()?;
             }
             Ok(jobs)
         })
@@ -678,11 +682,11 @@ impl State {
     /// What the accepted links not yet finished are waiting for.
     pub async fn pending_summary(&self) -> Result<PendingSummary, StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+            let txn = db.begin_read()?;
+            let pending = txn.open_table(PENDING)?;
             let mut summary = PendingSummary::default();
-            for entry in pending.iter().map_err(redb::Error::from)? {
-                let (key, value) = entry.map_err(redb::Error::from)?;
+            for entry in pending.iter()? {
+                let (key, value) = entry?;
                 summary.total += 1;
                 let Ok(job) = decode::<ArticleJob>("pending", key.value(), value.value()) else {
                     continue;
@@ -708,13 +712,13 @@ impl State {
     /// Returns how many there were.
     pub async fn release_undelivered(&self) -> Result<u64, StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             let mut released = 0;
             {
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                let mut pending = txn.open_table(PENDING)?;
                 let mut due = Vec::new();
-                for entry in pending.iter().map_err(redb::Error::from)? {
-                    let (key, value) = entry.map_err(redb::Error::from)?;
+                for entry in pending.iter()? {
+                    let (key, value) = entry?;
                     if let Ok(job) = decode::<ArticleJob>("pending", key.value(), value.value())
                         && job.undelivered.is_some()
                         && job.retry_at.is_some()
@@ -727,13 +731,11 @@ impl State {
                         retry_at: None,
                         ..job
                     };
-                    pending
-                        .insert(job.key.as_str(), encode(&job).as_slice())
-                        .map_err(redb::Error::from)?;
+                    pending.insert(job.key.as_str(), encode(&job).as_slice())?;
                     released += 1;
                 }
             }
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(released)
         })
         .await
@@ -770,18 +772,18 @@ impl State {
     ) -> Result<(), StateError> {
         let index = Arc::clone(&self.stories);
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             {
-                let mut links = txn.open_table(LINKS).map_err(redb::Error::from)?;
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                let mut stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
-                let mut times = txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
+                let mut links = txn.open_table(LINKS)?;
+                let mut pending = txn.open_table(PENDING)?;
+                let mut stories = txn.open_table(STORIES)?;
+                let mut times = txn.open_table(STORY_TIMES)?;
                 for (key, outcome, story) in &finished {
-                    let job = match pending.remove(key.as_str()).map_err(redb::Error::from)? {
+                    let job = match pending.remove(key.as_str())? {
                         Some(bytes) => decode::<ArticleJob>("pending", key, bytes.value()).ok(),
                         None => None,
                     };
-                    let before = match links.get(key.as_str()).map_err(redb::Error::from)? {
+                    let before = match links.get(key.as_str())? {
                         Some(bytes) => decode::<LinkRecord>("links", key, bytes.value()).ok(),
                         None => None,
                     };
@@ -800,16 +802,12 @@ impl State {
                     }
                     if let Some(story) = story {
                         let (key, bytes) = (story_key(&story.id), encode_story(story));
-                        stories
-                            .insert(key, bytes.as_slice())
-                            .map_err(redb::Error::from)?;
-                        times
-                            .insert((unix_seconds(story.seen_at), key), ())
-                            .map_err(redb::Error::from)?;
+                        stories.insert(key, bytes.as_slice())?;
+                        times.insert((unix_seconds(story.seen_at), key), ())?;
                     }
                 }
             }
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             // Not loaded yet: loading reads the stories just committed.
             if let Some(index) = lock(&index).as_mut() {
                 for (_, _, story) in &finished {
@@ -837,9 +835,9 @@ impl State {
     pub async fn story(&self, article_id: String) -> Result<Option<Story>, StateError> {
         self.blocking(move |db| {
             let key = story_key(&article_id);
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
-            let Some(bytes) = stories.get(key).map_err(redb::Error::from)? else {
+            let txn = db.begin_read()?;
+            let stories = txn.open_table(STORIES)?;
+            let Some(bytes) = stories.get(key)? else {
                 return Ok(None);
             };
             let story = decode_story(key, bytes.value())?;
@@ -866,11 +864,11 @@ impl State {
             if candidates.is_empty() {
                 return Ok(None);
             }
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
+            let txn = db.begin_read()?;
+            let stories = txn.open_table(STORIES)?;
             let mut best: Option<StoryMatch> = None;
             for key in candidates {
-                let Some(bytes) = stories.get(key).map_err(redb::Error::from)? else {
+                let Some(bytes) = stories.get(key)? else {
                     continue;
                 };
                 let Some((_, Some(earlier), _)) = story_head(bytes.value()) else {
@@ -914,33 +912,31 @@ impl State {
         let index = Arc::clone(&self.stories);
         self.blocking(move |db| {
             let cutoff = unix_seconds(cutoff);
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             let removed = {
-                let mut stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
-                let mut times = txn.open_table(STORY_TIMES).map_err(redb::Error::from)?;
+                let mut stories = txn.open_table(STORIES)?;
+                let mut times = txn.open_table(STORY_TIMES)?;
                 let expired: Vec<(u32, u64)> = times
-                    .range(..(cutoff, 0))
-                    .map_err(redb::Error::from)?
+                    .range(..(cutoff, 0))?
                     .map(|row| row.map(|(key, _)| key.value()))
-                    .collect::<Result<_, _>>()
-                    .map_err(redb::Error::from)?;
+                    .collect::<Result<_, _>>()?;
                 let mut removed = 0;
                 for (seen, key) in expired {
-                    times.remove((seen, key)).map_err(redb::Error::from)?;
+                    times.remove((seen, key))?;
                     // The key may have been written again since (a story
                     // redone after a crash): only an old record goes.
-                    let old = match stories.get(key).map_err(redb::Error::from)? {
+                    let old = match stories.get(key)? {
                         Some(bytes) => story_head(bytes.value()).is_none_or(|(s, ..)| s < cutoff),
                         None => false,
                     };
                     if old {
-                        stories.remove(key).map_err(redb::Error::from)?;
+                        stories.remove(key)?;
                         removed += 1;
                     }
                 }
                 removed
             };
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             with_index(db, &index, |index| index.forget_before(cutoff))?;
             Ok(removed)
         })
@@ -961,9 +957,9 @@ impl State {
         V: redb::Value + Send + 'static,
     {
         self.blocking(move |db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let rows = txn.open_table(table).map_err(redb::Error::from)?;
-            Ok(rows.len().map_err(redb::Error::from)?)
+            let txn = db.begin_read()?;
+            let rows = txn.open_table(table)?;
+            Ok(rows.len()?)
         })
         .await
     }
@@ -979,9 +975,9 @@ impl State {
         T: DeserializeOwned + Send + 'static,
     {
         self.blocking(move |db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let records = txn.open_table(table).map_err(redb::Error::from)?;
-            match records.get(key.as_str()).map_err(redb::Error::from)? {
+            let txn = db.begin_read()?;
+            let records = txn.open_table(table)?;
+            match records.get(key.as_str())? {
                 Some(bytes) => Ok(Some(decode(label, &key, bytes.value())?)),
                 None => Ok(None),
             }
@@ -1008,9 +1004,9 @@ impl State {
     /// What has been learned about `host`'s template blocks.
     pub async fn host_blocks(&self, host: String) -> Result<HostBlocks, StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let learned = txn.open_table(LEARNED).map_err(redb::Error::from)?;
-            let bytes = learned.get(host.as_str()).map_err(redb::Error::from)?;
+            let txn = db.begin_read()?;
+            let learned = txn.open_table(LEARNED)?;
+            let bytes = learned.get(host.as_str())?;
             Ok(bytes
                 .map(|b| HostBlocks::from_bytes(b.value()))
                 .unwrap_or_default())
@@ -1029,24 +1025,21 @@ impl State {
         blocks: std::collections::HashSet<u64>,
     ) -> Result<(), StateError> {
         self.blocking(move |db| {
-            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut txn = db.begin_write()?;
             // Falls back to a durable commit where redb refuses (never in our mode).
             let _ = txn.set_durability(redb::Durability::None);
             {
-                let mut learned = txn.open_table(LEARNED).map_err(redb::Error::from)?;
+                let mut learned = txn.open_table(LEARNED)?;
                 let mut host_blocks = learned
-                    .get(host.as_str())
-                    .map_err(redb::Error::from)?
+                    .get(host.as_str())?
                     .map(|b| HostBlocks::from_bytes(b.value()))
                     .unwrap_or_default();
                 host_blocks.record(&blocks);
                 let bytes = host_blocks.to_bytes();
-                learned
-                    .insert(host.as_str(), bytes.as_slice())
-                    .map_err(redb::Error::from)?;
+                learned.insert(host.as_str(), bytes.as_slice())?;
             }
             retention::touch(&txn, "learned", &host)?;
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(())
         })
         .await
@@ -1065,24 +1058,21 @@ impl State {
         F: FnOnce(&mut HostRecord) + Send + 'static,
     {
         self.blocking(move |db| {
-            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut txn = db.begin_write()?;
             let _ = txn.set_durability(redb::Durability::None);
             {
-                let mut hosts = txn.open_table(HOSTS).map_err(redb::Error::from)?;
-                let mut record: HostRecord =
-                    match hosts.get(origin.as_str()).map_err(redb::Error::from)? {
-                        // An unreadable record is a lost cache entry, not an error.
-                        Some(bytes) => decode("hosts", &origin, bytes.value()).unwrap_or_default(),
-                        None => HostRecord::default(),
-                    };
+                let mut hosts = txn.open_table(HOSTS)?;
+                let mut record: HostRecord = match hosts.get(origin.as_str())? {
+                    // An unreadable record is a lost cache entry, not an error.
+                    Some(bytes) => decode("hosts", &origin, bytes.value()).unwrap_or_default(),
+                    None => HostRecord::default(),
+                };
                 change(&mut record);
                 let bytes = encode(&record);
-                hosts
-                    .insert(origin.as_str(), bytes.as_slice())
-                    .map_err(redb::Error::from)?;
+                hosts.insert(origin.as_str(), bytes.as_slice())?;
             }
             retention::touch(&txn, "hosts", &origin)?;
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(())
         })
         .await
@@ -1097,20 +1087,15 @@ impl State {
         kind: &'static str,
     ) -> Result<(), StateError> {
         self.blocking(move |db| {
-            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut txn = db.begin_write()?;
             let _ = txn.set_durability(redb::Durability::None);
             {
-                let mut failures = txn.open_table(FAILURES).map_err(redb::Error::from)?;
+                let mut failures = txn.open_table(FAILURES)?;
                 let key = format!("{source}/{kind}");
-                let count = failures
-                    .get(key.as_str())
-                    .map_err(redb::Error::from)?
-                    .map_or(0, |v| v.value());
-                failures
-                    .insert(key.as_str(), count.saturating_add(1))
-                    .map_err(redb::Error::from)?;
+                let count = failures.get(key.as_str())?.map_or(0, |v| v.value());
+                failures.insert(key.as_str(), count.saturating_add(1))?;
             }
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(())
         })
         .await
@@ -1122,16 +1107,13 @@ impl State {
         source: String,
     ) -> Result<std::collections::BTreeMap<String, u64>, StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let failures = txn.open_table(FAILURES).map_err(redb::Error::from)?;
+            let txn = db.begin_read()?;
+            let failures = txn.open_table(FAILURES)?;
             // Source names cannot contain '/', and '0' sorts right after it: a prefix range.
             let (from, to) = (format!("{source}/"), format!("{source}0"));
             let mut counts = std::collections::BTreeMap::new();
-            for row in failures
-                .range(from.as_str()..to.as_str())
-                .map_err(redb::Error::from)?
-            {
-                let (key, value) = row.map_err(redb::Error::from)?;
+            for row in failures.range(from.as_str()..to.as_str())? {
+                let (key, value) = row?;
                 if let Some(kind) = key.value().strip_prefix(from.as_str()) {
                     counts.insert(kind.to_string(), value.value());
                 }
@@ -1152,41 +1134,31 @@ impl State {
         capacity: u64,
     ) -> Result<OutboxPut, StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             let depth = {
-                let mut outbox = txn.open_table(OUTBOX).map_err(redb::Error::from)?;
-                let mut ids = txn.open_table(OUTBOX_IDS).map_err(redb::Error::from)?;
-                let queued = ids
-                    .get(article_id.as_str())
-                    .map_err(redb::Error::from)?
-                    .map(|seq| seq.value());
+                let mut outbox = txn.open_table(OUTBOX)?;
+                let mut ids = txn.open_table(OUTBOX_IDS)?;
+                let queued = ids.get(article_id.as_str())?.map(|seq| seq.value());
                 let seq = match queued {
                     Some(seq) => seq,
                     None => {
-                        if outbox.len().map_err(redb::Error::from)? >= capacity {
+                        if outbox.len()? >= capacity {
                             return Ok(OutboxPut::Full);
                         }
-                        let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
-                        let seq = meta
-                            .get(OUTBOX_NEXT)
-                            .map_err(redb::Error::from)?
-                            .map_or(0, |v| v.value());
-                        meta.insert(OUTBOX_NEXT, seq.saturating_add(1))
-                            .map_err(redb::Error::from)?;
-                        ids.insert(article_id.as_str(), seq)
-                            .map_err(redb::Error::from)?;
+                        let mut meta = txn.open_table(META)?;
+                        let seq = meta.get(OUTBOX_NEXT)?.map_or(0, |v| v.value());
+                        meta.insert(OUTBOX_NEXT, seq.saturating_add(1))?;
+                        ids.insert(article_id.as_str(), seq)?;
                         seq
                     }
                 };
-                outbox
-                    .insert(
-                        seq,
-                        (article_id.as_str(), source.as_str(), payload.as_slice()),
-                    )
-                    .map_err(redb::Error::from)?;
-                outbox.len().map_err(redb::Error::from)?
+                outbox.insert(
+                    seq,
+                    (article_id.as_str(), source.as_str(), payload.as_slice()),
+                )?;
+                outbox.len()?
             };
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(OutboxPut::Stored { depth })
         })
         .await
@@ -1195,11 +1167,11 @@ impl State {
     /// The first `limit` outbox entries, oldest first.
     pub async fn outbox_batch(&self, limit: usize) -> Result<Vec<OutboxEntry>, StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_read().map_err(redb::Error::from)?;
-            let outbox = txn.open_table(OUTBOX).map_err(redb::Error::from)?;
+            let txn = db.begin_read()?;
+            let outbox = txn.open_table(OUTBOX)?;
             let mut entries = Vec::new();
-            for row in outbox.iter().map_err(redb::Error::from)?.take(limit) {
-                let (seq, value) = row.map_err(redb::Error::from)?;
+            for row in outbox.iter()?.take(limit) {
+                let (seq, value) = row?;
                 let (article_id, source, payload) = value.value();
                 entries.push(OutboxEntry {
                     seq: seq.value(),
@@ -1217,27 +1189,24 @@ impl State {
     /// transaction; returns the articles left in the outbox.
     pub async fn outbox_remove(&self, seqs: Vec<u64>) -> Result<u64, StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             let depth = {
-                let mut outbox = txn.open_table(OUTBOX).map_err(redb::Error::from)?;
-                let mut ids = txn.open_table(OUTBOX_IDS).map_err(redb::Error::from)?;
+                let mut outbox = txn.open_table(OUTBOX)?;
+                let mut ids = txn.open_table(OUTBOX_IDS)?;
                 for seq in seqs {
-                    let removed = outbox.remove(seq).map_err(redb::Error::from)?;
+                    let removed = outbox.remove(seq)?;
                     let Some(removed) = removed else { continue };
                     let article_id = removed.value().0.to_string();
                     drop(removed);
                     // The id may have been queued again under another position.
-                    let indexed = ids
-                        .get(article_id.as_str())
-                        .map_err(redb::Error::from)?
-                        .map(|v| v.value());
+                    let indexed = ids.get(article_id.as_str())?.map(|v| v.value());
                     if indexed == Some(seq) {
-                        ids.remove(article_id.as_str()).map_err(redb::Error::from)?;
+                        ids.remove(article_id.as_str())?;
                     }
                 }
-                outbox.len().map_err(redb::Error::from)?
+                outbox.len()?
             };
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(depth)
         })
         .await
@@ -1247,29 +1216,27 @@ impl State {
     /// to the `quarantine` table, under `outbox/<article id>`, for inspection.
     pub async fn outbox_reject(&self, seq: u64) -> Result<(), StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             {
-                let mut outbox = txn.open_table(OUTBOX).map_err(redb::Error::from)?;
-                let mut ids = txn.open_table(OUTBOX_IDS).map_err(redb::Error::from)?;
-                let mut quarantine = txn.open_table(QUARANTINE).map_err(redb::Error::from)?;
-                let removed = outbox.remove(seq).map_err(redb::Error::from)?;
+                let mut outbox = txn.open_table(OUTBOX)?;
+                let mut ids = txn.open_table(OUTBOX_IDS)?;
+                let mut quarantine = txn.open_table(QUARANTINE)?;
+                let removed = outbox.remove(seq)?;
                 if let Some(removed) = removed {
                     let (article_id, _, payload) = removed.value();
                     let (article_id, payload) = (article_id.to_string(), payload.to_vec());
                     drop(removed);
                     quarantine
-                        .insert(format!("outbox/{article_id}").as_str(), payload.as_slice())
-                        .map_err(redb::Error::from)?;
+                        .insert(format!("outbox/{article_id}").as_str(), payload.as_slice())?;
                     if ids
-                        .get(article_id.as_str())
-                        .map_err(redb::Error::from)?
+                        .get(article_id.as_str())?
                         .is_some_and(|v| v.value() == seq)
                     {
-                        ids.remove(article_id.as_str()).map_err(redb::Error::from)?;
+                        ids.remove(article_id.as_str())?;
                     }
                 }
             }
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(())
         })
         .await
@@ -1283,16 +1250,14 @@ impl State {
     /// Stores the poll state of a source.
     pub async fn put_feed_state(&self, source: String, feed: FeedState) -> Result<(), StateError> {
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             {
-                let mut feeds = txn.open_table(FEEDS).map_err(redb::Error::from)?;
+                let mut feeds = txn.open_table(FEEDS)?;
                 let bytes = encode(&feed);
-                feeds
-                    .insert(source.as_str(), bytes.as_slice())
-                    .map_err(redb::Error::from)?;
+                feeds.insert(source.as_str(), bytes.as_slice())?;
             }
             retention::touch(&txn, "feeds", &source)?;
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(())
         })
         .await
@@ -1325,10 +1290,10 @@ fn with_index<T>(
 /// Reads every remembered story's signature into a fresh index.
 fn load_story_index(db: &Database) -> Result<StoryIndex, StateError> {
     let mut index = StoryIndex::new();
-    let txn = db.begin_read().map_err(redb::Error::from)?;
-    let stories = txn.open_table(STORIES).map_err(redb::Error::from)?;
-    for row in stories.iter().map_err(redb::Error::from)? {
-        let (key, bytes) = row.map_err(redb::Error::from)?;
+    let txn = db.begin_read()?;
+    let stories = txn.open_table(STORIES)?;
+    for row in stories.iter()? {
+        let (key, bytes) = row?;
         if let Some((seen, Some(signature), _)) = story_head(bytes.value()) {
             index.insert(key.value(), seen, band_hashes(&signature));
         }
@@ -1355,13 +1320,9 @@ fn finish(
         source,
     };
     let bytes = encode(&record);
-    links
-        .insert(key, bytes.as_slice())
-        .map_err(redb::Error::from)?;
+    links.insert(key, bytes.as_slice())?;
     if let Some(article_id) = also_as {
-        links
-            .insert(article_id.as_str(), bytes.as_slice())
-            .map_err(redb::Error::from)?;
+        links.insert(article_id.as_str(), bytes.as_slice())?;
     }
     Ok(())
 }

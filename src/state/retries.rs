@@ -84,16 +84,15 @@ fn due_millis(at: DateTime<Utc>) -> u64 {
 /// unreadable pending records to quarantine; run once per store, when it is
 /// first opened by a version with the index.
 pub(super) fn index_waiting_jobs(txn: &redb::WriteTransaction) -> Result<(), StateError> {
-    let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-    let mut due = txn.open_table(RETRY_DUE).map_err(redb::Error::from)?;
+    let mut pending = txn.open_table(PENDING)?;
+    let mut due = txn.open_table(RETRY_DUE)?;
     let mut unreadable = Vec::new();
-    for entry in pending.iter().map_err(redb::Error::from)? {
-        let (key, value) = entry.map_err(redb::Error::from)?;
+    for entry in pending.iter()? {
+        let (key, value) = entry?;
         match decode::<ArticleJob>("pending", key.value(), value.value()) {
             Ok(job) => {
                 if let Some(at) = job.retry_at {
-                    due.insert((due_millis(at), key.value()), ())
-                        .map_err(redb::Error::from)?;
+                    due.insert((due_millis(at), key.value()), ())?;
                 }
             }
             Err(e) => {
@@ -114,13 +113,11 @@ pub(super) fn quarantine(
     if keys.is_empty() {
         return Ok(());
     }
-    let mut quarantine = txn.open_table(QUARANTINE).map_err(redb::Error::from)?;
+    let mut quarantine = txn.open_table(QUARANTINE)?;
     for key in keys {
-        if let Some(bytes) = pending.remove(key.as_str()).map_err(redb::Error::from)? {
+        if let Some(bytes) = pending.remove(key.as_str())? {
             let bytes = bytes.value().to_vec();
-            quarantine
-                .insert(key.as_str(), bytes.as_slice())
-                .map_err(redb::Error::from)?;
+            quarantine.insert(key.as_str(), bytes.as_slice())?;
         }
     }
     Ok(())
@@ -145,28 +142,22 @@ impl State {
     ) -> Result<Retry, StateError> {
         self.blocking(move |db| {
             let now = Utc::now();
-            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut txn = db.begin_write()?;
             if matches!(setback, Setback::Wait(_)) {
                 // Falls back to a durable commit where redb refuses (never in our mode).
                 let _ = txn.set_durability(redb::Durability::None);
             }
             let decision = {
-                let mut links = txn.open_table(super::LINKS).map_err(redb::Error::from)?;
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                let mut links = txn.open_table(super::LINKS)?;
+                let mut pending = txn.open_table(PENDING)?;
                 let failed_attempts = match setback {
                     Setback::Attempt { .. } => job.failed_attempts.saturating_add(1),
                     Setback::Postpone | Setback::Wait(_) => job.failed_attempts,
                 };
-                if pending
-                    .get(job.key.as_str())
-                    .map_err(redb::Error::from)?
-                    .is_none()
-                {
+                if pending.get(job.key.as_str())?.is_none() {
                     Retry::AlreadyFinished
                 } else if failed_attempts >= policy.max_attempts {
-                    pending
-                        .remove(job.key.as_str())
-                        .map_err(redb::Error::from)?;
+                    pending.remove(job.key.as_str())?;
                     let outcome = super::Outcome::Failed { reason };
                     let source = Some(job.source.clone());
                     finish(&mut links, &job.key, outcome, failed_attempts, source)?;
@@ -191,17 +182,13 @@ impl State {
                         ..job
                     };
                     let bytes = encode(&job);
-                    pending
-                        .insert(job.key.as_str(), bytes.as_slice())
-                        .map_err(redb::Error::from)?;
-                    txn.open_table(RETRY_DUE)
-                        .map_err(redb::Error::from)?
-                        .insert((due_millis(at), job.key.as_str()), ())
-                        .map_err(redb::Error::from)?;
+                    pending.insert(job.key.as_str(), bytes.as_slice())?;
+                    txn.open_table(RETRY_DUE)?
+                        .insert((due_millis(at), job.key.as_str()), ())?;
                     Retry::At(at)
                 }
             };
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(decision)
         })
         .await
@@ -219,11 +206,11 @@ impl State {
             // Look first with a read transaction: usually nothing is due, and
             // a write transaction would block accepts and commit for nothing.
             let rows: Vec<(u64, String)> = {
-                let txn = db.begin_read().map_err(redb::Error::from)?;
-                let due = txn.open_table(RETRY_DUE).map_err(redb::Error::from)?;
+                let txn = db.begin_read()?;
+                let due = txn.open_table(RETRY_DUE)?;
                 let mut rows = Vec::new();
-                for entry in due.range::<(u64, &str)>(..).map_err(redb::Error::from)? {
-                    let (key, _) = entry.map_err(redb::Error::from)?;
+                for entry in due.range::<(u64, &str)>(..)? {
+                    let (key, _) = entry?;
                     let (at, link) = key.value();
                     if at > up_to || rows.len() >= limit {
                         break;
@@ -236,15 +223,15 @@ impl State {
                 return Ok(Vec::new());
             }
             // Claim inside the write transaction, against the job as stored now.
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             let mut claimed = Vec::with_capacity(rows.len());
             {
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                let mut due = txn.open_table(RETRY_DUE).map_err(redb::Error::from)?;
+                let mut pending = txn.open_table(PENDING)?;
+                let mut due = txn.open_table(RETRY_DUE)?;
                 let mut unreadable = Vec::new();
                 for (at, key) in &rows {
-                    due.remove((*at, key.as_str())).map_err(redb::Error::from)?;
-                    let current = match pending.get(key.as_str()).map_err(redb::Error::from)? {
+                    due.remove((*at, key.as_str()))?;
+                    let current = match pending.get(key.as_str())? {
                         Some(bytes) => match decode::<ArticleJob>("pending", key, bytes.value()) {
                             Ok(job) => Some(job),
                             Err(e) => {
@@ -263,14 +250,12 @@ impl State {
                     job.retry_at = None;
                     job.accepted_run = run;
                     let bytes = encode(&job);
-                    pending
-                        .insert(job.key.as_str(), bytes.as_slice())
-                        .map_err(redb::Error::from)?;
+                    pending.insert(job.key.as_str(), bytes.as_slice())?;
                     claimed.push(job);
                 }
                 quarantine(&mut pending, &txn, &unreadable)?;
             }
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(claimed)
         })
         .await
