@@ -12,7 +12,8 @@
 use chrono::{DateTime, Utc};
 use redb::{ReadableTable, TableDefinition};
 
-use super::{LinkRecord, StateError, decode, may_try_again};
+use super::links::may_try_again;
+use super::{LinkRecord, StateError, decode};
 use crate::article::ArticleJob;
 
 /// `(link key, source)` of every source that listed a link first listed by another.

@@ -12,7 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{FEEDS, HOSTS, LEARNED, State, StateError, unix_seconds};
+use super::feeds::FEEDS;
+use super::hosts::{HOSTS, LEARNED};
+use super::{State, StateError, unix_seconds};
 
 /// `(table, key)` -> when the row was last written (Unix seconds).
 pub(super) const TOUCHED: TableDefinition<(&str, &str), u32> = TableDefinition::new("touched");

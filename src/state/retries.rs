@@ -13,7 +13,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{PENDING, QUARANTINE, State, StateError, decode, encode, finish};
+use super::links::{LINKS, PENDING, finish};
+use super::{QUARANTINE, State, StateError, decode, encode};
 use crate::article::ArticleJob;
 use crate::clock;
 
@@ -148,7 +149,7 @@ impl State {
                 let _ = txn.set_durability(redb::Durability::None);
             }
             let decision = {
-                let mut links = txn.open_table(super::LINKS)?;
+                let mut links = txn.open_table(LINKS)?;
                 let mut pending = txn.open_table(PENDING)?;
                 let failed_attempts = match setback {
                     Setback::Attempt { .. } => job.failed_attempts.saturating_add(1),
