@@ -40,13 +40,14 @@ use crate::boilerplate;
 use crate::clean;
 use crate::config::Config;
 use crate::dedup;
+use crate::dedup::{Story, StoryMemory};
 use crate::feed;
 use crate::fetch::{self, FetchError, Fetcher, Validators};
 use crate::plural::count;
 use crate::roster::Roster;
 use crate::schedule::{Mode, PollDone, PollRequest, Scheduler};
 use crate::sink::{self, Sighting, SightingKind, Sink};
-use crate::state::{FeedState, Outcome, Retry, RetryPolicy, Setback, State, StateError, Story};
+use crate::state::{FeedState, Outcome, Retry, RetryPolicy, Setback, State, StateError};
 use crate::telemetry::metrics::{Metrics, SourceLabels};
 use crate::telemetry::{self, Stats, StatsSnapshot};
 
@@ -145,6 +146,8 @@ struct Context {
     /// The sources being followed, with their compiled rules.
     roster: Arc<Roster>,
     state: State,
+    /// The stories written within `[dedup] retention`, for near-duplicates.
+    stories: StoryMemory,
     fetcher: Fetcher,
     sinks: Vec<Box<dyn Sink>>,
     /// URL canonicalisation with the configured tracking parameters.
@@ -228,6 +231,7 @@ impl Pipeline {
             ctx: Arc::new(Context {
                 config,
                 roster,
+                stories: StoryMemory::new(state.clone()),
                 state,
                 fetcher,
                 sinks,
@@ -1265,7 +1269,7 @@ async fn trusted_identity(
     {
         return article;
     }
-    let original = ctx.state.story(article.id.clone()).await.ok().flatten();
+    let original = ctx.stories.story(article.id.clone()).await.ok().flatten();
     let same_page = original.as_ref().is_some_and(|o| {
         Url::parse(&o.url)
             .is_ok_and(|u| ctx.canon.article_id(&ctx.canon.canonical_url(&u)) == page_id)
@@ -1296,7 +1300,7 @@ async fn forget_old_stories(ctx: &Context) {
     let retention =
         chrono::Duration::from_std(ctx.config.dedup.retention).unwrap_or(chrono::Duration::MAX);
     let cutoff = Utc::now() - retention;
-    match ctx.state.forget_stories_before(cutoff).await {
+    match ctx.stories.forget_before(cutoff).await {
         Ok(0) => {}
         Ok(n) => info!(count = n, "forgot stories older than the dedup retention"),
         Err(e) => warn!("cannot forget old stories (tried again in an hour): {e}"),
@@ -1327,7 +1331,7 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
             info!(id = %article.id, "duplicate of an article already written");
             // Where the link differs from the article's own URL (a redirect,
             // a canonical link), the article learns it was seen there too.
-            let original = match ctx.state.story(article.id.clone()).await {
+            let original = match ctx.stories.story(article.id.clone()).await {
                 Ok(original) => original,
                 Err(e) => {
                     warn!("cannot read the original article's record: {e}");
@@ -1362,7 +1366,7 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
     }
     if let Some(signature) = &signature {
         let found = ctx
-            .state
+            .stories
             .find_same_story(
                 signature.clone(),
                 article.title.clone(),
@@ -1433,7 +1437,7 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
         article_id: article.id,
     };
     if let Err(e) = ctx
-        .state
+        .stories
         .complete_with_story(job.key, outcome, Some(story))
         .await
     {

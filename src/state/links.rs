@@ -2,18 +2,16 @@
 //! with an [`Outcome`] (`links`); retries live in `retries`, the sources
 //! listing a link first listed by another in `listings`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use super::stories::{STORIES, STORY_TIMES, encode_story, lock};
-use super::{State, StateError, Story, decode, encode, listings, retries, story_key, unix_seconds};
+use super::stories::{self, STORIES, STORY_TIMES, StoryRecord};
+use super::{State, StateError, decode, encode, listings, retries};
 use crate::article::ArticleJob;
 use crate::clock;
-use crate::dedup::band_hashes;
 
 /// Final outcome per link id (and per written article id).
 pub(super) const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
@@ -293,23 +291,13 @@ impl State {
         self.complete_all(vec![(key, outcome, None)]).await
     }
 
-    /// Like [`State::complete`], and remembers the written `story` in the
-    /// same transaction, so a story is remembered exactly when its link is done.
-    pub async fn complete_with_story(
-        &self,
-        key: String,
-        outcome: Outcome,
-        story: Option<Story>,
-    ) -> Result<(), StateError> {
-        self.complete_all(vec![(key, outcome, story)]).await
-    }
-
-    /// [`State::complete_with_story`] for many links in one transaction (one disk sync).
+    /// Finishes many links in one transaction (one disk sync), remembering
+    /// the story of each written one in the same transaction, so a story is
+    /// remembered exactly when its link is done (see [`crate::dedup::memory`]).
     pub async fn complete_all(
         &self,
-        finished: Vec<(String, Outcome, Option<Story>)>,
+        finished: Vec<(String, Outcome, Option<StoryRecord>)>,
     ) -> Result<(), StateError> {
-        let index = Arc::clone(&self.stories);
         self.blocking(move |db| {
             let txn = db.begin_write()?;
             {
@@ -340,31 +328,11 @@ impl State {
                         )?;
                     }
                     if let Some(story) = story {
-                        let (key, bytes) = (story_key(&story.id), encode_story(story));
-                        stories.insert(key, bytes.as_slice())?;
-                        times.insert((unix_seconds(story.seen_at), key), ())?;
+                        stories::put(&mut stories, &mut times, story)?;
                     }
                 }
             }
             txn.commit()?;
-            // Not loaded yet: loading reads the stories just committed.
-            if let Some(index) = lock(&index).as_mut() {
-                for (_, _, story) in &finished {
-                    if let Some(Story {
-                        id,
-                        seen_at,
-                        signature: Some(signature),
-                        ..
-                    }) = story
-                    {
-                        index.insert(
-                            story_key(id),
-                            unix_seconds(*seen_at),
-                            band_hashes(signature),
-                        );
-                    }
-                }
-            }
             Ok(())
         })
         .await
@@ -419,6 +387,8 @@ pub(super) fn may_try_again(record: &LinkRecord, now: DateTime<Utc>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::super::tests::{ATTEMPT, RETRY, job, keys};
     use super::*;
     use crate::state::{Retry, RetryPolicy, Setback};

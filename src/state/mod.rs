@@ -33,7 +33,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -57,9 +56,7 @@ pub use self::links::{Accepted, FAILED_LINK_RETRY, LinkRecord, Outcome, PendingS
 pub use self::outbox::{OutboxEntry, OutboxPut};
 pub use self::retention::{Forgotten, IDLE_RETENTION};
 pub use self::retries::{MAX_RETRY_DELAY, Retry, RetryPolicy, Setback};
-pub use self::stories::{Story, StoryMatch, story_key};
-
-use self::stories::StoryCell;
+pub use self::stories::{StoryRecord, StoryVisitor};
 
 /// Pending records that could not be decoded, and outbox entries a broker
 /// can never take, kept for inspection.
@@ -82,9 +79,6 @@ pub const DB_FILE: &str = "thresher.redb";
 pub struct State {
     db: Arc<Db>,
     run: u64,
-    /// Remembered stories by signature band; mirrors the `stories` table.
-    /// Loaded on first use, so commands that only read state do not pay for it.
-    stories: Arc<StoryCell>,
     /// Whether operations succeed; read by `/readyz` and the pipeline.
     health: Arc<Health>,
 }
@@ -192,7 +186,6 @@ impl State {
         Ok(Self {
             db: Arc::new(db),
             run,
-            stories: Arc::new(StoryCell::default()),
             health: Arc::new(Health::default()),
         })
     }
@@ -264,11 +257,6 @@ impl State {
         .await
     }
 }
-/// Seconds since 1970 as stored (u32 lasts until 2106).
-fn unix_seconds(at: DateTime<Utc>) -> u32 {
-    u32::try_from(at.timestamp().max(0)).unwrap_or(u32::MAX)
-}
-
 /// The open database. Closing a damaged file can panic inside redb (an
 /// assertion in its allocator bitmap, found by fuzzing): that panic is
 /// caught and logged here, so dropping the store never takes the process

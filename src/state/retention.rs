@@ -14,7 +14,8 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::feeds::FEEDS;
 use super::hosts::{HOSTS, LEARNED};
-use super::{State, StateError, unix_seconds};
+use super::{State, StateError};
+use crate::clock::unix_seconds;
 
 /// `(table, key)` -> when the row was last written (Unix seconds).
 pub(super) const TOUCHED: TableDefinition<(&str, &str), u32> = TableDefinition::new("touched");
