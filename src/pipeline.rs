@@ -1118,7 +1118,7 @@ async fn clean_page(ctx: &Context, page: Page) -> Result<CleanPage, (&'static st
         fetched_at,
     } = page;
     let host = final_url.host_str().unwrap_or_default().to_string();
-    let template = match ctx.state.host_blocks(host).await {
+    let template = match boilerplate::learned(&ctx.state, host).await {
         Ok(learned) => learned.template(),
         Err(e) => {
             warn!("cannot read learned template, cleaning without it: {e}");
@@ -1510,7 +1510,7 @@ async fn learn_template(ctx: &Context, article: &Article, template_hits: HashSet
     };
     let mut blocks = template_hits;
     blocks.extend(article.text.split("\n\n").map(boilerplate::fingerprint));
-    if let Err(e) = ctx.state.record_host_blocks(host.to_string(), blocks).await {
+    if let Err(e) = boilerplate::learn(&ctx.state, host.to_string(), blocks).await {
         warn!("cannot record learned template for {host}: {e}");
     }
 }

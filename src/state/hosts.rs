@@ -1,15 +1,10 @@
-//! Per-origin politeness records (robots.txt, a `Retry-After` block) and
-//! per-host learned template blocks.
+//! Per-origin politeness records: robots.txt and a `Retry-After` block.
 
 use chrono::{DateTime, Utc};
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::{State, StateError, decode, encode, retention};
-use crate::boilerplate::HostBlocks;
-
-/// Per-host template blocks (see [`crate::boilerplate`]).
-pub(super) const LEARNED: TableDefinition<&str, &[u8]> = TableDefinition::new("learned");
 
 /// Per-origin politeness record, by origin.
 pub(super) const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");
@@ -67,73 +62,54 @@ impl State {
         })
         .await
     }
-
-    /// What has been learned about `host`'s template blocks.
-    pub async fn host_blocks(&self, host: String) -> Result<HostBlocks, StateError> {
-        self.blocking(move |db| {
-            let txn = db.begin_read()?;
-            let learned = txn.open_table(LEARNED)?;
-            let bytes = learned.get(host.as_str())?;
-            Ok(bytes
-                .map(|b| HostBlocks::from_bytes(b.value()))
-                .unwrap_or_default())
-        })
-        .await
-    }
-
-    /// Records one article's block fingerprints for `host`.
-    ///
-    /// Committed without fsync: learned template is a hint, and losing the
-    /// last few updates in a power cut costs nothing but a little relearning;
-    /// the next durable commit makes them permanent.
-    pub async fn record_host_blocks(
-        &self,
-        host: String,
-        blocks: std::collections::HashSet<u64>,
-    ) -> Result<(), StateError> {
-        self.blocking(move |db| {
-            let mut txn = db.begin_write()?;
-            // Falls back to a durable commit where redb refuses (never in our mode).
-            let _ = txn.set_durability(redb::Durability::None);
-            {
-                let mut learned = txn.open_table(LEARNED)?;
-                let mut host_blocks = learned
-                    .get(host.as_str())?
-                    .map(|b| HostBlocks::from_bytes(b.value()))
-                    .unwrap_or_default();
-                host_blocks.record(&blocks);
-                let bytes = host_blocks.to_bytes();
-                learned.insert(host.as_str(), bytes.as_slice())?;
-            }
-            retention::touch(&txn, "learned", &host)?;
-            txn.commit()?;
-            Ok(())
-        })
-        .await
-    }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn learned_blocks_accumulate_per_host_and_survive_reopen() {
+    async fn a_politeness_record_keeps_every_change_and_an_unreadable_one_starts_afresh() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let promo = crate::boilerplate::fingerprint("Become a member");
+        let state = State::open(dir.path()).expect("open");
+        let origin = "https://a.example".to_string();
+        assert_eq!(state.host_record(origin.clone()).await.expect("read"), None);
+        let until = Utc::now();
+        state
+            .update_host_record(origin.clone(), move |r| r.blocked_until = Some(until))
+            .await
+            .expect("block");
+        let robots = RobotsRecord {
+            status: 200,
+            body: "User-agent: *".into(),
+            fetched_at: until,
+        };
+        let stored = robots.clone();
+        state
+            .update_host_record(origin.clone(), move |r| r.robots = Some(stored))
+            .await
+            .expect("robots");
+        let record = state.host_record(origin.clone()).await.expect("read");
+        assert_eq!(
+            record,
+            Some(HostRecord {
+                robots: Some(robots),
+                blocked_until: Some(until),
+            })
+        );
         {
-            let state = State::open(dir.path()).expect("open");
-            for story in 0..3u64 {
-                let blocks = [promo, story].into_iter().collect();
-                state
-                    .record_host_blocks("a.example".into(), blocks)
-                    .await
-                    .expect("record");
-            }
-            let other = state.host_blocks("b.example".into()).await.expect("read");
-            assert!(other.template().is_empty(), "hosts are separate");
+            let txn = state.db.begin_write().expect("txn");
+            txn.open_table(HOSTS)
+                .expect("table")
+                .insert(origin.as_str(), b"{not json".as_slice())
+                .expect("insert");
+            txn.commit().expect("commit");
         }
-        let state = State::open(dir.path()).expect("reopen");
-        let learned = state.host_blocks("a.example".into()).await.expect("read");
-        assert_eq!(learned.template(), [promo].into_iter().collect());
+        state
+            .update_host_record(origin.clone(), move |r| r.blocked_until = Some(until))
+            .await
+            .expect("a lost cache entry is no error");
+        let record = state.host_record(origin).await.expect("read");
+        assert_eq!(record.and_then(|r| r.robots), None);
     }
 }

@@ -20,8 +20,8 @@
 //!   acknowledged by it, keyed by a sequence number so they drain in
 //!   acceptance order, and `outbox_ids`, article id to that number;
 //! - `hosts`: `hosts`, the per-origin politeness record (robots.txt, a
-//!   `Retry-After` block), and `learned`, per-host template blocks (see
-//!   [`crate::boilerplate`]);
+//!   `Retry-After` block);
+//! - `learned`: `learned`, per-host template blocks (see [`crate::boilerplate`]);
 //! - `feeds`: `feeds`, per-source poll state (HTTP validators, last success,
 //!   last error), and `failures`, article failures per source and kind;
 //! - `retention`: `touched`, when each `hosts`, `learned` and `feeds` row was
@@ -41,6 +41,7 @@ mod error;
 mod feeds;
 mod health;
 mod hosts;
+mod learned;
 mod links;
 mod listings;
 mod outbox;
@@ -157,7 +158,7 @@ impl State {
             links::PENDING,
             feeds::FEEDS,
             QUARANTINE,
-            hosts::LEARNED,
+            learned::LEARNED,
             hosts::HOSTS,
         ] {
             txn.open_table(table)?;

@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::feeds::FEEDS;
-use super::hosts::{HOSTS, LEARNED};
+use super::hosts::HOSTS;
+use super::learned::LEARNED;
 use super::{State, StateError};
 use crate::clock::unix_seconds;
 
@@ -117,7 +118,6 @@ impl State {
 mod tests {
     use super::*;
     use crate::state::FeedState;
-    use std::collections::HashSet;
 
     #[tokio::test]
     async fn rows_unwritten_past_the_retention_are_forgotten_and_used_ones_kept() {
@@ -132,7 +132,7 @@ mod tests {
             .await
             .expect("host");
         state
-            .record_host_blocks("gone.example".into(), HashSet::from([1, 2]))
+            .update_learned("gone.example".into(), |_| vec![1, 2])
             .await
             .expect("learned");
 
@@ -167,11 +167,10 @@ mod tests {
         );
         assert!(
             state
-                .host_blocks("gone.example".into())
+                .learned("gone.example".into())
                 .await
                 .expect("read")
-                .blocks
-                .is_empty()
+                .is_none()
         );
         assert!(
             state
