@@ -587,7 +587,7 @@ async fn seed_state(dir: &Path, count: u64) -> Result<(), String> {
     };
     let started = Instant::now();
     let state = State::open(dir).map_err(|e| e.to_string())?;
-    let stories = StoryMemory::new(state.clone());
+    let stories = StoryMemory::new(Arc::new(state.clone()));
     let feed_url = url::Url::parse("http://127.0.0.1/history.xml").map_err(|e| e.to_string())?;
     const BATCH: u64 = 10_000;
     for batch in 0..count.div_ceil(BATCH) {

@@ -555,7 +555,7 @@ fn store_cost(count: usize) {
             eprintln!("cannot open state store");
             return;
         };
-        let state = StoryMemory::new(state);
+        let state = StoryMemory::new(std::sync::Arc::new(state));
         let started = Instant::now();
         for i in 0..count as u64 {
             // Hash-like ids, as the daemon's are (the store is keyed by their first 64 bits).
@@ -618,7 +618,7 @@ fn store_cost(count: usize) {
         let started = Instant::now();
         match State::open(dir.path()) {
             Ok(state) => {
-                let state = StoryMemory::new(state);
+                let state = StoryMemory::new(std::sync::Arc::new(state));
                 // The index loads on first use.
                 let loaded = state.index_size().await.map_or(0, |(n, _)| n);
                 println!(

@@ -231,7 +231,7 @@ impl Pipeline {
             ctx: Arc::new(Context {
                 config,
                 roster,
-                stories: StoryMemory::new(state.clone()),
+                stories: StoryMemory::new(Arc::new(state.clone())),
                 state,
                 fetcher,
                 sinks,

@@ -1,8 +1,8 @@
 //! Story memory: the stories written within `[dedup] retention`, and the
 //! decision whether a new article is another copy of one of them.
 //!
-//! The state store keeps each story as bytes under its key (see
-//! [`crate::state::StoryRecord`]); this module owns what the bytes mean, the
+//! A [`StoryStore`] (the state store) keeps each story as bytes under its
+//! key (see [`crate::state::StoryRecord`]); this module owns what the bytes mean, the
 //! in-memory [`StoryIndex`] over their signatures (loaded from the store on
 //! first use, so commands that only read state do not pay for it) and the
 //! matching with its [`Thresholds`].
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Signature, StoryIndex, Thresholds, band_hashes, title_similarity};
 use crate::clock::unix_seconds;
-use crate::state::{Outcome, State, StateError, StoryRecord};
+use crate::state::{Outcome, StateError, StoryRecord, StoryStore};
 
 /// A written article as remembered for de-duplication.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,7 +123,7 @@ fn decode(record: &StoryRecord) -> Result<Story, StateError> {
 /// index over them. Cheap to clone; clones share the index.
 #[derive(Clone)]
 pub struct StoryMemory {
-    store: State,
+    store: Arc<dyn StoryStore>,
     /// `None` until first used. Held while loading, so a story remembered
     /// meanwhile waits and goes into the loaded index.
     index: Arc<tokio::sync::Mutex<Option<StoryIndex>>>,
@@ -131,7 +131,7 @@ pub struct StoryMemory {
 
 impl StoryMemory {
     /// The stories remembered in `store`.
-    pub fn new(store: State) -> Self {
+    pub fn new(store: Arc<dyn StoryStore>) -> Self {
         Self {
             store,
             index: Arc::default(),
@@ -164,8 +164,8 @@ impl StoryMemory {
         Ok(std::mem::take(&mut *index))
     }
 
-    /// Finishes a link as the store's [`State::complete_all`] does, and
-    /// remembers the written `story` in the same transaction.
+    /// Finishes a link as [`crate::state::LinkLedger::complete_all`] does,
+    /// and remembers the written `story` in the same transaction.
     pub async fn complete_with_story(
         &self,
         key: String,
@@ -284,6 +284,7 @@ impl StoryMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::State;
 
     fn story(id: &str, title: &str, words: &str, seen_at: DateTime<Utc>) -> Story {
         let words = super::super::fingerprint::words(words);
@@ -336,7 +337,7 @@ mod tests {
         let other = "The ferry company announced higher fares for the summer season citing fuel \
             costs and a shortage of crew while passenger groups called the rise unfair to islanders";
         {
-            let memory = StoryMemory::new(State::open(dir.path()).expect("open"));
+            let memory = StoryMemory::new(Arc::new(State::open(dir.path()).expect("open")));
             // Loaded (empty) first, so the stories below go into a live index.
             assert_eq!(memory.index_size().await.expect("size").0, 0);
             let written = |id: &str| Outcome::Written {
@@ -360,7 +361,7 @@ mod tests {
                 .expect("complete");
             assert_eq!(memory.index_size().await.expect("size").0, 2);
         }
-        let memory = StoryMemory::new(State::open(dir.path()).expect("reopen"));
+        let memory = StoryMemory::new(Arc::new(State::open(dir.path()).expect("reopen")));
         assert_eq!(
             memory.index_size().await.expect("size").0,
             2,

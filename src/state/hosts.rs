@@ -1,6 +1,7 @@
 //! Per-origin politeness records: robots.txt and a `Retry-After` block.
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +62,39 @@ impl State {
             Ok(())
         })
         .await
+    }
+}
+
+/// A change to an origin's politeness record (see [`HostRecords`]).
+pub type HostChange = Box<dyn FnOnce(&mut HostRecord) + Send>;
+
+/// What is remembered of each origin across restarts so the fetcher stays
+/// polite: its robots.txt answer and any `Retry-After` block. A cache: a
+/// lost record is fetched again. [`State`] is the default.
+pub trait HostRecords: Send + Sync {
+    /// The record of `origin`, if any.
+    fn host_record(&self, origin: String) -> BoxFuture<'_, Result<Option<HostRecord>, StateError>>;
+
+    /// Applies `change` to the record of `origin` in one step, so changes
+    /// made at once (a block and a robots.txt answer) both survive.
+    fn update_host_record(
+        &self,
+        origin: String,
+        change: HostChange,
+    ) -> BoxFuture<'_, Result<(), StateError>>;
+}
+
+impl HostRecords for State {
+    fn host_record(&self, origin: String) -> BoxFuture<'_, Result<Option<HostRecord>, StateError>> {
+        Box::pin(State::host_record(self, origin))
+    }
+
+    fn update_host_record(
+        &self,
+        origin: String,
+        change: HostChange,
+    ) -> BoxFuture<'_, Result<(), StateError>> {
+        Box::pin(State::update_host_record(self, origin, change))
     }
 }
 

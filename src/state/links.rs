@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::stories::{self, STORIES, STORY_TIMES, StoryRecord};
-use super::{State, StateError, decode, encode, listings, retries};
+use super::{Retry, RetryPolicy, Setback, State, StateError, decode, encode, listings, retries};
 use crate::article::ArticleJob;
 use crate::clock;
 
@@ -383,6 +384,92 @@ pub const FAILED_LINK_RETRY: Duration = Duration::from_secs(24 * 3600);
 pub(super) fn may_try_again(record: &LinkRecord, now: DateTime<Utc>) -> bool {
     matches!(record.outcome, Outcome::Failed { .. })
         && clock::utc_after(record.updated_at, FAILED_LINK_RETRY) <= now
+}
+
+/// The link ledger: every link a feed lists is accepted once, stays pending
+/// (claimed for work, or waiting for a retry) until it is finished with an
+/// [`Outcome`], and is never accepted again after that (a given-up link
+/// aside). The policies (retry back-off, duplicate rules) are the caller's;
+/// the ledger applies them atomically. [`State`] is the durable default.
+pub trait LinkLedger: Send + Sync {
+    /// Stores the jobs whose links are neither pending nor finished, stamped
+    /// with this run, and counts those another source listed first.
+    fn accept_listed(&self, jobs: Vec<ArticleJob>) -> BoxFuture<'_, Result<Accepted, StateError>>;
+
+    /// Up to `limit` pending jobs with keys after `after`, in key order (replay).
+    fn pending_after(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ArticleJob>, StateError>>;
+
+    /// Claims up to `limit` pending jobs whose retry time has come.
+    fn take_due_retries(&self, limit: usize) -> BoxFuture<'_, Result<Vec<ArticleJob>, StateError>>;
+
+    /// Records a failed attempt: the job waits for a retry, or is given up on.
+    fn retry_later(
+        &self,
+        job: ArticleJob,
+        reason: String,
+        policy: RetryPolicy,
+        setback: Setback,
+    ) -> BoxFuture<'_, Result<Retry, StateError>>;
+
+    /// Finishes links in one commit, remembering the story of each written
+    /// one in that same commit.
+    fn complete_all(
+        &self,
+        finished: Vec<(String, Outcome, Option<StoryRecord>)>,
+    ) -> BoxFuture<'_, Result<(), StateError>>;
+
+    /// The stored outcome of a finished link (or written article id).
+    fn link(&self, key: String) -> BoxFuture<'_, Result<Option<LinkRecord>, StateError>>;
+
+    /// What the pending links are waiting for.
+    fn pending_summary(&self) -> BoxFuture<'_, Result<PendingSummary, StateError>>;
+}
+
+impl LinkLedger for State {
+    fn accept_listed(&self, jobs: Vec<ArticleJob>) -> BoxFuture<'_, Result<Accepted, StateError>> {
+        Box::pin(State::accept_listed(self, jobs))
+    }
+
+    fn pending_after(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<ArticleJob>, StateError>> {
+        Box::pin(State::pending_after(self, after, limit))
+    }
+
+    fn take_due_retries(&self, limit: usize) -> BoxFuture<'_, Result<Vec<ArticleJob>, StateError>> {
+        Box::pin(State::take_due_retries(self, limit))
+    }
+
+    fn retry_later(
+        &self,
+        job: ArticleJob,
+        reason: String,
+        policy: RetryPolicy,
+        setback: Setback,
+    ) -> BoxFuture<'_, Result<Retry, StateError>> {
+        Box::pin(State::retry_later(self, job, reason, policy, setback))
+    }
+
+    fn complete_all(
+        &self,
+        finished: Vec<(String, Outcome, Option<StoryRecord>)>,
+    ) -> BoxFuture<'_, Result<(), StateError>> {
+        Box::pin(State::complete_all(self, finished))
+    }
+
+    fn link(&self, key: String) -> BoxFuture<'_, Result<Option<LinkRecord>, StateError>> {
+        Box::pin(State::link(self, key))
+    }
+
+    fn pending_summary(&self) -> BoxFuture<'_, Result<PendingSummary, StateError>> {
+        Box::pin(State::pending_summary(self))
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,13 @@
 //! async API of [`State`]; each call runs on the blocking pool because commits
 //! wait for the disk.
 //!
+//! Where another implementation is coming (a JetStream-backed store shared
+//! by several replicas), the daemon can hold a small trait instead of
+//! [`State`]: [`LinkLedger`] (accept, claim, retry, complete), [`Outbox`],
+//! [`HostRecords`] (per-origin politeness) and [`StoryStore`] (the story
+//! memory's records). They store and fetch; the policies stay with their
+//! callers. [`State`] implements all four.
+//!
 //! Tables (keys are article ids or source names, values JSON so records can
 //! grow), one file per family:
 //! - `links`: `links`, the final outcome per link id (written, duplicate,
@@ -52,12 +59,14 @@ mod stories;
 pub use self::error::StateError;
 pub use self::feeds::FeedState;
 pub use self::health::Health;
-pub use self::hosts::{HostRecord, RobotsRecord};
-pub use self::links::{Accepted, FAILED_LINK_RETRY, LinkRecord, Outcome, PendingSummary};
-pub use self::outbox::{OutboxEntry, OutboxPut};
+pub use self::hosts::{HostChange, HostRecord, HostRecords, RobotsRecord};
+pub use self::links::{
+    Accepted, FAILED_LINK_RETRY, LinkLedger, LinkRecord, Outcome, PendingSummary,
+};
+pub use self::outbox::{Outbox, OutboxEntry, OutboxPut};
 pub use self::retention::{Forgotten, IDLE_RETENTION};
 pub use self::retries::{MAX_RETRY_DELAY, Retry, RetryPolicy, Setback};
-pub use self::stories::{StoryRecord, StoryVisitor};
+pub use self::stories::{StoryRecord, StoryStore, StoryVisitor};
 
 /// Pending records that could not be decoded, and outbox entries a broker
 /// can never take, kept for inspection.

@@ -1,6 +1,7 @@
 //! The outbox: articles accepted for a broker sink and not yet acknowledged
 //! by it, keyed by a sequence number so they drain in acceptance order.
 
+use futures::future::BoxFuture;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::{META, QUARANTINE, State, StateError};
@@ -164,6 +165,60 @@ impl State {
         self.count(OUTBOX).await
     }
 }
+/// Where articles accepted for a broker wait for its acknowledgement, in
+/// acceptance order, each article at most once. [`State`] is the durable default.
+pub trait Outbox: Send + Sync {
+    /// Puts an article in (durably) unless `capacity` articles already wait;
+    /// an article already in keeps its place and gets the new `payload`.
+    fn put(
+        &self,
+        article_id: String,
+        source: String,
+        payload: Vec<u8>,
+        capacity: u64,
+    ) -> BoxFuture<'_, Result<OutboxPut, StateError>>;
+
+    /// The first `limit` entries, oldest first.
+    fn batch(&self, limit: usize) -> BoxFuture<'_, Result<Vec<OutboxEntry>, StateError>>;
+
+    /// Removes acknowledged entries; returns how many articles are left.
+    fn remove(&self, seqs: Vec<u64>) -> BoxFuture<'_, Result<u64, StateError>>;
+
+    /// Sets aside an entry the broker can never take, for inspection.
+    fn reject(&self, seq: u64) -> BoxFuture<'_, Result<(), StateError>>;
+
+    /// How many articles wait.
+    fn depth(&self) -> BoxFuture<'_, Result<u64, StateError>>;
+}
+
+impl Outbox for State {
+    fn put(
+        &self,
+        article_id: String,
+        source: String,
+        payload: Vec<u8>,
+        capacity: u64,
+    ) -> BoxFuture<'_, Result<OutboxPut, StateError>> {
+        Box::pin(self.outbox_put(article_id, source, payload, capacity))
+    }
+
+    fn batch(&self, limit: usize) -> BoxFuture<'_, Result<Vec<OutboxEntry>, StateError>> {
+        Box::pin(self.outbox_batch(limit))
+    }
+
+    fn remove(&self, seqs: Vec<u64>) -> BoxFuture<'_, Result<u64, StateError>> {
+        Box::pin(self.outbox_remove(seqs))
+    }
+
+    fn reject(&self, seq: u64) -> BoxFuture<'_, Result<(), StateError>> {
+        Box::pin(self.outbox_reject(seq))
+    }
+
+    fn depth(&self) -> BoxFuture<'_, Result<u64, StateError>> {
+        Box::pin(self.outbox_len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

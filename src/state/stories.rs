@@ -3,9 +3,10 @@
 //! key with the time it was written, so it can prune by age.
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{State, StateError};
+use super::{LinkLedger, State, StateError};
 use crate::clock::unix_seconds;
 
 /// Written stories by key: the time written (u32 Unix seconds,
@@ -127,6 +128,41 @@ impl State {
             Ok(removed)
         })
         .await
+    }
+}
+
+/// Where the story memory ([`crate::dedup::StoryMemory`]) keeps written
+/// stories between runs, as records it encodes. A story is put by finishing
+/// its link ([`LinkLedger::complete_all`]), so it is remembered exactly when
+/// its link is done. [`State`] is the durable default.
+pub trait StoryStore: LinkLedger {
+    /// The records under `keys`, in that order; keys with none are left out.
+    fn story_records(&self, keys: Vec<u64>) -> BoxFuture<'_, Result<Vec<StoryRecord>, StateError>>;
+
+    /// Calls `visit` with every record (to load the index).
+    fn scan_stories(&self, visit: StoryVisitor) -> BoxFuture<'_, Result<(), StateError>>;
+
+    /// Forgets the stories written before `cutoff`; returns how many.
+    fn forget_stories_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<usize, StateError>>;
+}
+
+impl StoryStore for State {
+    fn story_records(&self, keys: Vec<u64>) -> BoxFuture<'_, Result<Vec<StoryRecord>, StateError>> {
+        Box::pin(State::story_records(self, keys))
+    }
+
+    fn scan_stories(&self, visit: StoryVisitor) -> BoxFuture<'_, Result<(), StateError>> {
+        Box::pin(State::scan_stories(self, visit))
+    }
+
+    fn forget_stories_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<usize, StateError>> {
+        Box::pin(State::forget_stories_before(self, cutoff))
     }
 }
 
