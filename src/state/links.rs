@@ -478,7 +478,7 @@ mod tests {
 
     use super::super::tests::{ATTEMPT, RETRY, job, keys};
     use super::*;
-    use crate::state::{Retry, RetryPolicy, Setback};
+    use crate::state::{Retry, RetryPolicy};
 
     #[tokio::test]
     async fn accepted_links_are_not_accepted_twice_and_survive_reopen() {
@@ -575,58 +575,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn failed_jobs_wait_for_their_retry_time_then_give_up_at_the_limit() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let state = State::open(dir.path()).expect("open");
-        let accepted = state.accept(vec![job("f")]).await.expect("accept");
-        let slow = RetryPolicy {
-            max_attempts: 3,
-            backoff: Duration::from_secs(3600),
-        };
-        let decision = state
-            .retry_later(accepted[0].clone(), "HTTP 503".into(), slow, ATTEMPT)
-            .await
-            .expect("retry");
-        assert!(matches!(decision, Retry::At(at) if at > Utc::now()));
-        assert!(
-            state.take_due_retries(10).await.expect("due").is_empty(),
-            "not due yet"
-        );
-        assert!(
-            state
-                .accept(vec![job("f")])
-                .await
-                .expect("accept")
-                .is_empty(),
-            "still pending"
-        );
-
-        // Same job, no back-off: due at once, claimed exactly once.
-        let pending = state.pending_after(None, 10).await.expect("pending");
-        state
-            .retry_later(pending[0].clone(), "HTTP 503".into(), RETRY, ATTEMPT)
-            .await
-            .expect("retry");
-        let due = state.take_due_retries(10).await.expect("due");
-        assert_eq!(keys(&due), ["f"]);
-        assert_eq!(due[0].failed_attempts, 2);
-        assert!(
-            state.take_due_retries(10).await.expect("due").is_empty(),
-            "claimed once"
-        );
-
-        let decision = state
-            .retry_later(due[0].clone(), "HTTP 503".into(), RETRY, ATTEMPT)
-            .await
-            .expect("retry");
-        assert_eq!(decision, Retry::GaveUp);
-        assert_eq!(state.pending_count().await.expect("count"), 0);
-        let record = state.link("f".into()).await.expect("link").expect("record");
-        assert_eq!(record.attempts, 3);
-        assert!(matches!(record.outcome, Outcome::Failed { .. }));
-    }
-
-    #[tokio::test]
     async fn a_link_given_up_on_is_tried_again_a_day_later_if_still_listed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let state = State::open(dir.path()).expect("open");
@@ -684,45 +632,6 @@ mod tests {
                 .expect("accept")
                 .is_empty()
         );
-    }
-
-    #[tokio::test]
-    async fn postponed_jobs_never_run_out_of_attempts_and_retry_after_is_honoured() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let state = State::open(dir.path()).expect("open");
-        let mut job = state
-            .accept(vec![job("p")])
-            .await
-            .expect("accept")
-            .remove(0);
-        let policy = RetryPolicy {
-            max_attempts: 1,
-            backoff: Duration::ZERO,
-        };
-        for _ in 0..5 {
-            let decision = state
-                .retry_later(job.clone(), "disk full".into(), policy, Setback::Postpone)
-                .await
-                .expect("postpone");
-            assert!(matches!(decision, Retry::At(_)), "{decision:?}");
-            job = state.take_due_retries(10).await.expect("due").remove(0);
-            assert_eq!(job.failed_attempts, 0);
-        }
-        let patient = RetryPolicy {
-            max_attempts: 5,
-            backoff: Duration::ZERO,
-        };
-        let asked = Setback::Attempt {
-            retry_after: Some(Duration::from_secs(120)),
-        };
-        let Retry::At(at) = state
-            .retry_later(job, "HTTP 429".into(), patient, asked)
-            .await
-            .expect("retry")
-        else {
-            panic!("expected a retry time");
-        };
-        assert!(at >= Utc::now() + chrono::Duration::seconds(110), "{at}");
     }
 
     #[tokio::test]
@@ -790,16 +699,5 @@ mod tests {
             1,
             "bad record moved out"
         );
-    }
-
-    #[test]
-    fn retry_delay_doubles() {
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            backoff: Duration::from_secs(60),
-        };
-        assert_eq!(policy.delay(1), Duration::from_secs(60));
-        assert_eq!(policy.delay(3), Duration::from_secs(240));
-        assert!(policy.delay(u32::MAX) >= Duration::from_secs(60));
     }
 }
