@@ -93,7 +93,7 @@ pub(super) fn filter_blocks(
             Some("boilerplate label")
         } else if guessed(&b) && is_promo(&b.text) {
             Some("promotion or sign-up phrase")
-        } else if matches!(b.kind, Kind::H(_)) && key == title_key {
+        } else if key == title_key {
             Some("repeats the headline")
         } else {
             None

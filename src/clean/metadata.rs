@@ -18,6 +18,9 @@ pub(crate) struct Meta {
     pub meta_title: Option<String>,
     /// Texts of the first `<h1>` elements.
     pub h1s: Vec<String>,
+    /// Text of an `<h1>` that is only a link to the site's home page: the
+    /// site's name as a logo, not a headline.
+    pub logo: Option<String>,
     /// og:description / description / JSON-LD description.
     pub description: Option<String>,
     /// Authors in preference order, de-duplicated.
@@ -127,7 +130,10 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
             }
             "h1" if m.h1s.len() < 5 => {
                 let t = dom.collapsed_text(i, &no_removed);
-                if !t.is_empty() {
+                if t.is_empty() {
+                } else if links_home_only(dom, i, &t) {
+                    m.logo.get_or_insert(t);
+                } else {
                     // The headline is the first `<h1>` with text, as for the title.
                     after_h1.get_or_insert(dom.end[i]);
                     m.h1s.push(t);
@@ -605,6 +611,24 @@ const NAME_PARTICLES: &[&str] = &[
 fn contains_ci(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// True when the heading at `h` (text `text`) is one link to a site's home
+/// page (`/`, or a URL with no path): a logo, as blogs print their name.
+fn links_home_only(dom: &Dom<'_>, h: usize, text: &str) -> bool {
+    let end = dom.end.get(h).copied().unwrap_or(h).min(dom.len());
+    let mut links = (h + 1..end).filter(|&j| dom.tag(j) == "a");
+    let (Some(a), None) = (links.next(), links.next()) else {
+        return false;
+    };
+    let Some(href) = dom.elem(a).and_then(|e| attr(e, "href")) else {
+        return false;
+    };
+    let path = match href.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => href,
+    };
+    matches!(path.trim(), "/" | "./") && dom.collapsed_text(a, &[]) == text
 }
 
 /// True for a link to an author's page on the same site or any other.
