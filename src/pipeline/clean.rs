@@ -80,7 +80,7 @@ pub(super) async fn clean_page(
         fetched_at,
     } = page;
     let host = final_url.host_str().unwrap_or_default().to_string();
-    let template = match ctx.state.host_blocks(host).await {
+    let template = match boilerplate::learned(&ctx.state, host).await {
         Ok(learned) => learned.template(),
         Err(e) => {
             warn!("cannot read learned template, cleaning without it: {e}");
@@ -201,10 +201,7 @@ mod tests {
         );
         for _ in 0..boilerplate::TEMPLATE_MIN_ARTICLES {
             let blocks = HashSet::from([note]);
-            bench
-                .ctx
-                .state
-                .record_host_blocks("gazette.example".into(), blocks)
+            boilerplate::learn(&bench.ctx.state, "gazette.example".into(), blocks)
                 .await
                 .expect("learn");
         }

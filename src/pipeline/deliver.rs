@@ -18,8 +18,9 @@ use super::{Context, source_labels};
 use crate::article::{Article, ArticleJob};
 use crate::boilerplate;
 use crate::dedup;
+use crate::dedup::Story;
 use crate::sink::{Sighting, SightingKind};
-use crate::state::{Outcome, Setback, Story};
+use crate::state::{Outcome, Setback};
 use crate::telemetry::Stats;
 
 /// How often the deliver stage forgets stories older than `[dedup] retention`.
@@ -60,7 +61,7 @@ async fn trusted_identity(
     {
         return article;
     }
-    let original = ctx.state.story(article.id.clone()).await.ok().flatten();
+    let original = ctx.stories.story(article.id.clone()).await.ok().flatten();
     let same_page = original.as_ref().is_some_and(|o| {
         Url::parse(&o.url)
             .is_ok_and(|u| ctx.canon.article_id(&ctx.canon.canonical_url(&u)) == page_id)
@@ -91,7 +92,7 @@ async fn forget_old_stories(ctx: &Context) {
     let retention =
         chrono::Duration::from_std(ctx.config.dedup.retention).unwrap_or(chrono::Duration::MAX);
     let cutoff = Utc::now() - retention;
-    match ctx.state.forget_stories_before(cutoff).await {
+    match ctx.stories.forget_before(cutoff).await {
         Ok(0) => {}
         Ok(n) => info!(count = n, "forgot stories older than the dedup retention"),
         Err(e) => warn!("cannot forget old stories (tried again in an hour): {e}"),
@@ -123,7 +124,7 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
             info!(id = %article.id, "duplicate of an article already written");
             // Where the link differs from the article's own URL (a redirect,
             // a canonical link), the article learns it was seen there too.
-            let original = match ctx.state.story(article.id.clone()).await {
+            let original = match ctx.stories.story(article.id.clone()).await {
                 Ok(original) => original,
                 Err(e) => {
                     warn!("cannot read the original article's record: {e}");
@@ -158,7 +159,7 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
     }
     if let Some(signature) = &signature {
         let found = ctx
-            .state
+            .stories
             .find_same_story(
                 signature.clone(),
                 article.title.clone(),
@@ -229,7 +230,7 @@ async fn deliver(ctx: &Context, clean: CleanPage) {
         article_id: article.id,
     };
     if let Err(e) = ctx
-        .state
+        .stories
         .complete_with_story(job.key, outcome, Some(story))
         .await
     {
@@ -302,7 +303,7 @@ async fn learn_template(ctx: &Context, article: &Article, template_hits: HashSet
     };
     let mut blocks = template_hits;
     blocks.extend(article.text.split("\n\n").map(boilerplate::fingerprint));
-    if let Err(e) = ctx.state.record_host_blocks(host.to_string(), blocks).await {
+    if let Err(e) = boilerplate::learn(&ctx.state, host.to_string(), blocks).await {
         warn!("cannot record learned template for {host}: {e}");
     }
 }
@@ -376,7 +377,7 @@ mod tests {
                 article_id: id.clone()
             })
         );
-        let story = bench.ctx.state.story(id).await.expect("read story");
+        let story = bench.ctx.stories.story(id).await.expect("read story");
         assert!(
             story.is_some_and(|s| s.signature.is_some()),
             "remembered with its fingerprint"
@@ -557,7 +558,7 @@ mod tests {
         assert!(
             bench
                 .ctx
-                .state
+                .stories
                 .story(id.clone())
                 .await
                 .expect("read")

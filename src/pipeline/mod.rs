@@ -42,7 +42,7 @@ use tracing::{error, warn};
 
 use crate::article::ArticleJob;
 use crate::config::Config;
-use crate::dedup;
+use crate::dedup::{self, StoryMemory};
 use crate::fetch::{FetchError, Fetcher};
 use crate::roster::Roster;
 use crate::schedule::{Mode, Scheduler};
@@ -115,6 +115,8 @@ struct Context {
     /// The sources being followed, with their compiled rules.
     roster: Arc<Roster>,
     state: State,
+    /// The stories written within `[dedup] retention`, for near-duplicates.
+    stories: StoryMemory,
     fetcher: Fetcher,
     sinks: Vec<Box<dyn Sink>>,
     /// URL canonicalisation with the configured tracking parameters.
@@ -163,6 +165,7 @@ impl Pipeline {
             ctx: Arc::new(Context {
                 config,
                 roster,
+                stories: StoryMemory::new(Arc::new(state.clone())),
                 state,
                 fetcher,
                 sinks,

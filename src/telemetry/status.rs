@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::StatsSnapshot;
 use crate::config::SourceConfig;
 use crate::plural::count;
-use crate::state::{FeedState, PendingSummary, State, StateError};
+use crate::state::{FeedState, LinkLedger, Outbox, PendingSummary, State, StateError};
 
 /// The whole status document.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -37,7 +37,7 @@ pub struct StatusReport {
 impl StatusReport {
     /// Adds the pending and outbox counts from `state`, in total and per
     /// source (logged and left out when it cannot be read).
-    pub async fn with_backlog(mut self, state: &State) -> Self {
+    pub async fn with_backlog<S: LinkLedger + Outbox>(mut self, state: &S) -> Self {
         match state.pending_summary().await {
             Ok(pending) => {
                 for source in &mut self.sources {
@@ -48,7 +48,7 @@ impl StatusReport {
             }
             Err(e) => tracing::warn!("status: cannot count pending articles: {e}"),
         }
-        match state.outbox_len().await {
+        match state.depth().await {
             Ok(outbox) => self.outbox = Some(outbox),
             Err(e) => tracing::warn!("status: cannot count the outbox: {e}"),
         }
