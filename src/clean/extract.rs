@@ -222,6 +222,16 @@ impl<'d, 'a> Analysis<'d, 'a> {
         })
     }
 
+    /// Where the last comment thread that `mask` removes ends (a node
+    /// index), among those ending before node `before`.
+    pub fn comments_end(&self, mask: &[bool], before: usize) -> Option<usize> {
+        (0..before.min(self.dom.len()))
+            .filter(|&i| self.hints[i].comments && mask.get(i).copied().unwrap_or(false))
+            .map(|i| self.dom.end[i])
+            .filter(|&end| end <= before)
+            .max()
+    }
+
     /// Bottom-up text/link/comma aggregates with `removed` subtrees ignored.
     pub fn stats(&self, removed: &[bool]) -> Stats {
         let dom = self.dom;

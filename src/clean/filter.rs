@@ -12,6 +12,8 @@ use super::extract::{Block, Kind};
 const REPEAT_MIN_TOKENS: usize = 12;
 /// A block shorter than this many words that repeats the block before it is dropped.
 const STUTTER_MAX_WORDS: usize = 8;
+/// At most this many words after the comment thread are its furniture.
+const AFTER_COMMENTS_MAX_TOKENS: usize = 50;
 /// A line of at most this many words can introduce the list after it.
 const LEAD_IN_MAX_TOKENS: usize = 12;
 /// Leading/trailing blocks of at most this many words without punctuation are labels.
@@ -156,6 +158,35 @@ pub(super) fn filter_blocks(
         log.push(dom, b.node, false, "leading label", None, &b.text);
     }
     out
+}
+
+/// Drops the few short lines left after the page's comment thread (the
+/// consent line under its form, a "back to top"): the article does not go
+/// on below its comments. A long run there is text and stays; so does
+/// everything when the thread (a comment count by the byline) comes first.
+pub(super) fn drop_after_comments(
+    blocks: &mut Vec<Block>,
+    comments_end: usize,
+    log: &mut Log,
+    dom: &Dom<'_>,
+) {
+    let Some(first) = blocks.iter().position(|b| b.node >= comments_end) else {
+        return;
+    };
+    let words: usize = blocks[first..].iter().map(|b| tokens(&b.text)).sum();
+    if first == 0 || words > AFTER_COMMENTS_MAX_TOKENS {
+        return;
+    }
+    for b in blocks.drain(first..) {
+        log.push(
+            dom,
+            b.node,
+            false,
+            "after the comment thread",
+            None,
+            &b.text,
+        );
+    }
 }
 
 /// The nodes of long paragraphs that are copies the template made: printed

@@ -35,7 +35,9 @@ pub use self::markdown::markdown;
 use self::dom::{Dom, NONE};
 use self::explain::Log;
 use self::extract::{Analysis, Block, Stats};
-use self::filter::{filter_blocks, heading_keys, norm_key, strip_leading, tokens};
+use self::filter::{
+    drop_after_comments, filter_blocks, heading_keys, norm_key, strip_leading, tokens,
+};
 use self::metadata::Meta;
 
 /// What the cleaner found on one page.
@@ -535,7 +537,14 @@ impl Pass {
             let raw = an.blocks(&roots, st, mask, strict);
             log.furniture(an, &roots, st, mask, strict);
             let marked = how.trusted.then(|| an.boilerplate_inside(&roots));
-            filter_blocks(raw, page.title, marked.as_deref(), &mut log, an.dom)
+            let mut kept = filter_blocks(raw, page.title, marked.as_deref(), &mut log, an.dom);
+            if !how.trusted
+                && let Some(last) = kept.last()
+                && let Some(end) = an.comments_end(mask, last.node)
+            {
+                drop_after_comments(&mut kept, end, &mut log, an.dom);
+            }
+            kept
         };
         let figures = images::figures(an, st, mask, &roots, strict, page.base);
         let lead_image = match figures.first() {
@@ -1271,6 +1280,26 @@ mod tests {
         assert_eq!(without_site_name("Notes - Blog", "blog"), Some("Notes"));
         assert_eq!(without_site_name("Blogger news", "Blog"), None);
         assert_eq!(without_site_name("Blog", "Blog"), None);
+    }
+
+    #[test]
+    fn a_short_line_after_the_comment_thread_is_not_text() {
+        let body = "<p>The council met on Tuesday evening to settle the budget for the coming year, and after a long debate it voted to raise spending on roads and bridges.</p>".repeat(4);
+        let page = format!(
+            r#"<html><body><div id="content"><h1>Budget passed</h1>{body}
+<div id="comments"><h3>Add your comment</h3><p>Ann says: a fine decision by the council, at last.</p></div>
+<p>By posting a comment you agree that we store your name and address.</p></div></body></html>"#
+        );
+        let c = clean(&page, None).expect("the article");
+        assert!(c.text.contains("bridges"), "{}", c.text);
+        assert!(!c.text.contains("By posting"), "{}", c.text);
+        // Where the thread comes first (a comment count by the byline), the article stays.
+        let page = format!(
+            r##"<html><body><div id="content"><h1>Budget passed</h1>
+<div class="comments-count"><a href="#c">Comments</a></div>{body}</div></body></html>"##
+        );
+        let c = clean(&page, None).expect("the article");
+        assert_eq!(c.text.matches("bridges").count(), 4, "{}", c.text);
     }
 
     #[test]
