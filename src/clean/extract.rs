@@ -7,7 +7,7 @@
 use super::dom::{
     Dom, NONE, collapse_ws, collapsed_len, is_block, is_hidden, is_link, is_never_content,
 };
-use super::hints::{Hint, class_weight, hint};
+use super::hints::{ClassCache, Hint, class_weight, hint_cached};
 
 /// The structural role of a kept block, used to rebuild HTML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +102,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
         let n = dom.len();
         let mut hints = vec![Hint::default(); n];
         let mut hard = vec![false; n];
+        let mut class_cache = ClassCache::new();
         for i in 0..n {
             let p = dom.parent[i];
             if p != NONE && hard[p] {
@@ -114,7 +115,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
                     || forced.get(i).copied().unwrap_or(false);
                 // Removed nodes are skipped before any hint is read.
                 if !hard[i] {
-                    hints[i] = hint(e);
+                    hints[i] = hint_cached(e, &mut class_cache);
                     // Hover boxes are hidden by the stylesheet: link density
                     // and text are measured without them.
                     hard[i] = hints[i].on_hover
@@ -812,13 +813,20 @@ impl Run {
 
 /// HTML-escapes `s` onto `out`.
 pub(crate) fn escape_into(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
+    // Runs between the special (ASCII) bytes are copied whole: those bytes
+    // are char boundaries, so every slice is valid UTF-8.
+    let mut from = 0;
+    for (at, b) in s.bytes().enumerate() {
+        let with = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        out.push_str(s.get(from..at).unwrap_or_default());
+        out.push_str(with);
+        from = at + 1;
     }
+    out.push_str(s.get(from..).unwrap_or_default());
 }

@@ -313,37 +313,80 @@ fn is_promo(text: &str) -> bool {
     if text.len() > 240 {
         return false;
     }
+    // ASCII text is lowered on the stack: same answer, no allocation.
+    let mut buf = [0u8; 240];
+    if text.is_ascii()
+        && let Some(lower) = buf.get_mut(..text.len())
+    {
+        lower.copy_from_slice(text.as_bytes());
+        lower.make_ascii_lowercase();
+        if let Ok(lower) = std::str::from_utf8(lower) {
+            return PHRASES.iter().any(|p| lower.contains(p));
+        }
+    }
     let lower = text.to_lowercase();
     PHRASES.iter().any(|p| lower.contains(p))
 }
 
 /// Lower-case alphanumerics only: compares texts regardless of punctuation and spacing.
 pub(super) fn norm_key(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut key = String::with_capacity(s.len());
+    for c in s.chars() {
+        // ASCII (most text) skips the Unicode tables; same answers.
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                key.push(c.to_ascii_lowercase());
+            }
+        } else if c.is_alphanumeric() {
+            key.extend(c.to_lowercase());
+        }
+    }
+    key
+}
+
+/// Whether `s` has at least `n` [`tokens`], reading no further than needed.
+fn has_tokens(s: &str, n: usize) -> bool {
+    count_tokens(s, n) >= n
 }
 
 /// Words, counting each CJK/Thai-style character as one (as the scorer does).
-/// Whether `s` has at least `n` [`tokens`], reading no further than needed.
-fn has_tokens(s: &str, n: usize) -> bool {
-    let mut count = 0;
-    for w in s.split_whitespace() {
-        let spaceless = w.chars().filter(|&c| is_spaceless_script(c)).count();
-        count += spaceless.max(1);
-        if count >= n {
-            return true;
-        }
-    }
-    false
+pub(super) fn tokens(s: &str) -> usize {
+    count_tokens(s, usize::MAX)
 }
 
-pub(super) fn tokens(s: &str) -> usize {
-    let mut n = 0;
-    for w in s.split_whitespace() {
-        let spaceless = w.chars().filter(|&c| is_spaceless_script(c)).count();
-        n += if spaceless > 0 { spaceless } else { 1 };
+/// [`tokens`] of `s`, stopping once `enough` are counted: one pass over the
+/// chars, a word being a run of non-whitespace worth its spaceless-script
+/// characters, or one when it has none.
+fn count_tokens(s: &str, enough: usize) -> usize {
+    let mut n = 0usize;
+    // Inside a word, and its spaceless-script characters so far.
+    let mut in_word = false;
+    let mut spaceless = 0usize;
+    for c in s.chars() {
+        // ASCII skips the Unicode tables; `char::is_whitespace` there is 9..=13 and space.
+        let ws = if c.is_ascii() {
+            matches!(c, '\t'..='\r' | ' ')
+        } else {
+            c.is_whitespace()
+        };
+        if ws {
+            if in_word {
+                n = n.saturating_add(spaceless.max(1));
+                if n >= enough {
+                    return n;
+                }
+            }
+            in_word = false;
+            spaceless = 0;
+        } else {
+            in_word = true;
+            if !c.is_ascii() && is_spaceless_script(c) {
+                spaceless += 1;
+            }
+        }
+    }
+    if in_word {
+        n = n.saturating_add(spaceless.max(1));
     }
     n
 }

@@ -645,10 +645,23 @@ fn svg_end(b: &[u8], from: usize) -> Option<usize> {
 
 /// True when `hay` contains `needle`, ASCII case-insensitively.
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty()
-        || hay
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    // Only where the first byte matches (found by memchr) is the rest compared.
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut k = 0;
+    while let Some(off) = hay.get(k..).and_then(|rest| memchr2(lo, up, rest)) {
+        let at = k + off;
+        if hay
+            .get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return true;
+        }
+        k = at + 1;
+    }
+    false
 }
 
 /// Lower-case copy of a short tag name in `buf`; `None` when it does not fit.
