@@ -144,6 +144,9 @@ impl<'a> Dom<'a> {
 
 /// Whitespace-collapsed, trimmed copy of `s`.
 pub(crate) fn collapse_ws(s: &str) -> String {
+    if s.is_ascii() {
+        return collapse_ascii_ws(s.as_bytes().to_vec());
+    }
     let mut out = String::with_capacity(s.len());
     for w in s.split_whitespace() {
         if !out.is_empty() {
@@ -152,6 +155,40 @@ pub(crate) fn collapse_ws(s: &str) -> String {
         out.push_str(w);
     }
     out
+}
+
+/// [`collapse_ws`] of `s`, reusing its buffer.
+pub(crate) fn collapse_ws_owned(s: String) -> String {
+    if s.is_ascii() {
+        collapse_ascii_ws(s.into_bytes())
+    } else {
+        collapse_ws(&s)
+    }
+}
+
+/// [`collapse_ws`] of ASCII text, in place: each run of whitespace
+/// (`char::is_whitespace` on ASCII: 9..=13 and space) between words becomes
+/// one space, none at the ends.
+fn collapse_ascii_ws(mut b: Vec<u8>) -> String {
+    let mut w = 0;
+    let mut gap = false;
+    for r in 0..b.len() {
+        let c = b[r];
+        if matches!(c, 9..=13 | b' ') {
+            gap = w > 0;
+            continue;
+        }
+        if gap {
+            b[w] = b' ';
+            w += 1;
+            gap = false;
+        }
+        b[w] = c;
+        w += 1;
+    }
+    b.truncate(w);
+    // Only ASCII bytes were moved, so this never fails.
+    String::from_utf8(b).unwrap_or_default()
 }
 
 /// Length in chars of `s` once whitespace is collapsed (leading/trailing runs count as one).
@@ -181,6 +218,26 @@ pub(crate) fn collapsed_len(s: &str) -> usize {
         }
     }
     n
+}
+
+/// [`collapsed_len`] of `s` and its commas (ASCII ones, and the CJK `，`
+/// and `、`), in one pass over ASCII text.
+pub(crate) fn len_and_commas(s: &str) -> (usize, usize) {
+    if !s.is_ascii() {
+        let c = s.bytes().filter(|&b| b == b',').count()
+            + s.chars().filter(|&c| matches!(c, '，' | '、')).count();
+        return (collapsed_len(s), c);
+    }
+    let mut n = 0;
+    let mut commas = 0;
+    let mut in_ws = false;
+    for &b in s.as_bytes() {
+        let ws = matches!(b, 9..=13 | b' ');
+        n += usize::from(!ws || !in_ws);
+        commas += usize::from(b == b',');
+        in_ws = ws;
+    }
+    (n, commas)
 }
 
 /// True for an `<a>` that navigates somewhere: a `javascript:` pseudo-link is
@@ -341,6 +398,34 @@ mod tests {
             in_ws = ws;
         }
         n
+    }
+
+    #[test]
+    fn collapse_ws_ascii_fast_path_matches_split_whitespace() {
+        for s in [
+            "",
+            "   ",
+            "a",
+            " a  b\t\n\x0B\x0Cc\r ",
+            "\x0Bx\x0B",
+            "a\u{a0}b  c",
+            "日本 語 ",
+        ] {
+            let slow = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(collapse_ws(s), slow, "{s:?}");
+            assert_eq!(collapse_ws_owned(s.to_string()), slow, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn one_pass_length_and_commas_match_separate_counts() {
+        for s in ["", "a, b,, c", " x \x0B, y ", "日本，語、x, y"] {
+            let commas = s
+                .chars()
+                .filter(|&c| matches!(c, ',' | '，' | '、'))
+                .count();
+            assert_eq!(len_and_commas(s), (collapsed_len(s), commas), "{s:?}");
+        }
     }
 
     #[test]

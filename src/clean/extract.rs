@@ -5,7 +5,8 @@
 //! iterative and linear in the page size.
 
 use super::dom::{
-    Dom, NONE, collapse_ws, collapsed_len, is_block, is_hidden, is_link, is_never_content,
+    Dom, NONE, collapse_ws_owned, collapsed_len, is_block, is_hidden, is_link, is_never_content,
+    len_and_commas,
 };
 use super::hints::{ClassCache, Hint, class_weight, hint_cached};
 
@@ -134,11 +135,8 @@ impl<'d, 'a> Analysis<'d, 'a> {
             if let Some(t) = dom.text(i).filter(|_| !hard[i]) {
                 let tt = t.trim();
                 if !tt.is_empty() {
-                    let len = u32::try_from(collapsed_len(tt)).unwrap_or(u32::MAX);
-                    let mut c = tt.bytes().filter(|&b| b == b',').count();
-                    if !tt.is_ascii() {
-                        c += tt.chars().filter(|&c| matches!(c, '，' | '、')).count();
-                    }
+                    let (len, c) = len_and_commas(tt);
+                    let len = u32::try_from(len).unwrap_or(u32::MAX);
                     text_len[i] = (len, u32::try_from(c).unwrap_or(u32::MAX));
                 }
             }
@@ -660,7 +658,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
 
     /// Turns a finished run into a block unless it holds no text.
     fn emit(&self, r: Run, kind: Kind, group: usize, out: &mut Vec<Block>) {
-        let text = collapse_ws(&r.text);
+        let text = collapse_ws_owned(r.text);
         if text.is_empty() {
             return;
         }

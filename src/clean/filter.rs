@@ -45,8 +45,9 @@ pub(super) fn filter_blocks(
         None => true,
         Some(marked) => b.group != NONE || marked.get(b.node).copied().unwrap_or(false),
     };
-    let title_key = title.map(norm_key).unwrap_or_default();
-    let mut prev_key = String::new();
+    // Where the text of the last block kept is (its key is compared only
+    // when a short block follows, so it is not computed for every block).
+    let mut prev = Prev::Nothing;
     // A list or table is judged as a whole: one linked item or row among
     // prose is a reference, a list of nothing but links is navigation.
     let mut lists: HashMap<usize, (usize, usize)> = HashMap::new();
@@ -81,19 +82,20 @@ pub(super) fn filter_blocks(
                     None,
                     &intro.text,
                 );
+                // Still the line the next short block must not repeat.
+                prev = Prev::Popped(intro.text);
             }
             log.push(dom, b.node, false, "mostly links", Some(ld), &b.text);
             continue;
         }
-        let key = norm_key(&b.text);
-        if key.is_empty() {
+        if norm_chars(&b.text).next().is_none() {
             continue;
         }
-        let dropped = if is_boilerplate(&key) {
+        let dropped = if is_boilerplate(&b.text) {
             Some("boilerplate label")
         } else if guessed(&b) && is_promo(&b.text) {
             Some("promotion or sign-up phrase")
-        } else if matches!(b.kind, Kind::H(_)) && key == title_key {
+        } else if matches!(b.kind, Kind::H(_)) && title.is_some_and(|t| same_key(&b.text, t)) {
             Some("repeats the headline")
         } else {
             None
@@ -111,7 +113,12 @@ pub(super) fn filter_blocks(
             .split_whitespace()
             .nth(STUTTER_MAX_WORDS - 1)
             .is_none();
-        if short && prev_key == key {
+        let prev_text = match &prev {
+            Prev::Nothing => None,
+            Prev::Last => out.last().map(|last| last.text.as_str()),
+            Prev::Popped(text) => Some(text.as_str()),
+        };
+        if short && prev_text.is_some_and(|p| same_key(p, &b.text)) {
             log.push(dom, b.node, false, "repeats the line before", None, &b.text);
             continue;
         }
@@ -126,8 +133,8 @@ pub(super) fn filter_blocks(
             );
             continue;
         }
-        prev_key = key;
         out.push(b);
+        prev = Prev::Last;
         just_kept = true;
     }
     // Trailing headings and stray labels ("Editorial", "Share") are page
@@ -156,6 +163,16 @@ pub(super) fn filter_blocks(
         log.push(dom, b.node, false, "leading label", None, &b.text);
     }
     out
+}
+
+/// Where [`filter_blocks`] finds the text of the last block it kept.
+enum Prev {
+    /// No block kept yet.
+    Nothing,
+    /// The last block of the output.
+    Last,
+    /// A block kept, then taken out again as a link list's lead-in.
+    Popped(String),
 }
 
 /// The nodes of long paragraphs that are copies the template made: printed
@@ -242,7 +259,7 @@ pub(super) fn heading_keys(title: Option<&str>, subtitle: Option<&str>) -> Vec<S
 }
 
 /// Labels that are never article text on their own.
-fn is_boilerplate(key: &str) -> bool {
+fn is_boilerplate(text: &str) -> bool {
     const LABELS: &[&str] = &[
         "advertisement",
         "advertisements",
@@ -272,7 +289,15 @@ fn is_boilerplate(key: &str) -> bool {
         "email",
         "print",
     ];
-    LABELS.contains(&key)
+    // The longest label is 33 chars: longer keys are not built.
+    let mut key = String::new();
+    for c in norm_chars(text) {
+        if key.len() >= 40 {
+            return false;
+        }
+        key.push(c);
+    }
+    LABELS.contains(&key.as_str())
 }
 
 /// A few words without sentence punctuation: a label, not a paragraph.
@@ -344,6 +369,24 @@ pub(super) fn norm_key(s: &str) -> String {
     key
 }
 
+/// The chars of [`norm_key`], one at a time.
+fn norm_chars(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars()
+        .filter(|c| {
+            if c.is_ascii() {
+                c.is_ascii_alphanumeric()
+            } else {
+                c.is_alphanumeric()
+            }
+        })
+        .flat_map(char::to_lowercase)
+}
+
+/// True when `a` and `b` have the same [`norm_key`], stopping at the first difference.
+fn same_key(a: &str, b: &str) -> bool {
+    norm_chars(a).eq(norm_chars(b))
+}
+
 /// Whether `s` has at least `n` [`tokens`], reading no further than needed.
 fn has_tokens(s: &str, n: usize) -> bool {
     count_tokens(s, n) >= n
@@ -351,6 +394,17 @@ fn has_tokens(s: &str, n: usize) -> bool {
 
 /// Words, counting each CJK/Thai-style character as one (as the scorer does).
 pub(super) fn tokens(s: &str) -> usize {
+    if s.is_ascii() {
+        // Every word is one token: count the bytes that start one
+        // (branch-free, so the compiler can vectorise it).
+        let ws = |c: u8| matches!(c, b'\t'..=b'\r' | b' ');
+        let b = s.as_bytes();
+        let first = usize::from(b.first().is_some_and(|&c| !ws(c)));
+        return first
+            + b.windows(2)
+                .map(|w| usize::from(ws(w[0]) & !ws(w[1])))
+                .sum::<usize>();
+    }
     count_tokens(s, usize::MAX)
 }
 
@@ -396,4 +450,54 @@ fn is_spaceless_script(c: char) -> bool {
     matches!(c as u32,
         0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x3040..=0x30FF
         | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Texts covering ASCII, Unicode whitespace and case, and spaceless scripts.
+    const TEXTS: &[&str] = &[
+        "",
+        " ",
+        "Share this",
+        "share  THIS!",
+        " a  b\t\n\x0B\x0Cc\r ",
+        "Ünïcode\u{a0}text",
+        "ÜNÏCODE TEXT",
+        "日本語のテキスト です",
+        "İstanbul",
+        "Kelvin \u{212A}",
+    ];
+
+    #[test]
+    fn ascii_word_counts_match_the_general_count() {
+        for s in TEXTS {
+            assert_eq!(tokens(s), count_tokens(s, usize::MAX), "{s:?}");
+            for n in 0..6 {
+                assert_eq!(has_tokens(s, n + 1), tokens(s) > n, "{s:?} {n}");
+            }
+        }
+        assert_eq!(tokens("a b\x0Bc"), 3);
+        assert_eq!(tokens("日本 語"), 3);
+    }
+
+    #[test]
+    fn key_comparisons_agree_with_whole_keys() {
+        for a in TEXTS {
+            assert_eq!(norm_key(a), norm_chars(a).collect::<String>(), "{a:?}");
+            for b in TEXTS {
+                assert_eq!(same_key(a, b), norm_key(a) == norm_key(b), "{a:?} {b:?}");
+            }
+        }
+        assert!(is_boilerplate("Share this"));
+        assert!(!is_boilerplate(&"share ".repeat(20)));
+    }
+
+    #[test]
+    fn promotion_phrases_are_found_in_any_case() {
+        assert!(is_promo("Sign Up For our daily briefing"));
+        assert!(is_promo("Ünïcode: sign up for it"));
+        assert!(!is_promo("A plain sentence about the news."));
+    }
 }
