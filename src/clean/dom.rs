@@ -358,12 +358,63 @@ pub(crate) fn script_type_runs(t: &str) -> bool {
 
 /// True for elements hidden from readers by attributes.
 pub(crate) fn is_hidden(e: &Element) -> bool {
-    let hidden = (attr(e, "hidden").is_some() && !attr(e, "id").is_some_and(is_streamed_segment))
-        || attr(e, "aria-hidden").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-        || attr(e, "style").is_some_and(style_hides);
-    // A collapsed accordion panel (WAI-ARIA: a region labelled by its
-    // header button) is text the reader opens, not hidden junk.
-    hidden && !(attr(e, "role") == Some("region") && attr(e, "aria-labelledby").is_some())
+    ReadAttrs::of(e).hides()
+}
+
+/// The attributes the analysis reads of every element, found in one pass
+/// over them (each the first of its name, as [`attr`] gives).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct ReadAttrs<'e> {
+    /// `class`.
+    pub class: Option<&'e str>,
+    /// `id`.
+    pub id: Option<&'e str>,
+    /// `itemprop`.
+    pub itemprop: Option<&'e str>,
+    /// `role`.
+    pub role: Option<&'e str>,
+    /// `hidden`.
+    pub hidden: Option<&'e str>,
+    /// `aria-hidden`.
+    pub aria_hidden: Option<&'e str>,
+    /// `aria-labelledby`.
+    pub aria_labelledby: Option<&'e str>,
+    /// `style`.
+    pub style: Option<&'e str>,
+}
+
+impl<'e> ReadAttrs<'e> {
+    /// Reads them off `e`.
+    pub fn of(e: &'e Element) -> Self {
+        let mut a = ReadAttrs::default();
+        for (k, v) in e.attrs() {
+            let slot = match k {
+                "class" => &mut a.class,
+                "id" => &mut a.id,
+                "itemprop" => &mut a.itemprop,
+                "role" => &mut a.role,
+                "hidden" => &mut a.hidden,
+                "aria-hidden" => &mut a.aria_hidden,
+                "aria-labelledby" => &mut a.aria_labelledby,
+                "style" => &mut a.style,
+                _ => continue,
+            };
+            slot.get_or_insert(v);
+        }
+        a
+    }
+
+    /// True when these attributes hide the element from readers.
+    pub fn hides(&self) -> bool {
+        let hidden = (self.hidden.is_some() && !self.id.is_some_and(is_streamed_segment))
+            || self
+                .aria_hidden
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+            || self.style.is_some_and(style_hides);
+        // A collapsed accordion panel (WAI-ARIA: a region labelled by its
+        // header button) is text the reader opens, not hidden junk.
+        hidden && !(self.role == Some("region") && self.aria_labelledby.is_some())
+    }
 }
 
 /// React's streaming renderer sends a suspended part of the page as

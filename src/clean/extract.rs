@@ -5,7 +5,7 @@
 //! iterative and linear in the page size.
 
 use super::dom::{
-    Dom, NONE, collapse_ws_owned, collapsed_len, is_block, is_hidden, is_link, is_never_content,
+    Dom, NONE, ReadAttrs, collapse_ws_owned, collapsed_len, is_block, is_link, is_never_content,
     len_and_commas,
 };
 use super::hints::{ClassCache, Hint, class_weight, hint_cached};
@@ -111,12 +111,16 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 continue;
             }
             if let Some(e) = dom.elem(i) {
-                hard[i] = is_never_content(e.name())
-                    || is_hidden(e)
-                    || forced.get(i).copied().unwrap_or(false);
+                let never = is_never_content(e.name());
+                let attrs = if never {
+                    ReadAttrs::default()
+                } else {
+                    ReadAttrs::of(e)
+                };
+                hard[i] = never || attrs.hides() || forced.get(i).copied().unwrap_or(false);
                 // Removed nodes are skipped before any hint is read.
                 if !hard[i] {
-                    hints[i] = hint_cached(e, &mut class_cache);
+                    hints[i] = hint_cached(&attrs, &mut class_cache);
                     // Hover boxes are hidden by the stylesheet: link density
                     // and text are measured without them.
                     hard[i] = hints[i].on_hover

@@ -88,7 +88,8 @@ pub(super) fn filter_blocks(
             log.push(dom, b.node, false, "mostly links", Some(ld), &b.text);
             continue;
         }
-        if norm_chars(&b.text).next().is_none() {
+        // An empty key: no alphanumeric char (every one lowers to something).
+        if !b.text.chars().any(char::is_alphanumeric) {
             continue;
         }
         let dropped = if is_boilerplate(&b.text) {
@@ -289,15 +290,34 @@ fn is_boilerplate(text: &str) -> bool {
         "email",
         "print",
     ];
-    // The longest label is 33 chars: longer keys are not built.
-    let mut key = String::new();
-    for c in norm_chars(text) {
-        if key.len() >= 40 {
+    // The labels are ASCII and the longest has 33 chars: the key is built
+    // on the stack, and given up once it cannot be one.
+    let mut buf = [0u8; 40];
+    let mut len = 0;
+    let mut push = |c: char| {
+        let slot = buf.get_mut(len).filter(|_| c.is_ascii());
+        slot.map(|b| {
+            *b = c as u8;
+            len += 1;
+        })
+    };
+    for c in text.chars() {
+        let pushed = if c.is_ascii() {
+            if !c.is_ascii_alphanumeric() {
+                continue;
+            }
+            push(c.to_ascii_lowercase())
+        } else if c.is_alphanumeric() {
+            c.to_lowercase().try_for_each(&mut push)
+        } else {
+            continue;
+        };
+        if pushed.is_none() {
             return false;
         }
-        key.push(c);
     }
-    LABELS.contains(&key.as_str())
+    let key = buf.get(..len).unwrap_or_default();
+    LABELS.iter().any(|l| l.as_bytes() == key)
 }
 
 /// A few words without sentence punctuation: a label, not a paragraph.

@@ -1,9 +1,7 @@
 //! Class/id/role hints, matched on whole tokens so that "header" is not
 //! "head", "shadow" or "download" is not "ad", and so on.
 
-use scraper::node::Element;
-
-use super::dom::attr;
+use super::dom::ReadAttrs;
 
 /// What an element's class/id/role/itemprop say about it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -313,9 +311,9 @@ pub(crate) type ClassCache<'a> = std::collections::HashMap<&'a str, Hint>;
 
 /// Computes the hint of one element, reading the class part from `cache`
 /// when the page had the same `class` value before.
-pub(crate) fn hint_cached<'a>(e: &'a Element, cache: &mut ClassCache<'a>) -> Hint {
+pub(crate) fn hint_cached<'a>(a: &ReadAttrs<'a>, cache: &mut ClassCache<'a>) -> Hint {
     let mut buf = String::new();
-    let mut h = match attr(e, "class") {
+    let mut h = match a.class {
         Some(c) => match cache.get(c) {
             Some(&h) => h,
             None => {
@@ -327,10 +325,10 @@ pub(crate) fn hint_cached<'a>(e: &'a Element, cache: &mut ClassCache<'a>) -> Hin
         None => Hint::default(),
     };
     let mut apply = |t: &str| apply_token(&mut h, t);
-    if let Some(id) = attr(e, "id") {
+    if let Some(id) = a.id {
         for_each_token(id, &mut buf, &mut apply);
     }
-    if let Some(ip) = attr(e, "itemprop") {
+    if let Some(ip) = a.itemprop {
         let ip = ip.to_ascii_lowercase();
         if ip.contains("articlebody") || ip.split_whitespace().any(|t| t == "text") {
             h.positive = true;
@@ -343,7 +341,7 @@ pub(crate) fn hint_cached<'a>(e: &'a Element, cache: &mut ClassCache<'a>) -> Hin
             h.standfirst = true;
         }
     }
-    if let Some(role) = attr(e, "role") {
+    if let Some(role) = a.role {
         let role = role.to_ascii_lowercase();
         match role.trim() {
             "main" | "article" => h.positive = true,
