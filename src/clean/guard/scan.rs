@@ -316,10 +316,11 @@ impl<'a> Scanner<'a> {
             }
         }
         let kept_before = self.after_block;
-        self.after_block = is_block_boundary(name) && !may_be_ignored(name);
+        let (block, ignorable) = (is_block_boundary(name), may_be_ignored(name));
+        self.after_block = block && !ignorable;
         // A block start may close a `<p>` and the formatting inside it.
         let none_open = self.open_formatting.as_ref().is_some_and(Vec::is_empty);
-        self.pending_formatting |= !none_open && is_block_boundary(name);
+        self.pending_formatting |= !none_open && block;
         let tag = Tag {
             lt,
             gt,
@@ -358,7 +359,7 @@ impl<'a> Scanner<'a> {
             self.text_open = cut_element(&mut self.out, lt, stop, self.text_open);
             return Step::At(stop);
         }
-        if !too_deep && !may_be_ignored(name) {
+        if !too_deep && !ignorable {
             // A start tag that makes an element ends the text node.
             self.text_open = false;
         }
