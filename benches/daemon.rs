@@ -575,8 +575,8 @@ fn write_config(work: &Path, addr: SocketAddr, options: &Options) -> Result<Path
 /// long-running daemon's history would.
 async fn seed_state(dir: &Path, count: u64) -> Result<(), String> {
     use thresher::article::{ArticleJob, EntryHints};
-    use thresher::dedup::{SIGNATURE_LEN, Signature};
-    use thresher::state::{Outcome, State, Story};
+    use thresher::dedup::{SIGNATURE_LEN, Signature, Story, StoryMemory};
+    use thresher::state::{Outcome, State};
     let mut random = 0x2545_f491_4f6c_dd1d_u64;
     let mut next_random = move || {
         // xorshift64: fast, and good enough for made-up fingerprints.
@@ -587,6 +587,7 @@ async fn seed_state(dir: &Path, count: u64) -> Result<(), String> {
     };
     let started = Instant::now();
     let state = State::open(dir).map_err(|e| e.to_string())?;
+    let stories = StoryMemory::new(Arc::new(state.clone()));
     let feed_url = url::Url::parse("http://127.0.0.1/history.xml").map_err(|e| e.to_string())?;
     const BATCH: u64 = 10_000;
     for batch in 0..count.div_ceil(BATCH) {
@@ -625,7 +626,7 @@ async fn seed_state(dir: &Path, count: u64) -> Result<(), String> {
                 (job.key, Outcome::Written { article_id }, Some(story))
             })
             .collect();
-        state
+        stories
             .complete_all(finished)
             .await
             .map_err(|e| e.to_string())?;

@@ -24,10 +24,10 @@ use std::time::Instant;
 
 use thresher::config::DedupConfig;
 use thresher::dedup::{
-    Signature, StoryIndex, Thresholds, band_hashes, body_words, fingerprint::words,
-    title_similarity,
+    Signature, Story, StoryIndex, StoryMemory, Thresholds, band_hashes, body_words,
+    fingerprint::words, title_similarity,
 };
-use thresher::state::{Outcome, State, Story};
+use thresher::state::{Outcome, State};
 
 struct Args {
     corpus: Option<PathBuf>,
@@ -555,6 +555,7 @@ fn store_cost(count: usize) {
             eprintln!("cannot open state store");
             return;
         };
+        let state = StoryMemory::new(std::sync::Arc::new(state));
         let started = Instant::now();
         for i in 0..count as u64 {
             // Hash-like ids, as the daemon's are (the store is keyed by their first 64 bits).
@@ -617,20 +618,21 @@ fn store_cost(count: usize) {
         let started = Instant::now();
         match State::open(dir.path()) {
             Ok(state) => {
+                let state = StoryMemory::new(std::sync::Arc::new(state));
                 // The index loads on first use.
-                let loaded = state.story_index_size().map_or(0, |(n, _)| n);
+                let loaded = state.index_size().await.map_or(0, |(n, _)| n);
                 println!(
                     "open + load index: {:.1} µs/story ({loaded} stories)",
                     started.elapsed().as_secs_f64() * 1e6 / count as f64,
                 );
                 let started = Instant::now();
                 let kept = state
-                    .forget_stories_before(chrono::Utc::now() - chrono::Duration::days(7))
+                    .forget_before(chrono::Utc::now() - chrono::Duration::days(7))
                     .await;
                 let nothing = started.elapsed();
                 let started = Instant::now();
                 let gone = state
-                    .forget_stories_before(chrono::Utc::now() + chrono::Duration::seconds(2))
+                    .forget_before(chrono::Utc::now() + chrono::Duration::seconds(2))
                     .await;
                 println!(
                     "prune: {:.2} ms when nothing is due ({kept:?} removed), {:.1} µs/story removed ({gone:?})",

@@ -126,7 +126,7 @@ async fn run(args: Args) {
         url: server.url(),
         ..NatsConfig::default()
     };
-    let sink = NatsSink::start(config, state.clone(), Arc::clone(&stats)).expect("sink");
+    let sink = NatsSink::start(config, Arc::new(state.clone()), Arc::clone(&stats)).expect("sink");
     wait_for("the connection", Duration::from_secs(10), async || {
         sink.is_connected()
     })

@@ -1,11 +1,14 @@
 //! The records that travel through the pipeline: an accepted link ([`ArticleJob`])
-//! and the clean article every sink writes ([`Article`], the output contract).
+//! and the clean article every sink writes ([`Article`], the output contract),
+//! built in one place, [`assemble`], for the daemon and `thresher clean` alike.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::clean::Cleaned;
 pub use crate::clean::Figure;
+use crate::dedup::UrlCanon;
 
 /// Silent reading speed of adults in words per minute, for non-fiction
 /// (Brysbaert 2019, a meta-analysis over 190 studies: 238).
@@ -136,6 +139,98 @@ pub struct Article {
     pub also_seen_at: Vec<Url>,
 }
 
+/// What the output record takes from outside the page: where it was
+/// fetched from and when, and where it was listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    /// The final URL fetched, after redirects.
+    pub url: Url,
+    /// When the page was fetched.
+    pub fetched_at: DateTime<Utc>,
+    /// The source whose feed listed it (empty for a page no feed listed).
+    pub source: String,
+    /// The feed it was listed in (the page's own URL for a page no feed listed).
+    pub feed_url: Url,
+    /// What the feed said about the entry, used where the page says nothing.
+    pub entry: EntryHints,
+}
+
+impl Provenance {
+    /// The page of `job`, fetched from `url` (after redirects) at `fetched_at`.
+    pub fn of_job(job: ArticleJob, url: Url, fetched_at: DateTime<Utc>) -> Self {
+        Self {
+            url,
+            fetched_at,
+            source: job.source,
+            feed_url: job.feed_url,
+            entry: job.entry,
+        }
+    }
+
+    /// A page from `url` that no feed listed (`thresher clean --url`), fetched now.
+    pub fn unlisted(url: Url) -> Self {
+        Self {
+            feed_url: url.clone(),
+            url,
+            fetched_at: Utc::now(),
+            source: String::new(),
+            entry: EntryHints::default(),
+        }
+    }
+}
+
+/// The output record of a cleaned page: what the page says, with what the
+/// feed said where the page says nothing, identified by `canon` (the
+/// configured `[dedup] tracking_params`) from the page's URL or its
+/// same-site canonical link. `markdown` is left for the caller to add;
+/// `also_seen_at` for the sinks.
+pub fn assemble(canon: &UrlCanon, provenance: Provenance, cleaned: Cleaned) -> Article {
+    let Provenance {
+        url,
+        fetched_at,
+        source,
+        feed_url,
+        entry,
+    } = provenance;
+    let canonical_url = canon.identity_url(&url, cleaned.canonical_url.as_ref());
+    let reading = reading(&cleaned.text);
+    let authors = if cleaned.authors.is_empty() {
+        entry.authors
+    } else {
+        cleaned.authors
+    };
+    Article {
+        id: canon.article_id(&canonical_url),
+        url,
+        canonical_url,
+        source,
+        feed_url,
+        title: cleaned.title.or(entry.title).unwrap_or_default(),
+        subtitle: cleaned.subtitle,
+        authors,
+        published_at: publication_time(cleaned.published_at, entry.published_at),
+        updated_at: cleaned.updated_at,
+        image: cleaned.image,
+        images: cleaned.images,
+        site_name: cleaned.site_name,
+        description: cleaned.description,
+        section: cleaned.section,
+        tags: if cleaned.tags.is_empty() {
+            entry.categories
+        } else {
+            cleaned.tags
+        },
+        word_count: reading.words,
+        reading_time_minutes: reading.minutes,
+        language: cleaned.language,
+        text: cleaned.text,
+        html: cleaned.html,
+        markdown: None,
+        fetched_at,
+        also_seen_at: Vec::new(),
+    }
+}
+
 /// The publication time of an article: the page's, else the feed entry's.
 /// A page that gives only a day (midnight UTC: a date written for readers
 /// or in the URL) takes the feed's time when the feed dates the same day.
@@ -238,6 +333,89 @@ fn is_cjk(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn the_page_says_first_and_the_feed_entry_fills_what_it_does_not() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).ok();
+        let entry = EntryHints {
+            title: Some("Feed title".into()),
+            published_at: at("2024-03-05T10:30:00Z"),
+            authors: vec!["Feed Author".into()],
+            categories: vec!["feed-tag".into()],
+        };
+        let provenance = Provenance {
+            entry,
+            ..Provenance::unlisted(url("https://n.example/a"))
+        };
+        let canon = UrlCanon::default();
+        let silent = Cleaned {
+            text: "Two words.".into(),
+            ..Cleaned::default()
+        };
+        let article = assemble(&canon, provenance.clone(), silent.clone());
+        assert_eq!(article.title, "Feed title");
+        assert_eq!(article.authors, ["Feed Author"]);
+        assert_eq!(article.tags, ["feed-tag"]);
+        assert_eq!(article.published_at, at("2024-03-05T10:30:00Z"));
+        assert_eq!((article.word_count, article.reading_time_minutes), (2, 1));
+
+        let speaking = Cleaned {
+            title: Some("Page title".into()),
+            authors: vec!["Page Author".into()],
+            tags: vec!["page-tag".into()],
+            published_at: at("2024-03-04T08:00:00+01:00"),
+            ..silent
+        };
+        let article = assemble(&canon, provenance, speaking);
+        assert_eq!(article.title, "Page title");
+        assert_eq!(article.authors, ["Page Author"]);
+        assert_eq!(article.tags, ["page-tag"]);
+        assert_eq!(article.published_at, at("2024-03-04T08:00:00+01:00"));
+    }
+
+    #[test]
+    fn the_id_comes_from_the_configured_canonicaliser_and_a_same_site_canonical() {
+        let fetched = url("https://www.n.example/a?ref=rss&utm_source=x");
+        let plain = UrlCanon::default();
+        let configured = UrlCanon::new(&["ref".to_string()]);
+        let id = |canon: &UrlCanon, cleaned: Cleaned| {
+            assemble(canon, Provenance::unlisted(fetched.clone()), cleaned)
+        };
+        let article = id(&configured, Cleaned::default());
+        assert_eq!(article.canonical_url, url("https://www.n.example/a"));
+        assert_eq!(
+            article.id,
+            configured.article_id(&url("https://n.example/a"))
+        );
+        assert_eq!(article.url, fetched, "the URL fetched is kept as it was");
+        assert_ne!(
+            id(&plain, Cleaned::default()).id,
+            article.id,
+            "`ref` kept without the setting"
+        );
+
+        let declared = Cleaned {
+            canonical_url: Some(url("https://n.example/story-a")),
+            ..Cleaned::default()
+        };
+        assert_eq!(
+            id(&configured, declared).canonical_url,
+            url("https://n.example/story-a")
+        );
+        let elsewhere = Cleaned {
+            canonical_url: Some(url("https://wire.example/story-a")),
+            ..Cleaned::default()
+        };
+        assert_eq!(
+            id(&configured, elsewhere).canonical_url,
+            url("https://www.n.example/a"),
+            "another site's canonical is not trusted"
+        );
+    }
 
     #[test]
     fn a_day_only_page_date_takes_the_feeds_time_of_the_same_day() {

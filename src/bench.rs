@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::{clean, fetch};
+use crate::clean;
 
 /// Results of one benchmark run.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ pub fn run(dir: &Path, rounds: usize) -> std::io::Result<Report> {
     }
     let pages: Vec<String> = paths
         .iter()
-        .map(|p| std::fs::read(p).map(|bytes| fetch::decode_html(&bytes, None)))
+        .map(|p| std::fs::read(p).map(|bytes| clean::decode_html(&bytes, None)))
         .collect::<Result<_, _>>()?;
     let bytes = pages.iter().map(String::len).sum();
     let rounds = rounds.max(1);

@@ -7,9 +7,12 @@
 //! pages per host. For each host it keeps a bounded table of block
 //! fingerprints and in how many distinct articles each was seen; a block seen
 //! in [`TEMPLATE_MIN_ARTICLES`] or more articles is dropped from later ones.
-//! The table lives in the state store, so what was learned survives restarts.
+//! The table lives in the state store (as the bytes of
+//! [`HostBlocks::to_bytes`]), so what was learned survives restarts.
 
 use std::collections::HashSet;
+
+use crate::state::{State, StateError};
 
 /// A block is template once it was seen in this many different articles of a host.
 pub const TEMPLATE_MIN_ARTICLES: u32 = 3;
@@ -144,6 +147,25 @@ impl HostBlocks {
     }
 }
 
+/// What has been learned about `host`'s template blocks in `state`.
+pub async fn learned(state: &State, host: String) -> Result<HostBlocks, StateError> {
+    let stored = state.learned(host).await?;
+    Ok(stored
+        .map(|bytes| HostBlocks::from_bytes(&bytes))
+        .unwrap_or_default())
+}
+
+/// Records one article's block fingerprints for `host` in `state`.
+pub async fn learn(state: &State, host: String, blocks: HashSet<u64>) -> Result<(), StateError> {
+    state
+        .update_learned(host, move |stored| {
+            let mut host_blocks = stored.map(HostBlocks::from_bytes).unwrap_or_default();
+            host_blocks.record(&blocks);
+            host_blocks.to_bytes()
+        })
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +219,25 @@ mod tests {
             assert!(host.blocks.len() <= MAX_BLOCKS_PER_HOST);
         }
         assert!(host.template().contains(&promo));
+    }
+
+    #[tokio::test]
+    async fn learned_blocks_accumulate_per_host_and_survive_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let promo = fingerprint("Become a member");
+        {
+            let state = State::open(dir.path()).expect("open");
+            for story in 0..3u64 {
+                let blocks = [promo, story].into_iter().collect();
+                learn(&state, "a.example".into(), blocks)
+                    .await
+                    .expect("record");
+            }
+            let other = learned(&state, "b.example".into()).await.expect("read");
+            assert!(other.template().is_empty(), "hosts are separate");
+        }
+        let state = State::open(dir.path()).expect("reopen");
+        let learned = learned(&state, "a.example".into()).await.expect("read");
+        assert_eq!(learned.template(), [promo].into_iter().collect());
     }
 }

@@ -59,6 +59,12 @@ pub fn scaled(wait: Duration, factor: f64) -> Duration {
         .min(FOREVER)
 }
 
+/// Seconds since 1970 as the state store keeps them (u32 lasts until 2106;
+/// earlier times read as 0, later ones as the last second).
+pub fn unix_seconds(at: DateTime<Utc>) -> u32 {
+    u32::try_from(at.timestamp().max(0)).unwrap_or(u32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::Workspace;
-use common::fault::{FaultServer, Reply, run_once};
+use common::fault::{FaultServer, Reply, rss_text, run_once};
 use thresher::clean::{Cleaned, clean};
 
 /// A body long enough to be an article.
@@ -317,4 +317,88 @@ async fn the_written_record_carries_the_new_fields_and_feed_categories_when_the_
     let words = a["text"].as_str().expect("text").split_whitespace().count();
     assert_eq!(a["word_count"], words, "{a}");
     assert_eq!(a["reading_time_minutes"], 1, "{a}");
+}
+
+/// `thresher clean` on the page the daemon fetched.
+async fn clean_by_hand(ws: &Workspace, page: &str, args: &[&str]) -> serde_json::Value {
+    let file = ws.dir.path().join("page.html");
+    std::fs::write(&file, page).expect("write page");
+    let output = ws
+        .command("clean")
+        .args(args)
+        .arg(&file)
+        .output()
+        .await
+        .expect("run clean");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thresher_clean_with_the_url_gives_the_id_and_fields_the_daemon_wrote() {
+    let server = FaultServer::start().await;
+    // `ref` tracks the reader on this site: configured as a tracking parameter.
+    let link = server.url("/articles/same-id?ref=rss");
+    let feed = rss_text(&[("same-id", link.clone())]);
+    server.route(
+        "/feed.xml",
+        vec![Reply::full(
+            200,
+            &[("content-type", "application/rss+xml")],
+            feed,
+        )],
+    );
+    let page = common::article_html("same-id");
+    server.route("/articles/same-id", vec![Reply::html(page.clone())]);
+    let ws = Workspace::new();
+    let sources = [("courier", server.url("/feed.xml"))];
+    ws.write_config_with_dedup(&sources, "tracking_params = [\"ref\"]");
+
+    let (output, log, _) = run_once(&ws).await;
+    assert!(output.status.success(), "{log}");
+    let written = ws.article_values();
+    let [written] = written.as_slice() else {
+        panic!("one article: {log}")
+    };
+    let by_hand = clean_by_hand(&ws, &page, &["--url", &link]).await;
+
+    assert_eq!(by_hand["id"], written["id"], "{by_hand}\n{written}");
+    assert_eq!(by_hand["canonical_url"], server.url("/articles/same-id"));
+    // Every field `clean` prints is the daemon's; the daemon adds where it found the page.
+    let by_hand = by_hand.as_object().expect("an object");
+    for (field, value) in by_hand {
+        assert_eq!(&written[field], value, "{field}");
+    }
+    let mut only_written: Vec<&str> = written
+        .as_object()
+        .expect("an object")
+        .keys()
+        .filter(|k| !by_hand.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    only_written.sort_unstable();
+    assert_eq!(only_written, ["feed_url", "fetched_at", "source"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thresher_clean_without_a_url_gives_the_same_fields_but_no_address() {
+    let ws = Workspace::new();
+    ws.write_config(&[], "10m", "");
+    let head = r#"<meta name="author" content="Jane Reporter"><meta property="og:site_name" content="The Courier">
+<meta property="article:published_time" content="2024-03-05T09:30:00Z"><meta name="keywords" content="harbour, council">
+<meta name="description" content="The council voted."><meta property="og:image" content="https://gazette.example/lead.jpg">"#;
+    // Absolute addresses only: the URL also resolves relative links, which is not what this compares.
+    let page = page(
+        head,
+        "<p class=\"standfirst\">A standfirst for the story.</p>",
+    );
+    let url = "https://gazette.example/articles/no-address";
+    let addressed = clean_by_hand(&ws, &page, &["--url", url]).await;
+    let unaddressed = clean_by_hand(&ws, &page, &[]).await;
+    let mut addressed = addressed.as_object().expect("an object").clone();
+    for field in ["id", "url", "canonical_url"] {
+        assert!(addressed.remove(field).is_some(), "{field}");
+    }
+    assert_eq!(serde_json::Value::Object(addressed), unaddressed);
 }

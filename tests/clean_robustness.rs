@@ -2,8 +2,8 @@
 //! never a panic, whatever the options.
 
 use proptest::prelude::*;
+use thresher::clean::decode_html;
 use thresher::clean::{self, CleanError, Options, Rules};
-use thresher::fetch::decode_html;
 
 /// Pieces of HTML that stress the parser and the extractor when glued together
 /// at random: unclosed and misnested tags, tables, forms, hidden blocks,

@@ -129,7 +129,7 @@ fn bytes_that_are_not_text_are_no_article_whatever_they_are_labelled() {
         ("a PNG", png),
         ("random bytes", noise(50_000)),
     ] {
-        let html = thresher::fetch::decode_html(&bytes, Some("text/html"));
+        let html = thresher::clean::decode_html(&bytes, Some("text/html"));
         match clean(&html, None) {
             Err(e) => assert!(
                 e.to_string().contains("the body is not text"),

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
-    let html = thresher::fetch::decode_html(bytes, None);
+    let html = thresher::clean::decode_html(bytes, None);
     let base = url::Url::parse("http://127.0.0.1/a/page").ok();
     let _ = thresher::clean::clean(&html, base.as_ref());
 });

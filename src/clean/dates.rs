@@ -317,6 +317,44 @@ mod tests {
         text_date(text, false).map(|d| d.format("%Y-%m-%d").to_string())
     }
 
+    /// The publication day `clean` finds on a page with `head` and `body`.
+    fn page_day(head: &str, body: &str) -> Option<String> {
+        let prose = "<p>The council met on Tuesday evening to settle the budget for the \
+            coming year, and after a long debate it voted to raise spending on roads.</p>\
+            <p>Residents who spoke at the meeting asked for more money for the libraries \
+            and the swimming pool, which has been closed since the spring floods.</p>";
+        let page = format!("<html><head>{head}</head><body>{body}{prose}</body></html>");
+        crate::clean::clean(&page, None)
+            .ok()?
+            .published_at
+            .map(|d| d.format("%Y-%m-%d").to_string())
+    }
+
+    #[test]
+    fn a_dateline_printed_just_above_the_headline_is_the_date() {
+        let hero = r#"<nav><a href="/">Home</a> <a href="/blog">Blog</a></nav>
+<div class="hero"><div class="k">Published</div><div class="v">October 14, 2025</div>
+<h1>Budget passed after a long night</h1></div>"#;
+        assert_eq!(page_day("", hero).as_deref(), Some("2025-10-14"));
+        // A date far above the headline (a ticker, an event box) is not its date.
+        let far = format!(
+            "<div class=\"v\">October 14, 2025</div><div>{}</div><h1>Budget passed</h1>",
+            "Menu items and more links for the reader to follow. ".repeat(6)
+        );
+        assert_eq!(page_day("", &far), None);
+    }
+
+    #[test]
+    fn a_blog_posting_inside_a_blog_node_gives_its_date() {
+        let ld = r#"<script type="application/ld+json">{"@context":"https://schema.org",
+"@type":"Blog","name":"AppAddict","blogPost":[{"@type":"BlogPosting",
+"headline":"Budget passed","datePublished":"2025-12-19T20:20:42Z"}]}</script>"#;
+        assert_eq!(
+            page_day(ld, "<h1>Budget passed</h1>").as_deref(),
+            Some("2025-12-19")
+        );
+    }
+
     #[test]
     fn dates_written_with_month_names_are_read_in_several_languages() {
         for (text, want) in [

@@ -79,13 +79,14 @@ impl Log {
     }
 
     /// Records the topmost removed subtrees of `mask` inside `<body>` that
-    /// hold text, with the reason each was removed.
+    /// hold text, with the reason each was removed; `retry` when `mask` is
+    /// the retry pass's (which keeps what class and id hints cut).
     pub fn removed_subtrees(
         &mut self,
         an: &Analysis<'_, '_>,
         mask: &[bool],
         forced: &[bool],
-        comments_only: bool,
+        retry: bool,
     ) {
         if !self.on {
             return;
@@ -115,7 +116,7 @@ impl Log {
                         continue;
                     }
                 } else {
-                    let reason = mask_reason(an, i, forced, comments_only);
+                    let reason = mask_reason(an, i, forced, retry);
                     self.push(dom, i, false, reason, None, &text);
                 }
             }
@@ -167,7 +168,7 @@ impl Log {
 }
 
 /// Why node `i` is in a removal mask.
-fn mask_reason(an: &Analysis<'_, '_>, i: usize, forced: &[bool], comments_only: bool) -> String {
+fn mask_reason(an: &Analysis<'_, '_>, i: usize, forced: &[bool], retry: bool) -> String {
     let dom = an.dom;
     let tag = dom.tag(i);
     if forced.get(i).copied().unwrap_or(false) {
@@ -183,10 +184,12 @@ fn mask_reason(an: &Analysis<'_, '_>, i: usize, forced: &[bool], comments_only: 
         return "form (comment box or sign-up)".into();
     }
     let hint = an.hints[i];
-    if comments_only || hint.comments {
+    if hint.comments {
         return "comment thread".into();
     }
-    if hint.negative {
+    // The retry pass keeps what class and id hints cut: only the page's
+    // own header, footer and asides stay out there.
+    if hint.negative && !retry {
         return "unlikely: class/id/role hint".into();
     }
     format!("unlikely: page <{tag}>")

@@ -203,9 +203,26 @@ impl<'d, 'a> Analysis<'d, 'a> {
         })
     }
 
-    /// The pass-2 mask: hard removals plus comment threads, which are never the article.
-    pub fn comment_mask(&self) -> Vec<bool> {
-        self.mask_with(|i, _| self.hints[i].comments)
+    /// The pass-2 mask: hard removals plus comment threads, which are never
+    /// the article, and the page's own header, footer and asides (a small
+    /// share of the page). The retry is for text that class and id hints cut
+    /// (a section named for a jump menu); a page footer's disclaimer is
+    /// longer than a short article but never its text.
+    ///
+    /// Here a footer or aside holding most of the page's text is still left
+    /// out when the headline is elsewhere: a short article above a long
+    /// legal footer is the article, and only a layout element around the
+    /// headline can be the page's wrapper.
+    pub fn retry_mask(&self, st_hard: &Stats) -> Vec<bool> {
+        let body_text = f64::from(st_hard.text[self.body].max(1));
+        let dom = self.dom;
+        let headline = (0..dom.len()).find(|&i| dom.tag(i) == "h1");
+        self.mask_with(|i, tag| {
+            let layout = matches!(tag, "aside" | "footer" | "header");
+            let share = f64::from(st_hard.text[i]) / body_text;
+            let beside_headline = headline.is_some_and(|h| !(i < h && h < dom.end[i]));
+            self.hints[i].comments || (layout && (share < WRAPPER_SHARE || beside_headline))
+        })
     }
 
     /// Bottom-up text/link/comma aggregates with `removed` subtrees ignored.

@@ -96,7 +96,7 @@ pub(super) fn filter_blocks(
             Some("boilerplate label")
         } else if guessed(&b) && is_promo(&b.text) {
             Some("promotion or sign-up phrase")
-        } else if matches!(b.kind, Kind::H(_)) && title.is_some_and(|t| same_key(&b.text, t)) {
+        } else if title.is_some_and(|t| same_key(&b.text, t)) {
             Some("repeats the headline")
         } else {
             None

@@ -198,11 +198,13 @@ pub(crate) fn parse_ld(blobs: &[String]) -> LdArticle {
                         let organisation = has_type(kind, |t| t == "Organization");
                         names.insert(id.to_string(), (collapse_ws(name), organisation));
                     }
+                    // A blog's page wraps its post in `blogPost`.
                     for key in [
                         "@graph",
                         "mainEntity",
                         "mainEntityOfPage",
                         "itemListElement",
+                        "blogPost",
                     ] {
                         if let Some(x) = o.get(key) {
                             stack.push(x);

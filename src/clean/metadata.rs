@@ -2,6 +2,8 @@
 //! language, canonical URL, lead image, site name, section, tags and the
 //! JSON-LD article body.
 
+use std::collections::VecDeque;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use url::Url;
 
@@ -18,6 +20,9 @@ pub(crate) struct Meta {
     pub meta_title: Option<String>,
     /// Texts of the first `<h1>` elements.
     pub h1s: Vec<String>,
+    /// Text of an `<h1>` that is only a link to the site's home page: the
+    /// site's name as a logo, not a headline.
+    pub logo: Option<String>,
     /// og:description / description / JSON-LD description.
     pub description: Option<String>,
     /// Authors in preference order, de-duplicated.
@@ -83,6 +88,8 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     let no_removed: Vec<bool> = Vec::new();
     // Where the text after the headline starts, for a date written there.
     let mut after_h1: Option<usize> = None;
+    // Where the first headline starts.
+    let mut h1_at: Option<usize> = None;
 
     let mut i = 0;
     while i < dom.len() {
@@ -127,9 +134,13 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
             }
             "h1" if m.h1s.len() < 5 => {
                 let t = dom.collapsed_text(i, &no_removed);
-                if !t.is_empty() {
+                if t.is_empty() {
+                } else if links_home_only(dom, i, &t) {
+                    m.logo.get_or_insert(t);
+                } else {
                     // The headline is the first `<h1>` with text, as for the title.
                     after_h1.get_or_insert(dom.end[i]);
+                    h1_at.get_or_insert(i);
                     m.h1s.push(t);
                 }
             }
@@ -290,7 +301,7 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         .find_map(|s| parse_date(s))
         .or_else(site_key_date)
         .or_else(|| ld.page_date_published.as_deref().and_then(parse_date))
-        .or_else(|| written_date(dom, after_h1, month_first))
+        .or_else(|| written_date(dom, h1_at.zip(after_h1), month_first))
         .or_else(|| base.and_then(dates::url_date));
     let modified_candidates = [
         ld.date_modified.clone(),
@@ -506,25 +517,42 @@ fn headline_byline(text: &str) -> Option<Vec<String>> {
 
 /// A date written for readers, for a page whose markup names none: in the
 /// short elements that say they hold one, in document order, then in the
-/// text just after the first headline (which ends at `after_h1`). A second
-/// walk over the page, made only for such pages.
+/// text just after the first headline (`headline` is where it starts and
+/// ends), then in the few words just before it. A second walk over the
+/// page, made only for such pages.
 fn written_date(
     dom: &Dom<'_>,
-    after_h1: Option<usize>,
+    headline: Option<(usize, usize)>,
     month_first: bool,
 ) -> Option<DateTime<FixedOffset>> {
     let no_removed: Vec<bool> = Vec::new();
     let mut date_texts: Vec<String> = Vec::new();
     let mut headline_tail = String::new();
+    // The last text nodes before the headline (a kicker or hero line).
+    let mut recent: VecDeque<&str> = VecDeque::new();
+    let mut recent_bytes = 0usize;
+    let mut headline_head: Option<String> = None;
     let mut i = 0;
     while i < dom.len() {
+        if headline_head.is_none() && headline.is_some_and(|(start, _)| i >= start) {
+            headline_head = Some(recent.iter().copied().collect::<Vec<_>>().join(" "));
+        }
         let Some(e) = dom.elem(i) else {
-            if after_h1.is_some_and(|end| i >= end)
-                && headline_tail.len() < HEADLINE_TAIL_BYTES
-                && let Some(t) = dom.text(i)
-            {
-                headline_tail.push_str(t);
-                headline_tail.push(' ');
+            if let Some(t) = dom.text(i).filter(|t| !t.trim().is_empty()) {
+                if headline.is_some_and(|(_, end)| i >= end) {
+                    if headline_tail.len() < HEADLINE_TAIL_BYTES {
+                        headline_tail.push_str(t);
+                        headline_tail.push(' ');
+                    }
+                } else if headline_head.is_none() {
+                    recent.push_back(t);
+                    recent_bytes = recent_bytes.saturating_add(t.len());
+                    while recent_bytes > HEADLINE_HEAD_BYTES
+                        && let Some(old) = recent.pop_front()
+                    {
+                        recent_bytes = recent_bytes.saturating_sub(old.len());
+                    }
+                }
             }
             i += 1;
             continue;
@@ -550,6 +578,7 @@ fn written_date(
         .iter()
         .find_map(|t| dates::text_date(t, month_first))
         .or_else(|| dates::text_date(&headline_tail, month_first))
+        .or_else(|| dates::text_date(headline_head.as_deref()?, month_first))
 }
 
 /// Elements read for a written date, at most.
@@ -558,7 +587,10 @@ const MAX_DATE_TEXTS: usize = 16;
 /// dateline, not a container that happens to be called "meta").
 const DATE_ELEMENT_NODES: usize = 24;
 /// Text after the headline read for a written date (bytes, about).
-const HEADLINE_TAIL_BYTES: usize = 400;
+const HEADLINE_TAIL_BYTES: usize = 600;
+/// Text just before the headline read for a written date, when none
+/// follows it (bytes, about): a dateline printed above the headline.
+const HEADLINE_HEAD_BYTES: usize = 120;
 
 /// True when the element's class or id says it holds a date ("post-date",
 /// "entry-meta", "published", "dateline"); the text must still hold one.
@@ -605,6 +637,24 @@ const NAME_PARTICLES: &[&str] = &[
 fn contains_ci(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// True when the heading at `h` (text `text`) is one link to a site's home
+/// page (`/`, or a URL with no path): a logo, as blogs print their name.
+fn links_home_only(dom: &Dom<'_>, h: usize, text: &str) -> bool {
+    let end = dom.end.get(h).copied().unwrap_or(h).min(dom.len());
+    let mut links = (h + 1..end).filter(|&j| dom.tag(j) == "a");
+    let (Some(a), None) = (links.next(), links.next()) else {
+        return false;
+    };
+    let Some(href) = dom.elem(a).and_then(|e| attr(e, "href")) else {
+        return false;
+    };
+    let path = match href.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => href,
+    };
+    matches!(path.trim(), "/" | "./") && dom.collapsed_text(a, &[]) == text
 }
 
 /// True for a link to an author's page on the same site or any other.

@@ -10,6 +10,7 @@
 
 mod budget;
 mod dates;
+pub(crate) mod decode;
 mod dom;
 mod explain;
 mod extract;
@@ -28,6 +29,7 @@ use std::collections::HashMap;
 
 use scraper::Html;
 
+pub use self::decode::decode_html;
 pub use self::markdown::markdown;
 
 use self::dom::{Dom, NONE};
@@ -280,7 +282,7 @@ pub fn clean_with(
         // times the prose.
         let got = text_chars(&pass.blocks);
         if got < SHORT_CHARS {
-            let mask2 = an.comment_mask();
+            let mask2 = an.retry_mask(&st_hard);
             let st2 = an.stats(&mask2);
             let mut alt = Pass::run(&an, &st2, &mask2, false, &page);
             let alt_chars = text_chars(&alt.blocks);
@@ -788,14 +790,43 @@ fn choose_title(m: &Meta) -> Option<String> {
         return Some(strip_site_suffix(t));
     }
     if let Some(t) = &m.doc_title {
+        let names = [m.logo.as_deref(), m.site_name.as_deref()];
+        let t = names
+            .into_iter()
+            .flatten()
+            .find_map(|name| without_site_name(t, name))
+            .unwrap_or(t);
         return Some(strip_site_suffix(t));
     }
     m.h1s.first().cloned()
 }
 
+/// The title without the site's name before or after it ("davidbau.com
+/// Vibe Coding"), when something is left.
+fn without_site_name<'t>(title: &'t str, name: &str) -> Option<&'t str> {
+    let seps = |c: char| c.is_whitespace() || "|-–—:·•»".contains(c);
+    let n = name.len();
+    let rest =
+        if title.len() > n && title.is_char_boundary(n) && title[..n].eq_ignore_ascii_case(name) {
+            &title[n..]
+        } else {
+            let at = title.len().checked_sub(n)?;
+            if at == 0 || !title.is_char_boundary(at) || !title[at..].eq_ignore_ascii_case(name) {
+                return None;
+            }
+            &title[..at]
+        };
+    // The name must stand apart from the headline's own words.
+    if !rest.starts_with(seps) && !rest.ends_with(seps) {
+        return None;
+    }
+    let rest = rest.trim_matches(seps);
+    (!rest.is_empty()).then_some(rest)
+}
+
 /// "Headline | Site" → "Headline" when the remaining part still reads like a headline.
 fn strip_site_suffix(t: &str) -> String {
-    for sep in [" | ", " - ", " – ", " — ", " :: ", " · ", " » "] {
+    for sep in [" | ", " - ", " – ", " — ", " :: ", " · ", " • ", " » "] {
         if let Some(pos) = t.rfind(sep) {
             let head = t[..pos].trim();
             if head.split_whitespace().count() >= 3 {
@@ -1222,6 +1253,44 @@ mod tests {
         assert_eq!(kept, c.text.split("\n\n").count(), "{d:#?}");
         // Without the flag nothing is recorded.
         assert!(clean(SEED, None).expect("article").explanation.is_empty());
+    }
+
+    #[test]
+    fn a_blog_name_linked_home_in_the_h1_is_not_the_headline() {
+        let body = "<p>I have been teaching myself a new way to write programs, and it has changed how I think about the work, the tools and the people I build for.</p>".repeat(3);
+        let page = format!(
+            r#"<html><head><title>davidbau.com Vibe Coding</title></head><body>
+<h1><a href="https://davidbau.com/">davidbau.com</a></h1>
+<div class="post"><p>Vibe Coding</p>{body}</div></body></html>"#
+        );
+        let c = clean(&page, None).expect("the post");
+        assert_eq!(c.title.as_deref(), Some("Vibe Coding"));
+        // The headline printed again as a plain line is not text.
+        assert!(c.text.starts_with("I have been teaching"), "{}", c.text);
+        assert_eq!(without_site_name("Blog • Notes", "Blog"), Some("Notes"));
+        assert_eq!(without_site_name("Notes - Blog", "blog"), Some("Notes"));
+        assert_eq!(without_site_name("Blogger news", "Blog"), None);
+        assert_eq!(without_site_name("Blog", "Blog"), None);
+    }
+
+    #[test]
+    fn a_short_article_wins_over_a_longer_legal_footer() {
+        // The first pass (footer cut by its id) is short, so a retry runs
+        // without the class and id hints; the page footer, longer than the
+        // article and away from the headline, must still stay out.
+        let legal = "This material is general information only and is not advice; consult a qualified adviser before you act on it, because every case differs. ".repeat(12);
+        let page = format!(
+            r#"<html><body><header><a href="/">Home</a> <a href="/about">About</a></header>
+<main><section><h1>Best practices for vehicle rentals</h1>
+<p>A good risk management programme screens every driver before the keys change hands, and checks the car too.</p>
+<p>Key topics in the guide:</p><ul><li>Procedures at the rental counter</li><li>Steps for hired vehicles</li><li>Reporting losses</li></ul>
+</section></main>
+<footer id="page-footer"><section><div><p>{legal}</p><p>Products named here are for information only.</p></div></section></footer>
+</body></html>"#
+        );
+        let c = clean(&page, None).expect("the short article");
+        assert!(c.text.contains("screens every driver"), "{}", c.text);
+        assert!(!c.text.contains("qualified adviser"), "{}", c.text);
     }
 
     #[test]

@@ -7,13 +7,16 @@
 //! pipeline asks the state store whether an id was already written before
 //! handing an article to the sinks. Then stories: a MinHash [`Signature`] of
 //! the cleaned body, looked up in the [`StoryIndex`] of stories remembered
-//! within the retention window, catches syndicated copies on other sites.
+//! within the retention window ([`StoryMemory`]), catches syndicated copies
+//! on other sites.
 
 pub mod fingerprint;
 pub mod index;
+pub mod memory;
 
 pub use fingerprint::{SIGNATURE_LEN, Signature, Thresholds, body_words, title_similarity};
 pub use index::{StoryIndex, band_hashes};
+pub use memory::{Story, StoryMatch, StoryMemory, story_key};
 
 use sha2::{Digest, Sha256};
 use url::Url;

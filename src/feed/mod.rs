@@ -4,9 +4,11 @@
 //! `feed-rs` parses; `recover` first turns the feed as served (any
 //! encoding, stray `&`, HTML entities, old namespaces, links in the other
 //! dialect's form, truncation) into XML `feed-rs` reads, and notes what it
-//! repaired. `discover` finds the feed an HTML page advertises.
+//! repaired, after `charset` decoded it to UTF-8. `discover` finds the feed
+//! an HTML page advertises.
 
 mod chars;
+mod charset;
 mod discover;
 mod recover;
 
@@ -73,7 +75,7 @@ pub fn parse(body: &[u8], feed_url: &Url, content_type: Option<&str>) -> Result<
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Parsed::default());
     }
-    let (text, replaced) = crate::fetch::decode_xml(body, content_type);
+    let (text, replaced) = charset::decode_xml(body, content_type);
     let mut repairs = recover::Repairs::default();
     if replaced {
         repairs.note("bytes invalid in the encoding replaced");

@@ -4,7 +4,6 @@
 //! exponential back-off and jitter; a body size cap that counts decompressed
 //! bytes (so a gzip bomb costs nothing); conditional GET; decoding to UTF-8.
 
-mod charset;
 mod guard;
 mod host;
 mod reason;
@@ -25,10 +24,9 @@ use self::host::{HostPermit, HostPolicy, Hosts, Refusal, origin};
 use self::robots::{RobotsCache, Verdict, agent_token};
 use crate::clock;
 use crate::config::{Config, FetchConfig};
-use crate::state::{RobotsRecord, State};
+use crate::state::{HostRecords, RobotsRecord};
 use crate::telemetry::metrics::Metrics;
 
-pub use self::charset::{decode_html, decode_xml};
 pub use self::guard::is_public;
 pub use self::robots::Rules as RobotsRules;
 
@@ -325,20 +323,24 @@ pub struct Fetcher {
     robots: RobotsCache,
     /// Origins whose stored record (robots.txt, block) was already loaded.
     restored: Mutex<HashSet<String>>,
-    state: Option<State>,
+    /// Where politeness records are kept across restarts, if anywhere.
+    records: Option<Arc<dyn HostRecords>>,
     metrics: Option<Arc<Metrics>>,
 }
 
 impl Fetcher {
     /// Builds the clients from `[fetch]` and each `[sources.fetch]`;
-    /// `state` keeps politeness records across restarts.
-    pub fn new(config: &Config, state: Option<State>) -> Result<Self, FetchError> {
+    /// `records` keeps politeness records across restarts.
+    pub fn new<R: HostRecords + 'static>(
+        config: &Config,
+        records: Option<R>,
+    ) -> Result<Self, FetchError> {
         Ok(Self {
             profiles: RwLock::new(Arc::new(Profiles::new(config)?)),
             hosts: Hosts::new(config.fetch.max_concurrency),
             robots: RobotsCache::default(),
             restored: Mutex::new(HashSet::new()),
-            state,
+            records: records.map(|r| Arc::new(r) as Arc<dyn HostRecords>),
             metrics: None,
         })
     }
@@ -571,12 +573,15 @@ impl Fetcher {
             "host asked us to wait {}",
             humantime::format_duration(wait)
         );
-        let Some(state) = &self.state else { return };
+        let Some(records) = &self.records else { return };
         let until = clock::utc_in(wait);
-        let update = state.update_host_record(key.to_string(), move |r| {
-            // A shorter Retry-After never shortens a longer block.
-            r.blocked_until = Some(r.blocked_until.map_or(until, |t| t.max(until)));
-        });
+        let update = records.update_host_record(
+            key.to_string(),
+            Box::new(move |r| {
+                // A shorter Retry-After never shortens a longer block.
+                r.blocked_until = Some(r.blocked_until.map_or(until, |t| t.max(until)));
+            }),
+        );
         if let Err(e) = update.await {
             warn!("cannot store the block of {key}: {e}");
         }
@@ -592,10 +597,10 @@ impl Fetcher {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains(&key);
-        let Some(state) = self.state.as_ref().filter(|_| !known) else {
+        let Some(records) = self.records.as_ref().filter(|_| !known) else {
             return;
         };
-        match state.host_record(key.clone()).await {
+        match records.host_record(key.clone()).await {
             Ok(record) => {
                 if let Some(wait) = record
                     .and_then(|r| r.blocked_until)
@@ -639,8 +644,8 @@ impl Fetcher {
             return Ok(verdict);
         }
         // A fresh file read earlier (before a restart, or for another agent).
-        let stored = match &self.state {
-            Some(state) => state.host_record(key.clone()).await.ok().flatten(),
+        let stored = match &self.records {
+            Some(records) => records.host_record(key.clone()).await.ok().flatten(),
             None => None,
         };
         if let Some(record) = stored.and_then(|r| r.robots).filter(RobotsCache::is_fresh) {
@@ -691,8 +696,9 @@ impl Fetcher {
         };
         let delay = self.robots.insert(&cache_key, &record, agent).await;
         self.hosts.set_crawl_delay(&key, delay);
-        if let Some(state) = &self.state {
-            let update = state.update_host_record(key.clone(), move |r| r.robots = Some(record));
+        if let Some(records) = &self.records {
+            let update =
+                records.update_host_record(key.clone(), Box::new(move |r| r.robots = Some(record)));
             if let Err(e) = update.await {
                 warn!("cannot store robots.txt of {key}: {e}");
             }
@@ -880,7 +886,7 @@ mod tests {
             sources: Vec::new(),
         };
         assert!(!config.fetch.allow_private_networks);
-        let fetcher = Fetcher::new(&config, None).expect("fetcher");
+        let fetcher = Fetcher::new(&config, None::<crate::state::State>).expect("fetcher");
         let url = Url::parse(&format!("http://127.0.0.1:{port}/article")).expect("url");
         let wait = Duration::from_secs(1);
         let page = fetcher.get_page("any", &url, wait).await;

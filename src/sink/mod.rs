@@ -141,7 +141,7 @@ pub fn build(
     if let Some(nats) = &config.output.nats {
         sinks.push(Box::new(NatsSink::start(
             nats.clone(),
-            state.clone(),
+            Arc::new(state.clone()),
             Arc::clone(stats),
         )?));
     }

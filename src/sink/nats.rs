@@ -28,7 +28,7 @@ use crate::article::Article;
 use crate::clock;
 use crate::config::{NATS_CREDS_ENV, NATS_PASSWORD_ENV, NATS_TOKEN_ENV, NATS_USER_ENV, NatsConfig};
 use crate::plural::{count, word};
-use crate::state::{OutboxEntry, OutboxPut, State};
+use crate::state::{Outbox, OutboxEntry, OutboxPut};
 use crate::telemetry::Stats;
 
 /// Longest pause between two publish attempts while the broker fails.
@@ -48,7 +48,7 @@ pub struct NatsSink {
 /// What the sink and its publisher task share.
 struct Shared {
     config: NatsConfig,
-    state: State,
+    outbox: Arc<dyn Outbox>,
     stats: Arc<Stats>,
     /// Wakes the publisher when an article is queued.
     queued: Notify,
@@ -67,12 +67,16 @@ impl NatsSink {
     /// as long as it takes) and the publisher starts draining whatever an
     /// earlier run left in the outbox. Fails only on unusable credentials.
     /// Must be called inside a Tokio runtime.
-    pub fn start(config: NatsConfig, state: State, stats: Arc<Stats>) -> Result<Self, SinkError> {
+    pub fn start(
+        config: NatsConfig,
+        outbox: Arc<dyn Outbox>,
+        stats: Arc<Stats>,
+    ) -> Result<Self, SinkError> {
         let options = credentials(ConnectOptions::new())?;
         let (connected, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             config,
-            state,
+            outbox,
             stats,
             queued: Notify::new(),
             room: Notify::new(),
@@ -129,8 +133,8 @@ impl Sink for NatsSink {
                 // Registered before the put, so a removal in between is not missed.
                 let room = shared.room.notified();
                 let put = shared
-                    .state
-                    .outbox_put(
+                    .outbox
+                    .put(
                         article.id.clone(),
                         article.source.clone(),
                         payload.clone(),
@@ -176,7 +180,7 @@ impl Sink for NatsSink {
             let shared = &self.shared;
             let limit = limit.unwrap_or(shared.config.drain_timeout);
             let deadline = clock::instant_in(limit);
-            let mut left = shared.state.outbox_len().await.unwrap_or(0);
+            let mut left = shared.outbox.depth().await.unwrap_or(0);
             if left > 0 {
                 info!(
                     queued = left,
@@ -186,7 +190,7 @@ impl Sink for NatsSink {
             }
             while left > 0 && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(50).min(limit)).await;
-                left = shared.state.outbox_len().await.unwrap_or(left);
+                left = shared.outbox.depth().await.unwrap_or(left);
             }
             shared.stop.cancel();
             let handle = self.publisher.lock().ok().and_then(|mut h| h.take());
@@ -196,7 +200,7 @@ impl Sink for NatsSink {
             {
                 error!("NATS publisher task crashed: {e}");
             }
-            let left = shared.state.outbox_len().await.unwrap_or(left);
+            let left = shared.outbox.depth().await.unwrap_or(left);
             Stats::set(&shared.stats.outbox_depth, left);
             if left > 0 {
                 warn!(
@@ -342,7 +346,7 @@ async fn run_publisher(shared: Arc<Shared>, options: ConnectOptions) {
             if !said_waiting {
                 // The reason (connection refused…) is logged by the client events.
                 said_waiting = true;
-                let queued = shared.state.outbox_len().await.unwrap_or(0);
+                let queued = shared.outbox.depth().await.unwrap_or(0);
                 Stats::set(&shared.stats.outbox_depth, queued);
                 debug!(queued, "NATS: waiting for a connection before publishing");
             }
@@ -495,8 +499,8 @@ async fn publish_some(
     let config = &shared.config;
     let state_error = |e| PublishFailure::new(format!("outbox: {e}"));
     let batch = shared
-        .state
-        .outbox_batch(config.max_in_flight)
+        .outbox
+        .batch(config.max_in_flight)
         .await
         .map_err(state_error)?;
     if batch.is_empty() {
@@ -530,7 +534,7 @@ async fn publish_some(
                      moved from the outbox to the state store's quarantine table, not published"
                 );
                 Stats::inc(&shared.stats.failed);
-                shared.state.outbox_reject(seq).await.map_err(state_error)?;
+                shared.outbox.reject(seq).await.map_err(state_error)?;
             }
             Ok(Err(e)) => {
                 failure = Some(PublishFailure::new(format!("publish failed: {e}")));
@@ -572,11 +576,7 @@ async fn publish_some(
     let depth = if acked.is_empty() {
         None
     } else {
-        let depth = shared
-            .state
-            .outbox_remove(acked)
-            .await
-            .map_err(state_error)?;
+        let depth = shared.outbox.remove(acked).await.map_err(state_error)?;
         Stats::add(&shared.stats.published, published);
         Stats::set(&shared.stats.outbox_depth, depth);
         shared.room.notify_waiters();

@@ -12,7 +12,8 @@
 use chrono::{DateTime, Utc};
 use redb::{ReadableTable, TableDefinition};
 
-use super::{LinkRecord, StateError, decode, may_try_again};
+use super::links::may_try_again;
+use super::{LinkRecord, StateError, decode};
 use crate::article::ArticleJob;
 
 /// `(link key, source)` of every source that listed a link first listed by another.
@@ -35,7 +36,7 @@ pub(super) fn holder(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Holder, StateError> {
-    if let Some(bytes) = links.get(key).map_err(redb::Error::from)? {
+    if let Some(bytes) = links.get(key)? {
         match decode::<LinkRecord>("links", key, bytes.value()) {
             // A link given up on is given another series of attempts when
             // the feed still lists it a day later.
@@ -48,7 +49,7 @@ pub(super) fn holder(
             Err(_) => return Ok(Holder::Known(None)),
         }
     }
-    Ok(match pending.get(key).map_err(redb::Error::from)? {
+    Ok(match pending.get(key)? {
         Some(bytes) => Holder::Known(
             decode::<ArticleJob>("pending", key, bytes.value())
                 .ok()
@@ -72,16 +73,10 @@ pub(super) fn first_listing_of_anothers_link(
     if first.is_none_or(|first| first == source) {
         return Ok(false);
     }
-    if listings
-        .get((key, source))
-        .map_err(redb::Error::from)?
-        .is_some()
-    {
+    if listings.get((key, source))?.is_some() {
         return Ok(false);
     }
-    listings
-        .insert((key, source), ())
-        .map_err(redb::Error::from)?;
+    listings.insert((key, source), ())?;
     Ok(true)
 }
 

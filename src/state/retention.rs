@@ -12,7 +12,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{FEEDS, HOSTS, LEARNED, State, StateError, unix_seconds};
+use super::feeds::FEEDS;
+use super::hosts::HOSTS;
+use super::learned::LEARNED;
+use super::{State, StateError};
+use crate::clock::unix_seconds;
 
 /// `(table, key)` -> when the row was last written (Unix seconds).
 pub(super) const TOUCHED: TableDefinition<(&str, &str), u32> = TableDefinition::new("touched");
@@ -30,10 +34,8 @@ pub(super) fn touch(
     table: &'static str,
     key: &str,
 ) -> Result<(), StateError> {
-    txn.open_table(TOUCHED)
-        .map_err(redb::Error::from)?
-        .insert((table, key), unix_seconds(Utc::now()))
-        .map_err(redb::Error::from)?;
+    txn.open_table(TOUCHED)?
+        .insert((table, key), unix_seconds(Utc::now()))?;
     Ok(())
 }
 
@@ -53,11 +55,11 @@ impl State {
         self.blocking(move |db| {
             // Read first: usually nothing is idle, and a write would sync for nothing.
             let (idle, unstamped) = {
-                let txn = db.begin_read().map_err(redb::Error::from)?;
-                let touched = txn.open_table(TOUCHED).map_err(redb::Error::from)?;
+                let txn = db.begin_read()?;
+                let touched = txn.open_table(TOUCHED)?;
                 let mut idle = Vec::new();
-                for row in touched.iter().map_err(redb::Error::from)? {
-                    let (key, at) = row.map_err(redb::Error::from)?;
+                for row in touched.iter()? {
+                    let (key, at) = row?;
                     if at.value() < cutoff {
                         let (table, key) = key.value();
                         idle.push((table.to_string(), key.to_string()));
@@ -65,14 +67,10 @@ impl State {
                 }
                 let mut unstamped = Vec::new();
                 for (name, table) in RETAINED {
-                    let table = txn.open_table(table).map_err(redb::Error::from)?;
-                    for row in table.iter().map_err(redb::Error::from)? {
-                        let (key, _) = row.map_err(redb::Error::from)?;
-                        if touched
-                            .get((name, key.value()))
-                            .map_err(redb::Error::from)?
-                            .is_none()
-                        {
+                    let table = txn.open_table(table)?;
+                    for row in table.iter()? {
+                        let (key, _) = row?;
+                        if touched.get((name, key.value()))?.is_none() {
                             unstamped.push((name, key.value().to_string()));
                         }
                     }
@@ -82,43 +80,34 @@ impl State {
             if idle.is_empty() && unstamped.is_empty() {
                 return Ok(Forgotten::default());
             }
-            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut txn = db.begin_write()?;
             // Caches and hints only: losing a sweep in a power cut loses nothing.
             let _ = txn.set_durability(redb::Durability::None);
             let mut forgotten = Forgotten::default();
             {
-                let mut touched = txn.open_table(TOUCHED).map_err(redb::Error::from)?;
+                let mut touched = txn.open_table(TOUCHED)?;
                 for (name, key) in &idle {
                     // Written again since the read? Then it stays.
                     let still_idle = touched
-                        .get((name.as_str(), key.as_str()))
-                        .map_err(redb::Error::from)?
+                        .get((name.as_str(), key.as_str()))?
                         .is_some_and(|at| at.value() < cutoff);
                     if !still_idle {
                         continue;
                     }
-                    touched
-                        .remove((name.as_str(), key.as_str()))
-                        .map_err(redb::Error::from)?;
+                    touched.remove((name.as_str(), key.as_str()))?;
                     if let Some((_, table)) = RETAINED.iter().find(|(n, _)| n == name) {
-                        let mut table = txn.open_table(*table).map_err(redb::Error::from)?;
-                        if table
-                            .remove(key.as_str())
-                            .map_err(redb::Error::from)?
-                            .is_some()
-                        {
+                        let mut table = txn.open_table(*table)?;
+                        if table.remove(key.as_str())?.is_some() {
                             forgotten.rows = forgotten.rows.saturating_add(1);
                         }
                     }
                 }
                 let now = unix_seconds(Utc::now());
                 for (name, key) in &unstamped {
-                    touched
-                        .insert((*name, key.as_str()), now)
-                        .map_err(redb::Error::from)?;
+                    touched.insert((*name, key.as_str()), now)?;
                 }
             }
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(forgotten)
         })
         .await
@@ -129,7 +118,6 @@ impl State {
 mod tests {
     use super::*;
     use crate::state::FeedState;
-    use std::collections::HashSet;
 
     #[tokio::test]
     async fn rows_unwritten_past_the_retention_are_forgotten_and_used_ones_kept() {
@@ -144,7 +132,7 @@ mod tests {
             .await
             .expect("host");
         state
-            .record_host_blocks("gone.example".into(), HashSet::from([1, 2]))
+            .update_learned("gone.example".into(), |_| vec![1, 2])
             .await
             .expect("learned");
 
@@ -179,11 +167,10 @@ mod tests {
         );
         assert!(
             state
-                .host_blocks("gone.example".into())
+                .learned("gone.example".into())
                 .await
                 .expect("read")
-                .blocks
-                .is_empty()
+                .is_none()
         );
         assert!(
             state

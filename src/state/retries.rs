@@ -13,7 +13,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{PENDING, QUARANTINE, State, StateError, decode, encode, finish};
+use super::links::{LINKS, PENDING, finish};
+use super::{QUARANTINE, State, StateError, decode, encode};
 use crate::article::ArticleJob;
 use crate::clock;
 
@@ -84,16 +85,15 @@ fn due_millis(at: DateTime<Utc>) -> u64 {
 /// unreadable pending records to quarantine; run once per store, when it is
 /// first opened by a version with the index.
 pub(super) fn index_waiting_jobs(txn: &redb::WriteTransaction) -> Result<(), StateError> {
-    let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-    let mut due = txn.open_table(RETRY_DUE).map_err(redb::Error::from)?;
+    let mut pending = txn.open_table(PENDING)?;
+    let mut due = txn.open_table(RETRY_DUE)?;
     let mut unreadable = Vec::new();
-    for entry in pending.iter().map_err(redb::Error::from)? {
-        let (key, value) = entry.map_err(redb::Error::from)?;
+    for entry in pending.iter()? {
+        let (key, value) = entry?;
         match decode::<ArticleJob>("pending", key.value(), value.value()) {
             Ok(job) => {
                 if let Some(at) = job.retry_at {
-                    due.insert((due_millis(at), key.value()), ())
-                        .map_err(redb::Error::from)?;
+                    due.insert((due_millis(at), key.value()), ())?;
                 }
             }
             Err(e) => {
@@ -114,13 +114,11 @@ pub(super) fn quarantine(
     if keys.is_empty() {
         return Ok(());
     }
-    let mut quarantine = txn.open_table(QUARANTINE).map_err(redb::Error::from)?;
+    let mut quarantine = txn.open_table(QUARANTINE)?;
     for key in keys {
-        if let Some(bytes) = pending.remove(key.as_str()).map_err(redb::Error::from)? {
+        if let Some(bytes) = pending.remove(key.as_str())? {
             let bytes = bytes.value().to_vec();
-            quarantine
-                .insert(key.as_str(), bytes.as_slice())
-                .map_err(redb::Error::from)?;
+            quarantine.insert(key.as_str(), bytes.as_slice())?;
         }
     }
     Ok(())
@@ -145,28 +143,22 @@ impl State {
     ) -> Result<Retry, StateError> {
         self.blocking(move |db| {
             let now = Utc::now();
-            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut txn = db.begin_write()?;
             if matches!(setback, Setback::Wait(_)) {
                 // Falls back to a durable commit where redb refuses (never in our mode).
                 let _ = txn.set_durability(redb::Durability::None);
             }
             let decision = {
-                let mut links = txn.open_table(super::LINKS).map_err(redb::Error::from)?;
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
+                let mut links = txn.open_table(LINKS)?;
+                let mut pending = txn.open_table(PENDING)?;
                 let failed_attempts = match setback {
                     Setback::Attempt { .. } => job.failed_attempts.saturating_add(1),
                     Setback::Postpone | Setback::Wait(_) => job.failed_attempts,
                 };
-                if pending
-                    .get(job.key.as_str())
-                    .map_err(redb::Error::from)?
-                    .is_none()
-                {
+                if pending.get(job.key.as_str())?.is_none() {
                     Retry::AlreadyFinished
                 } else if failed_attempts >= policy.max_attempts {
-                    pending
-                        .remove(job.key.as_str())
-                        .map_err(redb::Error::from)?;
+                    pending.remove(job.key.as_str())?;
                     let outcome = super::Outcome::Failed { reason };
                     let source = Some(job.source.clone());
                     finish(&mut links, &job.key, outcome, failed_attempts, source)?;
@@ -191,17 +183,13 @@ impl State {
                         ..job
                     };
                     let bytes = encode(&job);
-                    pending
-                        .insert(job.key.as_str(), bytes.as_slice())
-                        .map_err(redb::Error::from)?;
-                    txn.open_table(RETRY_DUE)
-                        .map_err(redb::Error::from)?
-                        .insert((due_millis(at), job.key.as_str()), ())
-                        .map_err(redb::Error::from)?;
+                    pending.insert(job.key.as_str(), bytes.as_slice())?;
+                    txn.open_table(RETRY_DUE)?
+                        .insert((due_millis(at), job.key.as_str()), ())?;
                     Retry::At(at)
                 }
             };
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(decision)
         })
         .await
@@ -219,11 +207,11 @@ impl State {
             // Look first with a read transaction: usually nothing is due, and
             // a write transaction would block accepts and commit for nothing.
             let rows: Vec<(u64, String)> = {
-                let txn = db.begin_read().map_err(redb::Error::from)?;
-                let due = txn.open_table(RETRY_DUE).map_err(redb::Error::from)?;
+                let txn = db.begin_read()?;
+                let due = txn.open_table(RETRY_DUE)?;
                 let mut rows = Vec::new();
-                for entry in due.range::<(u64, &str)>(..).map_err(redb::Error::from)? {
-                    let (key, _) = entry.map_err(redb::Error::from)?;
+                for entry in due.range::<(u64, &str)>(..)? {
+                    let (key, _) = entry?;
                     let (at, link) = key.value();
                     if at > up_to || rows.len() >= limit {
                         break;
@@ -236,15 +224,15 @@ impl State {
                 return Ok(Vec::new());
             }
             // Claim inside the write transaction, against the job as stored now.
-            let txn = db.begin_write().map_err(redb::Error::from)?;
+            let txn = db.begin_write()?;
             let mut claimed = Vec::with_capacity(rows.len());
             {
-                let mut pending = txn.open_table(PENDING).map_err(redb::Error::from)?;
-                let mut due = txn.open_table(RETRY_DUE).map_err(redb::Error::from)?;
+                let mut pending = txn.open_table(PENDING)?;
+                let mut due = txn.open_table(RETRY_DUE)?;
                 let mut unreadable = Vec::new();
                 for (at, key) in &rows {
-                    due.remove((*at, key.as_str())).map_err(redb::Error::from)?;
-                    let current = match pending.get(key.as_str()).map_err(redb::Error::from)? {
+                    due.remove((*at, key.as_str()))?;
+                    let current = match pending.get(key.as_str())? {
                         Some(bytes) => match decode::<ArticleJob>("pending", key, bytes.value()) {
                             Ok(job) => Some(job),
                             Err(e) => {
@@ -263,14 +251,12 @@ impl State {
                     job.retry_at = None;
                     job.accepted_run = run;
                     let bytes = encode(&job);
-                    pending
-                        .insert(job.key.as_str(), bytes.as_slice())
-                        .map_err(redb::Error::from)?;
+                    pending.insert(job.key.as_str(), bytes.as_slice())?;
                     claimed.push(job);
                 }
                 quarantine(&mut pending, &txn, &unreadable)?;
             }
-            txn.commit().map_err(redb::Error::from)?;
+            txn.commit()?;
             Ok(claimed)
         })
         .await
@@ -397,5 +383,107 @@ mod tests {
         assert_eq!(index_rows(&state), ["a"]);
         let due = state.take_due_retries(10).await.expect("sweep");
         assert_eq!(keys(&due), ["a"]);
+    }
+
+    #[tokio::test]
+    async fn failed_jobs_wait_for_their_retry_time_then_give_up_at_the_limit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let accepted = state.accept(vec![job("f")]).await.expect("accept");
+        let slow = RetryPolicy {
+            max_attempts: 3,
+            backoff: Duration::from_secs(3600),
+        };
+        let decision = state
+            .retry_later(accepted[0].clone(), "HTTP 503".into(), slow, ATTEMPT)
+            .await
+            .expect("retry");
+        assert!(matches!(decision, Retry::At(at) if at > Utc::now()));
+        assert!(
+            state.take_due_retries(10).await.expect("due").is_empty(),
+            "not due yet"
+        );
+        assert!(
+            state
+                .accept(vec![job("f")])
+                .await
+                .expect("accept")
+                .is_empty(),
+            "still pending"
+        );
+
+        // Same job, no back-off: due at once, claimed exactly once.
+        let pending = state.pending_after(None, 10).await.expect("pending");
+        state
+            .retry_later(pending[0].clone(), "HTTP 503".into(), RETRY, ATTEMPT)
+            .await
+            .expect("retry");
+        let due = state.take_due_retries(10).await.expect("due");
+        assert_eq!(keys(&due), ["f"]);
+        assert_eq!(due[0].failed_attempts, 2);
+        assert!(
+            state.take_due_retries(10).await.expect("due").is_empty(),
+            "claimed once"
+        );
+
+        let decision = state
+            .retry_later(due[0].clone(), "HTTP 503".into(), RETRY, ATTEMPT)
+            .await
+            .expect("retry");
+        assert_eq!(decision, Retry::GaveUp);
+        assert_eq!(state.pending_count().await.expect("count"), 0);
+        let record = state.link("f".into()).await.expect("link").expect("record");
+        assert_eq!(record.attempts, 3);
+        assert!(matches!(record.outcome, Outcome::Failed { .. }));
+    }
+
+    #[tokio::test]
+    async fn postponed_jobs_never_run_out_of_attempts_and_retry_after_is_honoured() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let mut job = state
+            .accept(vec![job("p")])
+            .await
+            .expect("accept")
+            .remove(0);
+        let policy = RetryPolicy {
+            max_attempts: 1,
+            backoff: Duration::ZERO,
+        };
+        for _ in 0..5 {
+            let decision = state
+                .retry_later(job.clone(), "disk full".into(), policy, Setback::Postpone)
+                .await
+                .expect("postpone");
+            assert!(matches!(decision, Retry::At(_)), "{decision:?}");
+            job = state.take_due_retries(10).await.expect("due").remove(0);
+            assert_eq!(job.failed_attempts, 0);
+        }
+        let patient = RetryPolicy {
+            max_attempts: 5,
+            backoff: Duration::ZERO,
+        };
+        let asked = Setback::Attempt {
+            retry_after: Some(Duration::from_secs(120)),
+        };
+        let Retry::At(at) = state
+            .retry_later(job, "HTTP 429".into(), patient, asked)
+            .await
+            .expect("retry")
+        else {
+            panic!("expected a retry time");
+        };
+        assert!(at >= Utc::now() + chrono::Duration::seconds(110), "{at}");
+    }
+
+    #[test]
+    fn retry_delay_doubles() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            backoff: Duration::from_secs(60),
+        };
+        assert_eq!(policy.delay(1), Duration::from_secs(60));
+        assert_eq!(policy.delay(3), Duration::from_secs(240));
+        assert!(policy.delay(u32::MAX) >= Duration::from_secs(60));
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::StatsSnapshot;
 use crate::config::SourceConfig;
 use crate::plural::count;
-use crate::state::{PendingSummary, State};
+use crate::state::{FeedState, LinkLedger, Outbox, PendingSummary, State, StateError};
 
 /// The whole status document.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -37,7 +37,7 @@ pub struct StatusReport {
 impl StatusReport {
     /// Adds the pending and outbox counts from `state`, in total and per
     /// source (logged and left out when it cannot be read).
-    pub async fn with_backlog(mut self, state: &State) -> Self {
+    pub async fn with_backlog<S: LinkLedger + Outbox>(mut self, state: &S) -> Self {
         match state.pending_summary().await {
             Ok(pending) => {
                 for source in &mut self.sources {
@@ -48,7 +48,7 @@ impl StatusReport {
             }
             Err(e) => tracing::warn!("status: cannot count pending articles: {e}"),
         }
-        match state.outbox_len().await {
+        match state.depth().await {
             Ok(outbox) => self.outbox = Some(outbox),
             Err(e) => tracing::warn!("status: cannot count the outbox: {e}"),
         }
@@ -141,6 +141,27 @@ impl SourceStatus {
                 BTreeMap::new()
             }
         };
+        Self::known(source, feed, article_failures)
+    }
+
+    /// What the state store knows of `source`, or why it cannot be read
+    /// (`check-config` must not pass a store a daemon could not use).
+    pub async fn read(state: &State, source: &SourceConfig) -> Result<Self, StateError> {
+        let feed = state.feed_state(source.name.clone()).await?;
+        let article_failures = state.failure_counts(source.name.clone()).await?;
+        Ok(Self::known(
+            source,
+            feed.unwrap_or_default(),
+            article_failures,
+        ))
+    }
+
+    /// `source` with what is known of its polls and articles.
+    fn known(
+        source: &SourceConfig,
+        feed: FeedState,
+        article_failures: BTreeMap<String, u64>,
+    ) -> Self {
         Self {
             last_poll_at: feed.last_poll_at,
             last_success_at: feed.last_success_at,
@@ -150,6 +171,45 @@ impl SourceStatus {
             article_failures,
             ..Self::unpolled(source)
         }
+    }
+
+    /// Whether nothing is known of the source's polls.
+    pub fn never_polled(&self) -> bool {
+        self.last_poll_at.is_none()
+            && self.last_success_at.is_none()
+            && self.last_error.is_none()
+            && self.consecutive_failures == 0
+            && self.poll_failures.is_empty()
+    }
+
+    /// One line of `check-config`'s source health, the name `width` wide:
+    /// the last success, the last error while failing, failures by kind.
+    pub fn health_line(&self, width: usize) -> String {
+        let name = &self.name;
+        if self.never_polled() {
+            return format!("  {name:width$}  never polled");
+        }
+        let success = self
+            .last_success_at
+            .map_or_else(|| "never".to_string(), |t| t.to_rfc3339());
+        let mut line = format!("  {name:width$}  last success {success}");
+        if let Some(error) = &self.last_error {
+            let _ = write!(
+                line,
+                "; failing ({} in a row): {error}",
+                self.consecutive_failures
+            );
+        }
+        for (what, counts) in [
+            ("poll", &self.poll_failures),
+            ("article", &self.article_failures),
+        ] {
+            if !counts.is_empty() {
+                let kinds: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                let _ = write!(line, "; {what} failures: {}", kinds.join(", "));
+            }
+        }
+        line
     }
 }
 
@@ -262,4 +322,52 @@ pub fn source_column_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
         .chain(["source".len()])
         .max()
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source() -> SourceConfig {
+        let config = crate::config::Config::from_toml(
+            "[output]\ndir = \"out\"\n[[sources]]\nname = \"news\"\nurl = \"https://n.example/feed\"\n",
+        )
+        .expect("valid");
+        config.sources[0].clone()
+    }
+
+    #[test]
+    fn a_source_nothing_is_stored_of_was_never_polled() {
+        let status = SourceStatus::known(&source(), FeedState::default(), BTreeMap::new());
+        assert_eq!(status.health_line(6), "  news    never polled");
+    }
+
+    #[test]
+    fn a_failing_source_shows_its_last_success_error_and_failures_by_kind() {
+        let at = DateTime::parse_from_rfc3339("2024-03-05T10:00:00Z").expect("time");
+        let feed = FeedState {
+            last_poll_at: Some(at.to_utc()),
+            last_success_at: Some(at.to_utc()),
+            last_error: Some("HTTP 503".into()),
+            consecutive_failures: 2,
+            failures: BTreeMap::from([("http_5xx".to_string(), 2), ("timeout".to_string(), 1)]),
+            ..FeedState::default()
+        };
+        let articles = BTreeMap::from([("not_html".to_string(), 4)]);
+        let status = SourceStatus::known(&source(), feed, articles);
+        assert_eq!(
+            status.health_line(4),
+            "  news  last success 2024-03-05T10:00:00+00:00; failing (2 in a row): HTTP 503; \
+             poll failures: http_5xx 2, timeout 1; article failures: not_html 4"
+        );
+        let failing_from_the_start = SourceStatus {
+            last_success_at: None,
+            ..status
+        };
+        assert!(
+            failing_from_the_start
+                .health_line(4)
+                .starts_with("  news  last success never; failing")
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Decoding fetched bytes to UTF-8: byte-order mark, valid UTF-8, the HTTP
 //! `charset`, the document's own label (`<meta charset>` for HTML, the XML
-//! declaration for feeds), then detection with `chardetng`.
+//! declaration for feeds, read in `feed`), then detection with `chardetng`.
 
 /// Decodes an HTML document to UTF-8: byte-order mark; then UTF-8 if the
 /// bytes are valid UTF-8 with some non-ASCII in them; then the HTTP `charset`;
@@ -15,17 +15,9 @@ pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
     decode(bytes, content_type, meta_charset).0
 }
 
-/// Decodes an XML document (a feed) to UTF-8 the way [`decode_html`] does
-/// an HTML page, with the XML declaration's `encoding` in place of
-/// `<meta charset>`. Also says whether bytes were malformed and replaced
-/// by U+FFFD: one stray byte must not cost a whole feed.
-pub fn decode_xml(bytes: &[u8], content_type: Option<&str>) -> (String, bool) {
-    decode(bytes, content_type, declared_encoding)
-}
-
 /// The order both decoders share, with `own_label` reading the document's
 /// own declaration; also whether malformed bytes were replaced.
-fn decode(
+pub(crate) fn decode(
     bytes: &[u8],
     content_type: Option<&str>,
     own_label: fn(&[u8]) -> Option<&'static encoding_rs::Encoding>,
@@ -43,28 +35,8 @@ fn decode(
     (text.into_owned(), replaced)
 }
 
-/// The `encoding` of an `<?xml …?>` declaration at the start of the document.
-fn declared_encoding(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    let head = &bytes[..bytes.len().min(1024)];
-    let start = find(head, b"<?xml")?;
-    let end = find(&head[start..], b"?>").map_or(head.len(), |e| start + e);
-    let decl = &head[start..end];
-    let at = find(decl, b"encoding")? + b"encoding".len();
-    let rest = &decl[at..];
-    let rest = rest
-        .trim_ascii_start()
-        .strip_prefix(b"=")?
-        .trim_ascii_start();
-    let quote = *rest.first()?;
-    if quote != b'"' && quote != b'\'' {
-        return None;
-    }
-    let value = &rest[1..];
-    let value = &value[..value.iter().position(|b| *b == quote)?];
-    std::str::from_utf8(value).ok().and_then(label)
-}
-
-fn label(name: &str) -> Option<&'static encoding_rs::Encoding> {
+/// The encoding a label names (UTF-16 read as UTF-8, as WHATWG says for a label readable as ASCII).
+pub(crate) fn label(name: &str) -> Option<&'static encoding_rs::Encoding> {
     let encoding = encoding_rs::Encoding::for_label(name.trim().as_bytes())?;
     // A page cannot really be UTF-16 if its meta tag is readable as ASCII; WHATWG maps it to UTF-8.
     if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
@@ -112,7 +84,8 @@ fn meta_charset(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     None
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+/// Where `needle` first occurs in `haystack`.
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
@@ -170,24 +143,5 @@ mod tests {
         assert!(text.contains("café"), "{text}");
         let text = decode_html(&[0xc3, 0x28, b'a'], Some("text/html; charset=utf-8"));
         assert!(text.ends_with('a'));
-    }
-
-    #[test]
-    fn a_feed_without_any_label_in_windows_1252_is_detected() {
-        let bytes = b"<rss><channel><item><title>Caf\xe9 \x93crise\x94 \xe0 Paris, d\xe9j\xe0 vu</title></item></channel></rss>";
-        let (text, replaced) = decode_xml(bytes, Some("application/rss+xml"));
-        assert!(text.contains("Café “crise” à Paris"), "{text}");
-        assert!(!replaced);
-    }
-
-    #[test]
-    fn the_xml_declaration_names_the_encoding_and_a_stray_byte_is_replaced() {
-        let bytes = b"<?xml version='1.0' encoding = 'ISO-8859-15'?><rss>\xa4</rss>";
-        assert!(decode_xml(bytes, None).0.contains('€'));
-        let bytes = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>é\u{fffd}</rss>".as_bytes();
-        let mut bytes = bytes.to_vec();
-        bytes.push(0xff);
-        let (text, replaced) = decode_xml(&bytes, None);
-        assert!(replaced && text.contains("é"), "{text}");
     }
 }
