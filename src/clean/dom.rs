@@ -144,6 +144,9 @@ impl<'a> Dom<'a> {
 
 /// Whitespace-collapsed, trimmed copy of `s`.
 pub(crate) fn collapse_ws(s: &str) -> String {
+    if s.is_ascii() {
+        return collapse_ascii_ws(s.as_bytes().to_vec());
+    }
     let mut out = String::with_capacity(s.len());
     for w in s.split_whitespace() {
         if !out.is_empty() {
@@ -152,6 +155,40 @@ pub(crate) fn collapse_ws(s: &str) -> String {
         out.push_str(w);
     }
     out
+}
+
+/// [`collapse_ws`] of `s`, reusing its buffer.
+pub(crate) fn collapse_ws_owned(s: String) -> String {
+    if s.is_ascii() {
+        collapse_ascii_ws(s.into_bytes())
+    } else {
+        collapse_ws(&s)
+    }
+}
+
+/// [`collapse_ws`] of ASCII text, in place: each run of whitespace
+/// (`char::is_whitespace` on ASCII: 9..=13 and space) between words becomes
+/// one space, none at the ends.
+fn collapse_ascii_ws(mut b: Vec<u8>) -> String {
+    let mut w = 0;
+    let mut gap = false;
+    for r in 0..b.len() {
+        let c = b[r];
+        if matches!(c, 9..=13 | b' ') {
+            gap = w > 0;
+            continue;
+        }
+        if gap {
+            b[w] = b' ';
+            w += 1;
+            gap = false;
+        }
+        b[w] = c;
+        w += 1;
+    }
+    b.truncate(w);
+    // Only ASCII bytes were moved, so this never fails.
+    String::from_utf8(b).unwrap_or_default()
 }
 
 /// Length in chars of `s` once whitespace is collapsed (leading/trailing runs count as one).
@@ -181,6 +218,26 @@ pub(crate) fn collapsed_len(s: &str) -> usize {
         }
     }
     n
+}
+
+/// [`collapsed_len`] of `s` and its commas (ASCII ones, and the CJK `，`
+/// and `、`), in one pass over ASCII text.
+pub(crate) fn len_and_commas(s: &str) -> (usize, usize) {
+    if !s.is_ascii() {
+        let c = s.bytes().filter(|&b| b == b',').count()
+            + s.chars().filter(|&c| matches!(c, '，' | '、')).count();
+        return (collapsed_len(s), c);
+    }
+    let mut n = 0;
+    let mut commas = 0;
+    let mut in_ws = false;
+    for &b in s.as_bytes() {
+        let ws = matches!(b, 9..=13 | b' ');
+        n += usize::from(!ws || !in_ws);
+        commas += usize::from(b == b',');
+        in_ws = ws;
+    }
+    (n, commas)
 }
 
 /// True for an `<a>` that navigates somewhere: a `javascript:` pseudo-link is
@@ -301,12 +358,63 @@ pub(crate) fn script_type_runs(t: &str) -> bool {
 
 /// True for elements hidden from readers by attributes.
 pub(crate) fn is_hidden(e: &Element) -> bool {
-    let hidden = (attr(e, "hidden").is_some() && !attr(e, "id").is_some_and(is_streamed_segment))
-        || attr(e, "aria-hidden").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-        || attr(e, "style").is_some_and(style_hides);
-    // A collapsed accordion panel (WAI-ARIA: a region labelled by its
-    // header button) is text the reader opens, not hidden junk.
-    hidden && !(attr(e, "role") == Some("region") && attr(e, "aria-labelledby").is_some())
+    ReadAttrs::of(e).hides()
+}
+
+/// The attributes the analysis reads of every element, found in one pass
+/// over them (each the first of its name, as [`attr`] gives).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct ReadAttrs<'e> {
+    /// `class`.
+    pub class: Option<&'e str>,
+    /// `id`.
+    pub id: Option<&'e str>,
+    /// `itemprop`.
+    pub itemprop: Option<&'e str>,
+    /// `role`.
+    pub role: Option<&'e str>,
+    /// `hidden`.
+    pub hidden: Option<&'e str>,
+    /// `aria-hidden`.
+    pub aria_hidden: Option<&'e str>,
+    /// `aria-labelledby`.
+    pub aria_labelledby: Option<&'e str>,
+    /// `style`.
+    pub style: Option<&'e str>,
+}
+
+impl<'e> ReadAttrs<'e> {
+    /// Reads them off `e`.
+    pub fn of(e: &'e Element) -> Self {
+        let mut a = ReadAttrs::default();
+        for (k, v) in e.attrs() {
+            let slot = match k {
+                "class" => &mut a.class,
+                "id" => &mut a.id,
+                "itemprop" => &mut a.itemprop,
+                "role" => &mut a.role,
+                "hidden" => &mut a.hidden,
+                "aria-hidden" => &mut a.aria_hidden,
+                "aria-labelledby" => &mut a.aria_labelledby,
+                "style" => &mut a.style,
+                _ => continue,
+            };
+            slot.get_or_insert(v);
+        }
+        a
+    }
+
+    /// True when these attributes hide the element from readers.
+    pub fn hides(&self) -> bool {
+        let hidden = (self.hidden.is_some() && !self.id.is_some_and(is_streamed_segment))
+            || self
+                .aria_hidden
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+            || self.style.is_some_and(style_hides);
+        // A collapsed accordion panel (WAI-ARIA: a region labelled by its
+        // header button) is text the reader opens, not hidden junk.
+        hidden && !(self.role == Some("region") && self.aria_labelledby.is_some())
+    }
 }
 
 /// React's streaming renderer sends a suspended part of the page as
@@ -341,6 +449,34 @@ mod tests {
             in_ws = ws;
         }
         n
+    }
+
+    #[test]
+    fn collapse_ws_ascii_fast_path_matches_split_whitespace() {
+        for s in [
+            "",
+            "   ",
+            "a",
+            " a  b\t\n\x0B\x0Cc\r ",
+            "\x0Bx\x0B",
+            "a\u{a0}b  c",
+            "日本 語 ",
+        ] {
+            let slow = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(collapse_ws(s), slow, "{s:?}");
+            assert_eq!(collapse_ws_owned(s.to_string()), slow, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn one_pass_length_and_commas_match_separate_counts() {
+        for s in ["", "a, b,, c", " x \x0B, y ", "日本，語、x, y"] {
+            let commas = s
+                .chars()
+                .filter(|&c| matches!(c, ',' | '，' | '、'))
+                .count();
+            assert_eq!(len_and_commas(s), (collapsed_len(s), commas), "{s:?}");
+        }
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! iterative and linear in the page size.
 
 use super::dom::{
-    Dom, NONE, collapse_ws, collapsed_len, is_block, is_hidden, is_link, is_never_content,
+    Dom, NONE, ReadAttrs, collapse_ws_owned, collapsed_len, is_block, is_link, is_never_content,
+    len_and_commas,
 };
-use super::hints::{Hint, class_weight, hint};
+use super::hints::{ClassCache, Hint, class_weight, hint_cached};
 
 /// The structural role of a kept block, used to rebuild HTML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +103,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
         let n = dom.len();
         let mut hints = vec![Hint::default(); n];
         let mut hard = vec![false; n];
+        let mut class_cache = ClassCache::new();
         for i in 0..n {
             let p = dom.parent[i];
             if p != NONE && hard[p] {
@@ -109,12 +111,16 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 continue;
             }
             if let Some(e) = dom.elem(i) {
-                hard[i] = is_never_content(e.name())
-                    || is_hidden(e)
-                    || forced.get(i).copied().unwrap_or(false);
+                let never = is_never_content(e.name());
+                let attrs = if never {
+                    ReadAttrs::default()
+                } else {
+                    ReadAttrs::of(e)
+                };
+                hard[i] = never || attrs.hides() || forced.get(i).copied().unwrap_or(false);
                 // Removed nodes are skipped before any hint is read.
                 if !hard[i] {
-                    hints[i] = hint(e);
+                    hints[i] = hint_cached(&attrs, &mut class_cache);
                     // Hover boxes are hidden by the stylesheet: link density
                     // and text are measured without them.
                     hard[i] = hints[i].on_hover
@@ -133,11 +139,8 @@ impl<'d, 'a> Analysis<'d, 'a> {
             if let Some(t) = dom.text(i).filter(|_| !hard[i]) {
                 let tt = t.trim();
                 if !tt.is_empty() {
-                    let len = u32::try_from(collapsed_len(tt)).unwrap_or(u32::MAX);
-                    let mut c = tt.bytes().filter(|&b| b == b',').count();
-                    if !tt.is_ascii() {
-                        c += tt.chars().filter(|&c| matches!(c, '，' | '、')).count();
-                    }
+                    let (len, c) = len_and_commas(tt);
+                    let len = u32::try_from(len).unwrap_or(u32::MAX);
                     text_len[i] = (len, u32::try_from(c).unwrap_or(u32::MAX));
                 }
             }
@@ -686,7 +689,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
 
     /// Turns a finished run into a block unless it holds no text.
     fn emit(&self, r: Run, kind: Kind, group: usize, out: &mut Vec<Block>) {
-        let text = collapse_ws(&r.text);
+        let text = collapse_ws_owned(r.text);
         if text.is_empty() {
             return;
         }
@@ -839,13 +842,20 @@ impl Run {
 
 /// HTML-escapes `s` onto `out`.
 pub(crate) fn escape_into(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
+    // Runs between the special (ASCII) bytes are copied whole: those bytes
+    // are char boundaries, so every slice is valid UTF-8.
+    let mut from = 0;
+    for (at, b) in s.bytes().enumerate() {
+        let with = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        out.push_str(s.get(from..at).unwrap_or_default());
+        out.push_str(with);
+        from = at + 1;
     }
+    out.push_str(s.get(from..).unwrap_or_default());
 }

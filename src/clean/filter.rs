@@ -47,8 +47,9 @@ pub(super) fn filter_blocks(
         None => true,
         Some(marked) => b.group != NONE || marked.get(b.node).copied().unwrap_or(false),
     };
-    let title_key = title.map(norm_key).unwrap_or_default();
-    let mut prev_key = String::new();
+    // Where the text of the last block kept is (its key is compared only
+    // when a short block follows, so it is not computed for every block).
+    let mut prev = Prev::Nothing;
     // A list or table is judged as a whole: one linked item or row among
     // prose is a reference, a list of nothing but links is navigation.
     let mut lists: HashMap<usize, (usize, usize)> = HashMap::new();
@@ -83,19 +84,21 @@ pub(super) fn filter_blocks(
                     None,
                     &intro.text,
                 );
+                // Still the line the next short block must not repeat.
+                prev = Prev::Popped(intro.text);
             }
             log.push(dom, b.node, false, "mostly links", Some(ld), &b.text);
             continue;
         }
-        let key = norm_key(&b.text);
-        if key.is_empty() {
+        // An empty key: no alphanumeric char (every one lowers to something).
+        if !b.text.chars().any(char::is_alphanumeric) {
             continue;
         }
-        let dropped = if is_boilerplate(&key) {
+        let dropped = if is_boilerplate(&b.text) {
             Some("boilerplate label")
         } else if guessed(&b) && is_promo(&b.text) {
             Some("promotion or sign-up phrase")
-        } else if key == title_key {
+        } else if title.is_some_and(|t| same_key(&b.text, t)) {
             Some("repeats the headline")
         } else {
             None
@@ -113,7 +116,12 @@ pub(super) fn filter_blocks(
             .split_whitespace()
             .nth(STUTTER_MAX_WORDS - 1)
             .is_none();
-        if short && prev_key == key {
+        let prev_text = match &prev {
+            Prev::Nothing => None,
+            Prev::Last => out.last().map(|last| last.text.as_str()),
+            Prev::Popped(text) => Some(text.as_str()),
+        };
+        if short && prev_text.is_some_and(|p| same_key(p, &b.text)) {
             log.push(dom, b.node, false, "repeats the line before", None, &b.text);
             continue;
         }
@@ -128,8 +136,8 @@ pub(super) fn filter_blocks(
             );
             continue;
         }
-        prev_key = key;
         out.push(b);
+        prev = Prev::Last;
         just_kept = true;
     }
     // Trailing headings and stray labels ("Editorial", "Share") are page
@@ -187,6 +195,16 @@ pub(super) fn drop_after_comments(
             &b.text,
         );
     }
+}
+
+/// Where [`filter_blocks`] finds the text of the last block it kept.
+enum Prev {
+    /// No block kept yet.
+    Nothing,
+    /// The last block of the output.
+    Last,
+    /// A block kept, then taken out again as a link list's lead-in.
+    Popped(String),
 }
 
 /// The nodes of long paragraphs that are copies the template made: printed
@@ -273,7 +291,7 @@ pub(super) fn heading_keys(title: Option<&str>, subtitle: Option<&str>) -> Vec<S
 }
 
 /// Labels that are never article text on their own.
-fn is_boilerplate(key: &str) -> bool {
+fn is_boilerplate(text: &str) -> bool {
     const LABELS: &[&str] = &[
         "advertisement",
         "advertisements",
@@ -303,7 +321,34 @@ fn is_boilerplate(key: &str) -> bool {
         "email",
         "print",
     ];
-    LABELS.contains(&key)
+    // The labels are ASCII and the longest has 33 chars: the key is built
+    // on the stack, and given up once it cannot be one.
+    let mut buf = [0u8; 40];
+    let mut len = 0;
+    let mut push = |c: char| {
+        let slot = buf.get_mut(len).filter(|_| c.is_ascii());
+        slot.map(|b| {
+            *b = c as u8;
+            len += 1;
+        })
+    };
+    for c in text.chars() {
+        let pushed = if c.is_ascii() {
+            if !c.is_ascii_alphanumeric() {
+                continue;
+            }
+            push(c.to_ascii_lowercase())
+        } else if c.is_alphanumeric() {
+            c.to_lowercase().try_for_each(&mut push)
+        } else {
+            continue;
+        };
+        if pushed.is_none() {
+            return false;
+        }
+    }
+    let key = buf.get(..len).unwrap_or_default();
+    LABELS.iter().any(|l| l.as_bytes() == key)
 }
 
 /// A few words without sentence punctuation: a label, not a paragraph.
@@ -344,37 +389,109 @@ fn is_promo(text: &str) -> bool {
     if text.len() > 240 {
         return false;
     }
+    // ASCII text is lowered on the stack: same answer, no allocation.
+    let mut buf = [0u8; 240];
+    if text.is_ascii()
+        && let Some(lower) = buf.get_mut(..text.len())
+    {
+        lower.copy_from_slice(text.as_bytes());
+        lower.make_ascii_lowercase();
+        if let Ok(lower) = std::str::from_utf8(lower) {
+            return PHRASES.iter().any(|p| lower.contains(p));
+        }
+    }
     let lower = text.to_lowercase();
     PHRASES.iter().any(|p| lower.contains(p))
 }
 
 /// Lower-case alphanumerics only: compares texts regardless of punctuation and spacing.
 pub(super) fn norm_key(s: &str) -> String {
+    let mut key = String::with_capacity(s.len());
+    for c in s.chars() {
+        // ASCII (most text) skips the Unicode tables; same answers.
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                key.push(c.to_ascii_lowercase());
+            }
+        } else if c.is_alphanumeric() {
+            key.extend(c.to_lowercase());
+        }
+    }
+    key
+}
+
+/// The chars of [`norm_key`], one at a time.
+fn norm_chars(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
-        .filter(|c| c.is_alphanumeric())
+        .filter(|c| {
+            if c.is_ascii() {
+                c.is_ascii_alphanumeric()
+            } else {
+                c.is_alphanumeric()
+            }
+        })
         .flat_map(char::to_lowercase)
-        .collect()
+}
+
+/// True when `a` and `b` have the same [`norm_key`], stopping at the first difference.
+fn same_key(a: &str, b: &str) -> bool {
+    norm_chars(a).eq(norm_chars(b))
+}
+
+/// Whether `s` has at least `n` [`tokens`], reading no further than needed.
+fn has_tokens(s: &str, n: usize) -> bool {
+    count_tokens(s, n) >= n
 }
 
 /// Words, counting each CJK/Thai-style character as one (as the scorer does).
-/// Whether `s` has at least `n` [`tokens`], reading no further than needed.
-fn has_tokens(s: &str, n: usize) -> bool {
-    let mut count = 0;
-    for w in s.split_whitespace() {
-        let spaceless = w.chars().filter(|&c| is_spaceless_script(c)).count();
-        count += spaceless.max(1);
-        if count >= n {
-            return true;
-        }
+pub(super) fn tokens(s: &str) -> usize {
+    if s.is_ascii() {
+        // Every word is one token: count the bytes that start one
+        // (branch-free, so the compiler can vectorise it).
+        let ws = |c: u8| matches!(c, b'\t'..=b'\r' | b' ');
+        let b = s.as_bytes();
+        let first = usize::from(b.first().is_some_and(|&c| !ws(c)));
+        return first
+            + b.windows(2)
+                .map(|w| usize::from(ws(w[0]) & !ws(w[1])))
+                .sum::<usize>();
     }
-    false
+    count_tokens(s, usize::MAX)
 }
 
-pub(super) fn tokens(s: &str) -> usize {
-    let mut n = 0;
-    for w in s.split_whitespace() {
-        let spaceless = w.chars().filter(|&c| is_spaceless_script(c)).count();
-        n += if spaceless > 0 { spaceless } else { 1 };
+/// [`tokens`] of `s`, stopping once `enough` are counted: one pass over the
+/// chars, a word being a run of non-whitespace worth its spaceless-script
+/// characters, or one when it has none.
+fn count_tokens(s: &str, enough: usize) -> usize {
+    let mut n = 0usize;
+    // Inside a word, and its spaceless-script characters so far.
+    let mut in_word = false;
+    let mut spaceless = 0usize;
+    for c in s.chars() {
+        // ASCII skips the Unicode tables; `char::is_whitespace` there is 9..=13 and space.
+        let ws = if c.is_ascii() {
+            matches!(c, '\t'..='\r' | ' ')
+        } else {
+            c.is_whitespace()
+        };
+        if ws {
+            if in_word {
+                n = n.saturating_add(spaceless.max(1));
+                if n >= enough {
+                    return n;
+                }
+            }
+            in_word = false;
+            spaceless = 0;
+        } else {
+            in_word = true;
+            if !c.is_ascii() && is_spaceless_script(c) {
+                spaceless += 1;
+            }
+        }
+    }
+    if in_word {
+        n = n.saturating_add(spaceless.max(1));
     }
     n
 }
@@ -384,4 +501,54 @@ fn is_spaceless_script(c: char) -> bool {
     matches!(c as u32,
         0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x3040..=0x30FF
         | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Texts covering ASCII, Unicode whitespace and case, and spaceless scripts.
+    const TEXTS: &[&str] = &[
+        "",
+        " ",
+        "Share this",
+        "share  THIS!",
+        " a  b\t\n\x0B\x0Cc\r ",
+        "Ünïcode\u{a0}text",
+        "ÜNÏCODE TEXT",
+        "日本語のテキスト です",
+        "İstanbul",
+        "Kelvin \u{212A}",
+    ];
+
+    #[test]
+    fn ascii_word_counts_match_the_general_count() {
+        for s in TEXTS {
+            assert_eq!(tokens(s), count_tokens(s, usize::MAX), "{s:?}");
+            for n in 0..6 {
+                assert_eq!(has_tokens(s, n + 1), tokens(s) > n, "{s:?} {n}");
+            }
+        }
+        assert_eq!(tokens("a b\x0Bc"), 3);
+        assert_eq!(tokens("日本 語"), 3);
+    }
+
+    #[test]
+    fn key_comparisons_agree_with_whole_keys() {
+        for a in TEXTS {
+            assert_eq!(norm_key(a), norm_chars(a).collect::<String>(), "{a:?}");
+            for b in TEXTS {
+                assert_eq!(same_key(a, b), norm_key(a) == norm_key(b), "{a:?} {b:?}");
+            }
+        }
+        assert!(is_boilerplate("Share this"));
+        assert!(!is_boilerplate(&"share ".repeat(20)));
+    }
+
+    #[test]
+    fn promotion_phrases_are_found_in_any_case() {
+        assert!(is_promo("Sign Up For our daily briefing"));
+        assert!(is_promo("Ünïcode: sign up for it"));
+        assert!(!is_promo("A plain sentence about the news."));
+    }
 }

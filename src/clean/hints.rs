@@ -1,9 +1,7 @@
 //! Class/id/role hints, matched on whole tokens so that "header" is not
 //! "head", "shadow" or "download" is not "ad", and so on.
 
-use scraper::node::Element;
-
-use super::dom::attr;
+use super::dom::ReadAttrs;
 
 /// What an element's class/id/role/itemprop say about it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -262,53 +260,75 @@ fn is_utility_variant(name: &str) -> bool {
     name.bytes().any(|b| matches!(b, b':' | b'[' | b'/'))
 }
 
-/// Computes the hint of one element.
-pub(crate) fn hint(e: &Element) -> Hint {
+/// The hints one class/id token gives, added to `h`.
+fn apply_token(h: &mut Hint, t: &str) {
+    if is_positive(t) {
+        h.positive = true;
+    }
+    if is_negative(t) || NEG_PREFIX.iter().any(|p| t.starts_with(p)) {
+        h.negative = true;
+    }
+    if is_reader_only(t) {
+        h.negative = true;
+        h.reader_only = true;
+    }
+    // The box, not the trigger: "tooltip" is often the term itself.
+    if matches!(t, "tooltiptext" | "popover" | "hovercard") {
+        h.on_hover = true;
+    }
+    if t.starts_with("comment") || t == "disqus" || t == "respond" {
+        h.comments = true;
+    }
+    if is_furniture(t) {
+        h.furniture = true;
+    }
+    if is_standfirst(t) {
+        h.standfirst = true;
+    }
+}
+
+/// The hint of a `class` value alone.
+fn class_hint(c: &str, buf: &mut String) -> Hint {
     let mut h = Hint::default();
-    let mut buf = String::new();
-    let mut apply = |t: &str| {
-        if is_positive(t) {
-            h.positive = true;
-        }
-        if is_negative(t) || NEG_PREFIX.iter().any(|p| t.starts_with(p)) {
-            h.negative = true;
-        }
-        if is_reader_only(t) {
-            h.negative = true;
-            h.reader_only = true;
-        }
-        // The box, not the trigger: "tooltip" is often the term itself.
-        if matches!(t, "tooltiptext" | "popover" | "hovercard") {
-            h.on_hover = true;
-        }
-        if t.starts_with("comment") || t == "disqus" || t == "respond" {
-            h.comments = true;
-        }
-        if is_furniture(t) {
-            h.furniture = true;
-        }
-        if is_standfirst(t) {
-            h.standfirst = true;
-        }
-    };
-    if let Some(c) = attr(e, "class") {
-        // A utility-first class list (Tailwind: `md:w-1/3`, `first:px-[4px]`)
-        // describes looks, not roles: its variant and value classes are
-        // skipped, and in such a list so is any class with a number in it
-        // (`font-utility-2` is a type scale, not a utility bar).
-        let utility = c.split_ascii_whitespace().any(is_utility_variant);
-        for name in c.split_ascii_whitespace() {
-            let styling =
-                is_utility_variant(name) || (utility && name.bytes().any(|b| b.is_ascii_digit()));
-            if !styling {
-                for_each_token(name, &mut buf, &mut apply);
-            }
+    // A utility-first class list (Tailwind: `md:w-1/3`, `first:px-[4px]`)
+    // describes looks, not roles: its variant and value classes are
+    // skipped, and in such a list so is any class with a number in it
+    // (`font-utility-2` is a type scale, not a utility bar).
+    let utility = c.split_ascii_whitespace().any(is_utility_variant);
+    for name in c.split_ascii_whitespace() {
+        let styling =
+            is_utility_variant(name) || (utility && name.bytes().any(|b| b.is_ascii_digit()));
+        if !styling {
+            for_each_token(name, buf, |t| apply_token(&mut h, t));
         }
     }
-    if let Some(id) = attr(e, "id") {
+    h
+}
+
+/// Class hints already computed on one page, by `class` value: pages repeat
+/// a few class lists on thousands of elements.
+pub(crate) type ClassCache<'a> = std::collections::HashMap<&'a str, Hint>;
+
+/// Computes the hint of one element, reading the class part from `cache`
+/// when the page had the same `class` value before.
+pub(crate) fn hint_cached<'a>(a: &ReadAttrs<'a>, cache: &mut ClassCache<'a>) -> Hint {
+    let mut buf = String::new();
+    let mut h = match a.class {
+        Some(c) => match cache.get(c) {
+            Some(&h) => h,
+            None => {
+                let h = class_hint(c, &mut buf);
+                cache.insert(c, h);
+                h
+            }
+        },
+        None => Hint::default(),
+    };
+    let mut apply = |t: &str| apply_token(&mut h, t);
+    if let Some(id) = a.id {
         for_each_token(id, &mut buf, &mut apply);
     }
-    if let Some(ip) = attr(e, "itemprop") {
+    if let Some(ip) = a.itemprop {
         let ip = ip.to_ascii_lowercase();
         if ip.contains("articlebody") || ip.split_whitespace().any(|t| t == "text") {
             h.positive = true;
@@ -321,7 +341,7 @@ pub(crate) fn hint(e: &Element) -> Hint {
             h.standfirst = true;
         }
     }
-    if let Some(role) = attr(e, "role") {
+    if let Some(role) = a.role {
         let role = role.to_ascii_lowercase();
         match role.trim() {
             "main" | "article" => h.positive = true,
