@@ -19,6 +19,7 @@ mod css;
 mod duration;
 mod env;
 mod listen;
+mod source_name;
 mod warnings;
 
 /// The configuration shipped with Thresher, embedded so the binary runs anywhere.
@@ -888,7 +889,7 @@ impl Config {
                 },
                 None => ConfigError::Load {
                     origin: origin.clone(),
-                    message,
+                    message: source_name::with_source_name(message, file.clone_into_box()),
                 },
             }
         })?;
