@@ -75,6 +75,20 @@ fn a_call_to_action_the_template_prints_after_every_section_is_dropped_as_a_copy
 }
 
 #[test]
+fn a_body_printed_again_for_each_screen_size_is_written_once_headings_and_all() {
+    let c = page("responsive-copies-of-the-body");
+    for line in [
+        "Does the location of the house change whether to remodel or move?",
+        "Local prices",
+        "Where houses sell fast and prices climb",
+        "What improvements can be deducted from taxes in most places?",
+    ] {
+        assert_eq!(count(&c.text, line), 1, "{line}:\n{}", c.text);
+    }
+    assert!(c.text.contains("three builders"), "{}", c.text);
+}
+
+#[test]
 fn a_refrain_the_author_repeats_beside_new_text_is_kept_each_time() {
     let c = page("a-refrain-the-author-repeats");
     assert_eq!(count(&c.text, "We will rebuild the pier"), 2, "{}", c.text);

@@ -232,11 +232,27 @@ fn template_copies(raw: &[Block], dom: &Dom<'_>) -> HashSet<usize> {
             }
         }
     }
-    repeats
-        .into_iter()
-        .filter(|(_, parent)| !fresh.contains(parent))
-        .map(|(node, _)| node)
-        .collect()
+    let mut copies: HashSet<usize> = HashSet::new();
+    let mut copy_containers: HashSet<usize> = HashSet::new();
+    for (node, parent) in repeats {
+        if !fresh.contains(&parent) {
+            copies.insert(node);
+            copy_containers.insert(parent);
+        }
+    }
+    if copy_containers.is_empty() {
+        return copies;
+    }
+    // In a container that is a copy, the short lines the first copy had
+    // too (its headings, a label) are the copy's as well.
+    let mut seen: HashSet<u64> = HashSet::new();
+    for b in raw {
+        let key = xxhash_rust::xxh3::xxh3_64(b.text.as_bytes());
+        if !seen.insert(key) && copy_containers.contains(&dom.parent[b.node]) {
+            copies.insert(b.node);
+        }
+    }
+    copies
 }
 
 /// Removes leading blocks that repeat the title or subtitle.
