@@ -31,6 +31,11 @@ use crate::plural::{count, word};
 use crate::state::{Outbox, OutboxEntry, OutboxPut};
 use crate::telemetry::Stats;
 
+/// The sink's name: in logs, `/readyz` (`output:nats`) and its key in the
+/// state store's outbox (the key a store from before the sink key has its
+/// entries moved to, [`crate::state::UNKEYED_OUTBOX_SINK`]).
+pub const NAME: &str = "nats";
+
 /// Longest pause between two publish attempts while the broker fails.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// First pause after a failed publish attempt.
@@ -105,7 +110,7 @@ impl NatsSink {
 
 impl Sink for NatsSink {
     fn name(&self) -> &'static str {
-        "nats"
+        NAME
     }
 
     /// Ready while connected; articles accepted meanwhile wait in the outbox.
@@ -135,6 +140,7 @@ impl Sink for NatsSink {
                 let put = shared
                     .outbox
                     .put(
+                        NAME,
                         article.id.clone(),
                         article.source.clone(),
                         payload.clone(),
@@ -180,7 +186,7 @@ impl Sink for NatsSink {
             let shared = &self.shared;
             let limit = limit.unwrap_or(shared.config.drain_timeout);
             let deadline = clock::instant_in(limit);
-            let mut left = shared.outbox.depth().await.unwrap_or(0);
+            let mut left = shared.outbox.depth(NAME).await.unwrap_or(0);
             if left > 0 {
                 info!(
                     queued = left,
@@ -190,7 +196,7 @@ impl Sink for NatsSink {
             }
             while left > 0 && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(50).min(limit)).await;
-                left = shared.outbox.depth().await.unwrap_or(left);
+                left = shared.outbox.depth(NAME).await.unwrap_or(left);
             }
             shared.stop.cancel();
             let handle = self.publisher.lock().ok().and_then(|mut h| h.take());
@@ -200,7 +206,7 @@ impl Sink for NatsSink {
             {
                 error!("NATS publisher task crashed: {e}");
             }
-            let left = shared.outbox.depth().await.unwrap_or(left);
+            let left = shared.outbox.depth(NAME).await.unwrap_or(left);
             Stats::set(&shared.stats.outbox_depth, left);
             if left > 0 {
                 warn!(
@@ -346,7 +352,7 @@ async fn run_publisher(shared: Arc<Shared>, options: ConnectOptions) {
             if !said_waiting {
                 // The reason (connection refused…) is logged by the client events.
                 said_waiting = true;
-                let queued = shared.outbox.depth().await.unwrap_or(0);
+                let queued = shared.outbox.depth(NAME).await.unwrap_or(0);
                 Stats::set(&shared.stats.outbox_depth, queued);
                 debug!(queued, "NATS: waiting for a connection before publishing");
             }
@@ -500,7 +506,7 @@ async fn publish_some(
     let state_error = |e| PublishFailure::new(format!("outbox: {e}"));
     let batch = shared
         .outbox
-        .batch(config.max_in_flight)
+        .batch(NAME, config.max_in_flight)
         .await
         .map_err(state_error)?;
     if batch.is_empty() {
@@ -534,7 +540,7 @@ async fn publish_some(
                      moved from the outbox to the state store's quarantine table, not published"
                 );
                 Stats::inc(&shared.stats.failed);
-                shared.outbox.reject(seq).await.map_err(state_error)?;
+                shared.outbox.reject(NAME, seq).await.map_err(state_error)?;
             }
             Ok(Err(e)) => {
                 failure = Some(PublishFailure::new(format!("publish failed: {e}")));
@@ -576,7 +582,11 @@ async fn publish_some(
     let depth = if acked.is_empty() {
         None
     } else {
-        let depth = shared.outbox.remove(acked).await.map_err(state_error)?;
+        let depth = shared
+            .outbox
+            .remove(NAME, acked)
+            .await
+            .map_err(state_error)?;
         Stats::add(&shared.stats.published, published);
         Stats::set(&shared.stats.outbox_depth, depth);
         shared.room.notify_waiters();
@@ -616,6 +626,11 @@ fn subject_covers(pattern: &str, filter: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nats_sink_drains_what_an_outbox_from_before_the_sink_key_holds() {
+        assert_eq!(NAME, crate::state::UNKEYED_OUTBOX_SINK);
+    }
 
     #[test]
     fn stream_subjects_cover_the_article_subjects_by_nats_rules() {

@@ -29,7 +29,8 @@ pub struct StatusReport {
     /// state store could not tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingSummary>,
-    /// Articles in the NATS outbox, accepted but not yet acknowledged.
+    /// Articles in the outbox, accepted but not yet acknowledged (every
+    /// queue sink's together; NATS is the only one so far).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outbox: Option<u64>,
 }
@@ -48,8 +49,10 @@ impl StatusReport {
             }
             Err(e) => tracing::warn!("status: cannot count pending articles: {e}"),
         }
-        match state.depth().await {
-            Ok(outbox) => self.outbox = Some(outbox),
+        match state.depths().await {
+            Ok(depths) => {
+                self.outbox = Some(depths.values().fold(0u64, |sum, n| sum.saturating_add(*n)));
+            }
             Err(e) => tracing::warn!("status: cannot count the outbox: {e}"),
         }
         self
