@@ -28,16 +28,7 @@ pub(super) fn daemon(
             config = %origin,
             sources = config.sources.len(),
             state = %config.state.dir.display(),
-            output = %if config.output.directory {
-                config.output.dir.display().to_string()
-            } else {
-                "off".to_string()
-            },
-            nats = config
-                .output
-                .nats
-                .as_ref()
-                .map_or_else(|| "off".to_string(), |n| n.url_for_logs()),
+            outputs = %config.output.describe().join("; "),
             "thresher starting"
         );
         if config.sources.is_empty() {
