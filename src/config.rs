@@ -19,6 +19,7 @@ mod css;
 pub(crate) mod duration;
 mod env;
 mod listen;
+mod source_name;
 mod warnings;
 
 /// The configuration shipped with Thresher, embedded so the binary runs anywhere.
@@ -560,13 +561,16 @@ impl PipelineConfig {
     }
 }
 
-/// `[[sources]]`: one feed to follow.
+/// `[[sources]]`: one source to follow.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// Unique name, used in logs, metrics and the output folder.
     pub name: String,
-    /// Feed URL (RSS, Atom or JSON Feed).
+    /// What `url` serves, and so how it is read (`feed` unless set).
+    #[serde(default)]
+    pub kind: crate::source::SourceKind,
+    /// The URL polled: for a feed, RSS, Atom or JSON Feed, or an HTML page advertising one.
     pub url: Url,
     /// Time between two polls of this feed.
     #[serde(with = "duration", default = "default_interval")]
@@ -673,7 +677,7 @@ impl Config {
                 },
                 None => ConfigError::Load {
                     origin: origin.clone(),
-                    message,
+                    message: source_name::with_source_name(message, file.clone_into_box()),
                 },
             }
         })?;
@@ -719,6 +723,12 @@ impl Config {
                         "{} is not an http or https URL (source {:?})",
                         source.url, source.name
                     ),
+                ));
+            }
+            if let Err((field, message)) = source.kind.validate(source) {
+                return Err(invalid(
+                    key(&field),
+                    format!("source {:?}: {message}", source.name),
                 ));
             }
             if let Some(Err((field, message))) = source.rules.as_ref().map(RulesConfig::compile) {
@@ -954,6 +964,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("interval"), "{err}");
+    }
+
+    #[test]
+    fn a_source_is_a_feed_unless_its_kind_says_otherwise() {
+        let config = parse(
+            "[[sources]]\nname = \"a\"\nurl = \"https://a.example/\"\n\
+             [[sources]]\nname = \"b\"\nkind = \"feed\"\nurl = \"https://b.example/\"\n",
+        )
+        .expect("valid");
+        let kinds: Vec<_> = config.sources.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [crate::source::SourceKind::Feed; 2]);
+    }
+
+    #[test]
+    fn an_unknown_source_kind_is_named_with_its_source_and_the_known_kinds() {
+        let err = parse(
+            "[[sources]]\nname = \"a\"\nurl = \"https://a.example/\"\n\
+             [[sources]]\nname = \"maps\"\nkind = \"sitemap\"\nurl = \"https://m.example/\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("key `sources[1].kind`"), "{err}");
+        assert!(err.contains("source \"maps\""), "{err}");
+        assert!(
+            err.contains("unknown source kind \"sitemap\"; known kinds: \"feed\""),
+            "{err}"
+        );
     }
 
     #[test]

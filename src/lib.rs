@@ -1,7 +1,7 @@
 //! Thresher: a daemon that turns news feeds into clean articles.
 //!
 //! The modules follow the pipeline, in order:
-//! [`config`] → [`schedule`] → [`fetch`] → [`feed`] → [`clean`] → [`dedup`] → [`sink`],
+//! [`config`] → [`schedule`] → [`fetch`] → [`source`] (with [`feed`]) → [`clean`] → [`dedup`] → [`sink`],
 //! wired together by [`pipeline`], with persistent [`state`] and [`telemetry`]
 //! beside them; [`roster`] holds the sources being followed (swapped on
 //! reload). [`article`] holds the records passed between stages;
@@ -22,5 +22,6 @@ pub mod plural;
 pub mod roster;
 pub mod schedule;
 pub mod sink;
+pub mod source;
 pub mod state;
 pub mod telemetry;

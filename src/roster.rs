@@ -166,6 +166,7 @@ mod tests {
     fn source(name: &str, interval: u64) -> SourceConfig {
         SourceConfig {
             name: name.into(),
+            kind: crate::source::SourceKind::Feed,
             url: url::Url::parse("https://n.example/feed").expect("url"),
             interval: Duration::from_secs(interval),
             rules: None,

@@ -246,6 +246,7 @@ mod tests {
     fn source(name: &str, interval: Duration) -> SourceConfig {
         SourceConfig {
             name: name.into(),
+            kind: crate::source::SourceKind::Feed,
             url: Url::parse("https://n.example/feed").expect("url"),
             interval,
             rules: None,

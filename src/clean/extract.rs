@@ -199,7 +199,8 @@ impl<'d, 'a> Analysis<'d, 'a> {
             let layout = matches!(tag, "aside" | "footer" | "header");
             let mid_text = self.in_running_text(i, st_hard);
             tag != "a"
-                && ((h.negative && !h.positive && !mid_text) || (layout && share < WRAPPER_SHARE))
+                && ((h.negative && (!h.positive || h.comments) && !mid_text)
+                    || (layout && share < WRAPPER_SHARE))
         })
     }
 

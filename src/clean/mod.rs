@@ -1303,6 +1303,28 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_body_is_a_comment_though_its_class_says_body() {
+        // Movable Type: `comments-head` and `comments-body` beside the post;
+        // "body" must not make a comment thread article text.
+        let body = "<p>The council met on Tuesday evening to settle the budget for the coming year, and after a long debate it voted to raise spending on roads and bridges.</p>".repeat(4);
+        let comments: String = [
+            "I disagree with every part of this decision and I think the council should have waited for the audit to finish first.",
+            "Roads in my street have not been repaired for ten years, so any extra money is welcome, whatever the audit says later.",
+            "The bridge on the river road is closed again this winter; I hope this budget finally pays for a new one and not more studies.",
+        ]
+        .iter()
+        .map(|c| format!(r#"<div class="comments-body"><p>{c}</p><span>Posted by: a reader</span></div>"#))
+        .collect();
+        let page = format!(
+            r#"<html><body><div id="container"><div class="blog"><h1>Budget passed</h1><div class="blogbody">{body}</div>
+<div class="comments-head">Comments</div>{comments}</div></div></body></html>"#
+        );
+        let c = clean(&page, None).expect("the article");
+        assert_eq!(c.text.matches("bridges").count(), 4, "{}", c.text);
+        assert!(!c.text.contains("audit"), "{}", c.text);
+    }
+
+    #[test]
     fn a_short_article_wins_over_a_longer_legal_footer() {
         // The first pass (footer cut by its id) is short, so a retry runs
         // without the class and id hints; the page footer, longer than the

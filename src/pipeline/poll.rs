@@ -1,6 +1,7 @@
-//! The poll stage: fetches a source's feed (or the feed an HTML page
-//! advertises), accepts its new links as pending and passes them on, and
-//! keeps the source's poll record (validators, failures, back-off).
+//! The poll stage: fetches a source's URL, has its kind read the page
+//! (`crate::source`: a feed, or the feed an HTML page advertises), accepts
+//! the new links as pending and passes them on, and keeps the source's poll
+//! record (validators, failures, back-off).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +12,11 @@ use tracing::{Instrument, debug, error, info, warn, warn_span};
 use url::Url;
 
 use super::{Context, send_job, source_labels};
-use crate::article::{ArticleJob, EntryHints};
-use crate::feed;
+use crate::article::ArticleJob;
 use crate::fetch::{self, FetchError, Validators};
 use crate::plural::count;
 use crate::schedule::{Mode, PollDone, PollRequest};
+use crate::source::{Listing, Page, Read, ReadError};
 use crate::state::FeedState;
 use crate::telemetry::Stats;
 
@@ -328,72 +329,64 @@ async fn fetch_and_accept(
         fetch::Response::Ok(fetched) => fetched,
     };
     let validators = fetched.validators.clone();
-    let mut parsed = parse_feed(fetched).await;
-    if let Err(feed::FeedError::Html { advertised }) = &parsed {
-        // A site's home or section page given as the feed: follow the feed it advertises.
-        let Some(feed_url) = advertised.first().cloned() else {
-            return Err(PollFailure::other(
-                "not_a_feed",
-                "the URL serves an HTML page that advertises no feed (no <link rel=\"alternate\" type=\"application/rss+xml\">)".into(),
-            ));
-        };
-        debug!(%feed_url, "the URL serves HTML; following its advertised feed");
-        parsed = match get(feed_url.clone(), None).await {
-            Ok(fetch::Response::Ok(alt)) => parse_feed(alt).await,
-            Ok(fetch::Response::NotModified) => Ok(feed::Parsed::default()),
-            Err(e) => {
-                let mut failure = PollFailure::from(e);
-                failure.message = format!("advertised feed {feed_url}: {}", failure.message);
-                return Err(failure);
+    let kind = source.kind;
+    let listing = match read_page(fetched, move |page| kind.read(page)).await? {
+        Read::Listing(listing) => listing,
+        Read::Follow { url, what } => {
+            // The page names the one that lists the links (a site's home
+            // page its feed): read that instead, once.
+            debug!(%url, "following the {what} the source's URL names");
+            match get(url.clone(), None).await {
+                Ok(fetch::Response::Ok(page)) => {
+                    read_page(page, move |page| kind.read_followed(page)).await?
+                }
+                Ok(fetch::Response::NotModified) => Listing::default(),
+                Err(e) => {
+                    let mut failure = PollFailure::from(e);
+                    failure.message = format!("{what} {url}: {}", failure.message);
+                    return Err(failure);
+                }
             }
-        };
-    }
-    let parsed = parsed.map_err(|e| {
-        let kind = match e {
-            feed::FeedError::Unsupported(_) => "unsupported_feed",
-            feed::FeedError::Html { .. } => "not_a_feed",
-            feed::FeedError::Parse(_) => "bad_feed",
-        };
-        PollFailure::other(kind, e.to_string())
-    })?;
-    if !parsed.repairs.is_empty() {
+        }
+    };
+    if !listing.repairs.is_empty() {
         info!(
             "source {:?}: feed recovered from: {}",
             source.name,
-            parsed.repairs.join(", ")
+            listing.repairs.join(", ")
         );
     }
-    if parsed.entries.is_empty() && parsed.listed > 0 {
+    if listing.links.is_empty() && listing.listed > 0 {
         // Worse than a failure if it passed as one: the source would look
         // healthy while every article is lost.
         return Err(PollFailure::other(
             "no_entries",
             format!(
                 "the feed lists {} but none has a usable http(s) link; nothing was accepted",
-                count(parsed.listed, "entry", "entries")
+                count(listing.listed, "entry", "entries")
             ),
         ));
     }
-    let unusable = parsed.listed.saturating_sub(parsed.entries.len());
+    let unusable = listing.listed.saturating_sub(listing.links.len());
     if unusable > 0 {
         debug!(unusable, "feed entries without a usable link skipped");
     }
     // No server takes a URL this long (100 KB links were once retried for an
     // hour and logged whole); they are not links to articles.
-    let (mut entries, overlong): (Vec<_>, Vec<_>) = parsed
-        .entries
+    let (mut links, overlong): (Vec<_>, Vec<_>) = listing
+        .links
         .into_iter()
-        .partition(|entry| entry.link.as_str().len() <= MAX_LINK_BYTES);
-    if entries.len() > MAX_LINKS_PER_POLL {
+        .partition(|link| link.url.as_str().len() <= MAX_LINK_BYTES);
+    if links.len() > MAX_LINKS_PER_POLL {
         // One transaction per poll: bounded, so one huge feed cannot stall
         // the store for everyone. Entries past the cap come in later polls
         // if the feed still lists them.
         warn!(
             "source {:?}: the feed lists {} entries; the first {MAX_LINKS_PER_POLL} are taken this poll",
             source.name,
-            entries.len()
+            links.len()
         );
-        entries.truncate(MAX_LINKS_PER_POLL);
+        links.truncate(MAX_LINKS_PER_POLL);
     }
     if !overlong.is_empty() {
         warn!(
@@ -402,21 +395,16 @@ async fn fetch_and_accept(
             count(overlong.len(), "link", "links")
         );
     }
-    let jobs: Vec<ArticleJob> = entries
+    let jobs: Vec<ArticleJob> = links
         .into_iter()
-        .map(|entry| ArticleJob {
-            key: ctx.canon.article_id(&entry.link),
-            legacy_key: ctx.canon.legacy_article_id(&entry.link),
+        .map(|link| ArticleJob {
+            key: ctx.canon.article_id(&link.url),
+            legacy_key: ctx.canon.legacy_article_id(&link.url),
             undelivered: None,
-            url: entry.link,
+            url: link.url,
             source: source.name.clone(),
             feed_url: source.url.clone(),
-            entry: EntryHints {
-                title: entry.title,
-                published_at: entry.published_at,
-                authors: entry.authors,
-                categories: entry.categories,
-            },
+            entry: link.hints,
             accepted_run: 0,
             failed_attempts: 0,
             retry_at: None,
@@ -448,18 +436,29 @@ async fn fetch_and_accept(
     })
 }
 
-/// Parses a feed (or discovers the feed an HTML page advertises) off the
-/// reactor: it is CPU work on an untrusted, possibly large document.
-async fn parse_feed(fetched: fetch::Fetched) -> Result<feed::Parsed, feed::FeedError> {
+/// Reads a fetched page as its source's kind off the reactor: it is CPU
+/// work on an untrusted, possibly large document (the body is capped at
+/// `fetch.max_body_bytes`; HTML goes through the cleaner's budget).
+async fn read_page<T, F>(fetched: fetch::Fetched, read: F) -> Result<T, PollFailure>
+where
+    T: Send + 'static,
+    F: FnOnce(&Page<'_>) -> Result<T, ReadError> + Send + 'static,
+{
     tokio::task::spawn_blocking(move || {
-        feed::parse(
-            &fetched.body,
-            &fetched.final_url,
-            fetched.content_type.as_deref(),
-        )
+        read(&Page {
+            body: &fetched.body,
+            url: &fetched.final_url,
+            content_type: fetched.content_type.as_deref(),
+        })
     })
     .await
-    .unwrap_or_else(|e| Err(feed::FeedError::Parse(format!("feed parser crashed: {e}"))))
+    .unwrap_or_else(|e| {
+        Err(ReadError::new(
+            "reader_crashed",
+            format!("the page reader crashed: {e}"),
+        ))
+    })
+    .map_err(|e| PollFailure::other(e.kind, e.message))
 }
 
 #[cfg(test)]
