@@ -24,8 +24,7 @@ use chrono::Utc;
 use url::Url;
 
 use thresher::article::Article;
-use thresher::config::NatsConfig;
-use thresher::sink::{NatsSink, Sink};
+use thresher::sink::{NatsConfig, NatsSink, Sink};
 use thresher::state::State;
 use thresher::telemetry::Stats;
 

@@ -1,12 +1,14 @@
 //! `thresher check-config`: validates the configuration, lists the sources
 //! and, when a state store exists and no daemon holds it, their health.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
 use thresher::config::{Config, ConfigOrigin};
 use thresher::plural::count;
+use thresher::sink::queue_sinks;
 use thresher::state::{DB_FILE, State, StateError};
 use thresher::telemetry::status::SourceStatus;
 
@@ -19,16 +21,8 @@ pub(super) fn check_config(config: &Config, origin: &ConfigOrigin) -> ExitCode {
         eprintln!("thresher: warning: {warning}");
     }
     println!("state dir:  {}", config.state.dir.display());
-    if config.output.directory {
-        println!("output dir: {}", config.output.dir.display());
-    }
-    if let Some(nats) = &config.output.nats {
-        println!(
-            "output nats: {} stream {} subject {}",
-            nats.url_for_logs(),
-            nats.stream,
-            nats.subject
-        );
+    for sink in config.output.describe() {
+        println!("{sink}");
     }
     match config.telemetry.listen {
         Some(listen) => println!("telemetry:  http://{listen}/metrics, /healthz, /readyz, /status"),
@@ -64,7 +58,7 @@ fn print_source_health(config: &Config, width: usize) -> bool {
     if !config.state.dir.join(DB_FILE).exists() {
         return true;
     }
-    let health = || -> anyhow::Result<(Vec<SourceStatus>, u64)> {
+    let health = || -> anyhow::Result<(Vec<SourceStatus>, BTreeMap<String, u64>)> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .context("cannot start the async runtime")?;
@@ -74,7 +68,7 @@ fn print_source_health(config: &Config, width: usize) -> bool {
             for source in &config.sources {
                 sources.push(SourceStatus::read(&state, source).await?);
             }
-            Ok((sources, state.outbox_len().await?))
+            Ok((sources, state.outbox_depths().await?))
         })
     };
     println!();
@@ -92,12 +86,15 @@ fn print_source_health(config: &Config, width: usize) -> bool {
             eprintln!("thresher: {e:#}");
             false
         }
-        Ok((sources, outbox)) => {
-            if config.output.nats.is_some() || outbox > 0 {
-                println!(
-                    "NATS outbox: {} waiting for the broker",
-                    count(outbox, "article", "articles")
-                );
+        Ok((sources, outboxes)) => {
+            for (sink, label) in queue_sinks() {
+                let waiting = outboxes.get(sink).copied().unwrap_or(0);
+                if config.output.is_on(sink) || waiting > 0 {
+                    println!(
+                        "{label} outbox: {} waiting for the broker",
+                        count(waiting, "article", "articles")
+                    );
+                }
             }
             println!("source status (from {}):", config.state.dir.display());
             for source in sources {

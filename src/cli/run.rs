@@ -11,6 +11,7 @@ use super::once;
 use thresher::config::{Config, ConfigOrigin};
 use thresher::pipeline::{Pipeline, Reloader};
 use thresher::schedule::Mode;
+use thresher::sink::queue_sinks;
 use thresher::telemetry::StatsSnapshot;
 use thresher::telemetry::progress::OnceProgress;
 
@@ -28,22 +29,17 @@ pub(super) fn daemon(
             config = %origin,
             sources = config.sources.len(),
             state = %config.state.dir.display(),
-            output = %if config.output.directory {
-                config.output.dir.display().to_string()
-            } else {
-                "off".to_string()
-            },
-            nats = config
-                .output
-                .nats
-                .as_ref()
-                .map_or_else(|| "off".to_string(), |n| n.url_for_logs()),
+            outputs = %config.output.describe().join("; "),
             "thresher starting"
         );
         if config.sources.is_empty() {
             warn!("no [[sources]] configured: nothing to poll");
         }
         let source_names: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
+        let queue_sinks: Vec<&str> = queue_sinks()
+            .map(|(sink, _)| sink)
+            .filter(|sink| config.output.is_on(sink))
+            .collect();
         let watch = config.reload.watch;
         // Handlers first: a SIGTERM while the state store opens must still end in a clean exit.
         let signals = Signals::install();
@@ -80,7 +76,9 @@ pub(super) fn daemon(
         let stats = result?;
         print_summary(&stats);
         let pending = match mode {
-            Mode::Once => Some(once::print_table(&metrics, &state, &source_names, &stats).await),
+            Mode::Once => {
+                Some(once::print_table(&metrics, &state, &source_names, &stats, &queue_sinks).await)
+            }
             Mode::Continuous => None,
         };
         info!("thresher stopped");

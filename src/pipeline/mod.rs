@@ -157,7 +157,7 @@ impl Pipeline {
         let metrics = Arc::new(Metrics::new(Arc::clone(&stats)));
         let fetcher =
             Fetcher::new(&config, Some(state.clone()))?.with_metrics(Arc::clone(&metrics));
-        let sinks = sink::build(&config, &state, &stats)?;
+        let sinks = sink::build(&config.output, &state, &stats)?;
         let roster = Arc::new(Roster::new(&config.sources));
         metrics.sources.set(roster.len() as i64);
         let (reload_tx, reload_rx) = mpsc::unbounded_channel();

@@ -139,6 +139,7 @@ impl Observed for Observer {
                 sources,
                 pending: None,
                 outbox: None,
+                outboxes: None,
             }
             .with_backlog(&ctx.state)
             .await

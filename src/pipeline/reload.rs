@@ -151,19 +151,22 @@ pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 /// The keys that differ between `running` and `new` but only take effect
 /// after a restart.
 fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
+    fn changed(keys: &[(&'static str, bool)]) -> impl Iterator<Item = &'static str> {
+        keys.iter()
+            .filter_map(|&(key, changed)| changed.then_some(key))
+    }
     let (a, b) = (&running.pipeline, &new.pipeline);
-    [
+    let mut keys: Vec<&'static str> = changed(&[
         ("state.dir", running.state.dir != new.state.dir),
         (
             "state.cache_mib",
             running.state.cache_mib != new.state.cache_mib,
         ),
-        ("output.dir", running.output.dir != new.output.dir),
-        (
-            "output.directory",
-            running.output.directory != new.output.directory,
-        ),
-        ("output.nats", running.output.nats != new.output.nats),
+    ])
+    .collect();
+    // Each sink names its own keys (the registry in `sink::output`).
+    keys.extend(running.output.restart_changes(&new.output));
+    keys.extend(changed(&[
         (
             "output.markdown",
             running.output.markdown != new.output.markdown,
@@ -200,10 +203,8 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
             a.max_article_attempts != b.max_article_attempts,
         ),
         ("pipeline.retry_backoff", a.retry_backoff != b.retry_backoff),
-    ]
-    .into_iter()
-    .filter_map(|(key, changed)| changed.then_some(key))
-    .collect()
+    ]));
+    keys
 }
 
 #[cfg(test)]
@@ -271,6 +272,20 @@ mod tests {
         assert_eq!(
             restart_only_changes(&base, &new),
             ["output.dir", "telemetry.listen", "pipeline.queue_capacity"]
+        );
+        new.state.cache_mib += 1;
+        new.output.nats = Some(crate::sink::NatsConfig::default());
+        new.output.markdown = true;
+        assert_eq!(
+            restart_only_changes(&base, &new),
+            [
+                "state.cache_mib",
+                "output.dir",
+                "output.nats",
+                "output.markdown",
+                "telemetry.listen",
+                "pipeline.queue_capacity"
+            ]
         );
     }
 }

@@ -5,8 +5,59 @@ use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 
-use super::{Sighting, Sink, SinkError};
+use super::{Registered, Sighting, Sink, SinkConfig, SinkContext, SinkError};
 use crate::article::Article;
+
+/// The sink's name: in logs and `/readyz` (`output:directory`).
+pub const NAME: &str = "directory";
+
+/// The directory sink's settings: `[output] dir`, on while `[output]
+/// directory` is true (the default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryConfig {
+    /// Folder receiving `<source>/<id>.json` files.
+    pub dir: PathBuf,
+}
+
+impl SinkConfig for DirectoryConfig {
+    /// Any folder will do: one that cannot be written is a sink failure
+    /// (`/readyz` says so, articles stay pending), not a configuration error.
+    fn validate(&self) -> Result<(), (String, String)> {
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("output dir: {}", self.dir.display())
+    }
+
+    fn build(&self, _ctx: &SinkContext<'_>) -> Result<Box<dyn Sink>, SinkError> {
+        Ok(Box::new(DirectorySink::new(self.dir.clone())))
+    }
+}
+
+/// The directory sink's line in the registry ([`super::SINKS`]).
+pub(super) const REGISTERED: Registered = Registered {
+    name: NAME,
+    key: "output.directory",
+    off: "the directory sink is off",
+    outbox: None,
+    configured: |output| {
+        let dir = output.dir.clone();
+        output
+            .directory
+            .then(|| Box::new(DirectoryConfig { dir }) as Box<dyn SinkConfig>)
+    },
+    changed: |running, new| {
+        let mut keys = Vec::new();
+        if running.dir != new.dir {
+            keys.push("output.dir");
+        }
+        if running.directory != new.directory {
+            keys.push("output.directory");
+        }
+        keys
+    },
+};
 
 /// Writes each article as `<dir>/<source>/<id>.json`, atomically.
 pub struct DirectorySink {
@@ -61,7 +112,7 @@ impl DirectorySink {
 
 impl Sink for DirectorySink {
     fn name(&self) -> &'static str {
-        "directory"
+        NAME
     }
 
     /// Writes the article's file; sightings an earlier copy of the file

@@ -3,15 +3,24 @@
 //! A sink is anything that can durably take an [`Article`]: `write` returns only
 //! once the article is safe (on disk, or in a durable outbox a broker sink
 //! drains), because the pipeline marks the article done in the state store
-//! right after. A new output (Redis Streams, AMQP, Kafka) is one new module
-//! here implementing [`Sink`] and one line in [`build`]; a broker sink reuses
-//! the outbox of the state store exactly as [`NatsSink`] does.
+//! right after. Each sink, as Vector has them, is a settings struct
+//! implementing [`SinkConfig`] (`validate`, `build`) beside the [`Sink`] it
+//! builds, in its own module; [`SINKS`] lists them. A new output (Redis
+//! Streams, AMQP, Kafka) is one new module here, its `[output.<name>]`
+//! field in [`OutputConfig`] and its line in [`SINKS`]; a broker sink puts
+//! articles in the state store's shared outbox under its own name, as
+//! [`NatsSink`] does.
 
 mod dir;
 mod nats;
+mod output;
 
-pub use dir::DirectorySink;
-pub use nats::NatsSink;
+pub use dir::{DirectoryConfig, DirectorySink};
+pub use nats::{
+    NATS_CREDS_ENV, NATS_PASSWORD_ENV, NATS_TOKEN_ENV, NATS_USER_ENV, NatsConfig, NatsSink,
+    SOURCE_PLACEHOLDER,
+};
+pub use output::{OutputConfig, Registered, SINKS, build, outbox_label, queue_sinks};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +28,6 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::article::Article;
-use crate::config::Config;
 use crate::state::{State, StateError};
 use crate::telemetry::Stats;
 
@@ -127,23 +135,26 @@ pub fn article_json(article: &Article) -> Result<Vec<u8>, serde_json::Error> {
     serde_json::to_vec_pretty(article)
 }
 
-/// Builds every sink the configuration enables (broker sinks start their
-/// background publishers, so this runs inside the Tokio runtime).
-pub fn build(
-    config: &Config,
-    state: &State,
-    stats: &Arc<Stats>,
-) -> Result<Vec<Box<dyn Sink>>, SinkError> {
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    if config.output.directory {
-        sinks.push(Box::new(DirectorySink::new(config.output.dir.clone())));
-    }
-    if let Some(nats) = &config.output.nats {
-        sinks.push(Box::new(NatsSink::start(
-            nats.clone(),
-            Arc::new(state.clone()),
-            Arc::clone(stats),
-        )?));
-    }
-    Ok(sinks)
+/// A sink's settings, as `[output]` gives them: checked once when the
+/// configuration loads, and turned into a running [`Sink`] at start.
+pub trait SinkConfig: Send + Sync {
+    /// Checks what serde cannot; an error names the key (`output.nats.stream`)
+    /// and says what is wrong with it.
+    fn validate(&self) -> Result<(), (String, String)>;
+
+    /// Where the sink sends articles, one line for `check-config` and the
+    /// start-up log (`output dir: data/articles`).
+    fn describe(&self) -> String;
+
+    /// Starts the sink (inside the Tokio runtime: a broker sink starts its
+    /// publisher here). Fails only when it cannot start at all.
+    fn build(&self, ctx: &SinkContext<'_>) -> Result<Box<dyn Sink>, SinkError>;
+}
+
+/// What a sink may use when it is built.
+pub struct SinkContext<'a> {
+    /// The state store; a queue sink keeps its outbox there, under its name.
+    pub state: &'a State,
+    /// Process-wide counters.
+    pub stats: &'a Arc<Stats>,
 }

@@ -23,9 +23,12 @@
 //! - `stories`: `stories`, each written article's source, URL, headline and
 //!   body signature, kept for `[dedup] retention` to recognise later copies,
 //!   and `story_times`, the same stories by time written, for pruning;
-//! - `outbox`: `outbox`, articles accepted for a broker sink and not yet
-//!   acknowledged by it, keyed by a sequence number so they drain in
-//!   acceptance order, and `outbox_ids`, article id to that number;
+//! - `outbox`: `sink_outbox`, articles accepted for a broker sink and not
+//!   yet acknowledged by it, keyed by the sink's name and a sequence number
+//!   so each sink drains its own in acceptance order, `sink_outbox_ids`,
+//!   (sink, article id) to that number, and `sink_outbox_depths`, each
+//!   sink's count (an `outbox` table of an older release is moved there, as
+//!   the NATS sink's, when the store opens);
 //! - `hosts`: `hosts`, the per-origin politeness record (robots.txt, a
 //!   `Retry-After` block);
 //! - `learned`: `learned`, per-host template blocks (see [`crate::boilerplate`]);
@@ -63,7 +66,7 @@ pub use self::hosts::{HostChange, HostRecord, HostRecords, RobotsRecord};
 pub use self::links::{
     Accepted, FAILED_LINK_RETRY, LinkLedger, LinkRecord, Outcome, PendingSummary,
 };
-pub use self::outbox::{Outbox, OutboxEntry, OutboxPut};
+pub use self::outbox::{Outbox, OutboxEntry, OutboxPut, UNKEYED_OUTBOX_SINK};
 pub use self::retention::{Forgotten, IDLE_RETENTION};
 pub use self::retries::{MAX_RETRY_DELAY, Retry, RetryPolicy, Setback};
 pub use self::stories::{StoryRecord, StoryStore, StoryVisitor};
@@ -175,8 +178,7 @@ impl State {
         txn.open_table(feeds::FAILURES)?;
         txn.open_table(stories::STORIES)?;
         txn.open_table(stories::STORY_TIMES)?;
-        txn.open_table(outbox::OUTBOX)?;
-        txn.open_table(outbox::OUTBOX_IDS)?;
+        outbox::create_tables(&txn)?;
         txn.open_table(listings::LISTINGS)?;
         txn.open_table(retries::RETRY_DUE)?;
         txn.open_table(retention::TOUCHED)?;

@@ -29,10 +29,18 @@ pub struct StatusReport {
     /// state store could not tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingSummary>,
-    /// Articles in the NATS outbox, accepted but not yet acknowledged.
+    /// Articles in the outbox, accepted but not yet acknowledged (every
+    /// queue sink's together; NATS is the only one so far).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outbox: Option<u64>,
+    /// The same per queue sink, by sink name (`nats`); every sink this
+    /// build knows is listed, with 0 when nothing waits for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outboxes: Option<OutboxDepths>,
 }
+
+/// Articles waiting in the outbox, by the name of the sink they wait for.
+pub type OutboxDepths = BTreeMap<String, u64>;
 
 impl StatusReport {
     /// Adds the pending and outbox counts from `state`, in total and per
@@ -48,11 +56,32 @@ impl StatusReport {
             }
             Err(e) => tracing::warn!("status: cannot count pending articles: {e}"),
         }
-        match state.depth().await {
-            Ok(outbox) => self.outbox = Some(outbox),
+        match state.depths().await {
+            Ok(mut depths) => {
+                self.outbox = Some(depths.values().fold(0u64, |sum, n| sum.saturating_add(*n)));
+                for (sink, _) in crate::sink::queue_sinks() {
+                    depths.entry(sink.to_string()).or_insert(0);
+                }
+                self.outboxes = Some(depths);
+            }
             Err(e) => tracing::warn!("status: cannot count the outbox: {e}"),
         }
         self
+    }
+
+    /// The outbox per queue sink: as reported, or, from a daemon that gave
+    /// only the total (one queue sink then), that total as that sink's.
+    fn outbox_depths(&self) -> Option<OutboxDepths> {
+        if let Some(depths) = &self.outboxes {
+            return Some(depths.clone());
+        }
+        let total = self.outbox?;
+        Some(
+            crate::sink::queue_sinks()
+                .take(1)
+                .map(|(sink, _)| (sink.to_string(), total))
+                .collect(),
+        )
     }
 }
 
@@ -262,15 +291,19 @@ impl StatusReport {
                 let _ = writeln!(out, "{:width$}  last error: {error}", "");
             }
         }
-        out.push_str(&backlog(self.pending.as_ref(), self.outbox));
+        out.push_str(&backlog(
+            self.pending.as_ref(),
+            self.outbox_depths().as_ref(),
+        ));
         out
     }
 }
 
 /// The lines that say what work is left: accepted articles not yet
-/// delivered, what they wait for and when the next retry is due, the NATS
-/// outbox, and why a sink refused, if one did.
-pub fn backlog(pending: Option<&PendingSummary>, outbox: Option<u64>) -> String {
+/// delivered, what they wait for and when the next retry is due, each
+/// queue sink's part of the outbox (every sink this build knows, then any
+/// other the store holds entries for), and why a sink refused, if one did.
+pub fn backlog(pending: Option<&PendingSummary>, outboxes: Option<&OutboxDepths>) -> String {
     let mut out = String::from("pending: ");
     match pending {
         None => out.push_str("unknown (the state store could not be read)"),
@@ -304,8 +337,21 @@ pub fn backlog(pending: Option<&PendingSummary>, outbox: Option<u64>) -> String 
             );
         }
     }
-    if let Some(outbox) = outbox {
-        let _ = write!(out, "; NATS outbox: {outbox}");
+    if let Some(outboxes) = outboxes {
+        let known: Vec<&str> = crate::sink::queue_sinks().map(|(sink, _)| sink).collect();
+        for sink in &known {
+            let waiting = outboxes.get(*sink).copied().unwrap_or(0);
+            let _ = write!(
+                out,
+                "; {} outbox: {waiting}",
+                crate::sink::outbox_label(sink)
+            );
+        }
+        for (sink, waiting) in outboxes {
+            if !known.contains(&sink.as_str()) {
+                let _ = write!(out, "; {sink} outbox: {waiting}");
+            }
+        }
     }
     out.push('\n');
     if let Some(error) = pending.and_then(|p| p.last_sink_error.as_ref()) {
@@ -369,5 +415,73 @@ mod tests {
                 .health_line(4)
                 .starts_with("  news  last success never; failing")
         );
+    }
+
+    fn empty_report() -> StatusReport {
+        StatusReport {
+            version: "test".into(),
+            started_at: None,
+            totals: None,
+            sources: Vec::new(),
+            pending: None,
+            outbox: None,
+            outboxes: None,
+        }
+    }
+
+    /// The `pending:` line of `report`'s table.
+    fn pending_line(report: &StatusReport) -> String {
+        let table = report.table();
+        table
+            .lines()
+            .find(|l| l.starts_with("pending: "))
+            .unwrap_or_else(|| panic!("no pending line: {table}"))
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn the_outbox_is_shown_per_queue_sink_each_known_one_even_when_empty() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let report = empty_report().with_backlog(&state).await;
+        assert_eq!(report.outbox, Some(0));
+        assert_eq!(
+            report.outboxes,
+            Some(BTreeMap::from([("nats".to_string(), 0)]))
+        );
+        assert_eq!(pending_line(&report), "pending: none; NATS outbox: 0");
+        for (sink, id) in [("nats", "a"), ("nats", "b"), ("kafka", "a")] {
+            state
+                .outbox_put(sink, id.into(), "s".into(), b"{}".to_vec(), 10)
+                .await
+                .expect("put");
+        }
+        let report = empty_report().with_backlog(&state).await;
+        assert_eq!(report.outbox, Some(3), "the total, every sink's");
+        assert_eq!(
+            pending_line(&report),
+            "pending: none; NATS outbox: 2; kafka outbox: 1",
+            "a sink this build does not know is shown by its name"
+        );
+        let json = serde_json::to_value(&report).expect("json");
+        assert_eq!(json["outbox"], 3);
+        assert_eq!(json["outboxes"]["nats"], 2);
+    }
+
+    #[test]
+    fn a_status_with_only_the_outbox_total_shows_it_as_the_queue_sinks() {
+        // What a daemon from before the per-sink counts answers.
+        let report: StatusReport = serde_json::from_str(
+            r#"{"version": "old", "sources": [], "pending": null, "outbox": 4}"#,
+        )
+        .expect("old status");
+        assert_eq!(report.outboxes, None);
+        assert_eq!(
+            pending_line(&report),
+            "pending: unknown (the state store could not be read); NATS outbox: 4"
+        );
+        let without: StatusReport =
+            serde_json::from_str(r#"{"version": "old", "sources": []}"#).expect("status");
+        assert!(!pending_line(&without).contains("outbox"));
     }
 }

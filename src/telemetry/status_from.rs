@@ -201,6 +201,7 @@ async fn from_store(config: &Config) -> Result<StatusReport, StateError> {
         sources,
         pending: None,
         outbox: None,
+        outboxes: None,
     }
     .with_backlog(&state)
     .await)

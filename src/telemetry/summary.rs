@@ -7,20 +7,21 @@ use std::fmt::Write as _;
 
 use super::StatsSnapshot;
 use super::metrics::Metrics;
-use super::status::{backlog, source_column_width};
+use super::status::{OutboxDepths, backlog, source_column_width};
 use crate::plural::count;
 use crate::state::{PendingSummary, State};
 
 /// The table for `sources` (in configuration order) from this run's
 /// `metrics` and `totals` and what is left `pending` (`None` when the state
-/// store could not tell); the reason of each failed poll is read from
-/// `state`, where the poll recorded it.
+/// store could not tell) and in the outbox; the reason of each failed poll
+/// is read from `state`, where the poll recorded it.
 pub async fn once_table(
     metrics: &Metrics,
     state: &State,
     sources: &[String],
     totals: &StatsSnapshot,
     pending: Option<&PendingSummary>,
+    outboxes: Option<&OutboxDepths>,
 ) -> String {
     let mut errors = BTreeMap::new();
     for name in sources {
@@ -94,6 +95,6 @@ pub async fn once_table(
             count(totals.failed, "article failure", "article failures")
         );
     }
-    out.push_str(&backlog(pending, Some(totals.outbox_depth)));
+    out.push_str(&backlog(pending, outboxes));
     out
 }
