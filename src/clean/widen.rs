@@ -106,7 +106,7 @@ impl Analysis<'_, '_> {
         // not add half as much prose again, so no ancestor can win.
         let roots_text: u64 = roots.iter().map(|&r| u64::from(st.text[r])).sum();
         let outside = u64::from(st.text[self.body]).saturating_sub(roots_text);
-        if (outside as f64) < MIN_GAIN * chosen.prose as f64 {
+        if (outside as f64) < MIN_GAIN * chosen.prose as f64 && !self.has_kin(parent, &roots, st) {
             return roots;
         }
         let body = self.body;
@@ -148,7 +148,13 @@ impl Analysis<'_, '_> {
                     if template as f64 >= MIN_GAIN * chosen.all as f64 {
                         break;
                     }
-                } else if added_prose as f64 >= MIN_GAIN * chosen.prose as f64 {
+                } else if added_prose as f64 >= MIN_GAIN * chosen.prose as f64
+                    || (a == parent && self.kin_prose(parent, &roots, &measures) * 2 >= added_prose)
+                {
+                    // Or, at the roots' own parent, when most of what it adds
+                    // sits in siblings cut like the roots (a site builder's
+                    // blocks, one per section): the same article, however
+                    // little of it is left.
                     best = Some(a);
                 }
             }
@@ -236,6 +242,39 @@ impl Analysis<'_, '_> {
         measures
     }
 
+    /// The children of `parent` other than `roots` that have the tag and
+    /// `class` of the first root: a site builder's other blocks.
+    fn kin<'s>(&'s self, parent: usize, roots: &'s [usize]) -> impl Iterator<Item = usize> + 's {
+        let dom = self.dom;
+        let class = |i: usize| dom.elem(i).and_then(|e| e.attr("class"));
+        let first = roots.first().copied();
+        let shape = first.and_then(class);
+        let mut j = parent.saturating_add(1);
+        std::iter::from_fn(move || {
+            let (first, shape) = (first?, shape?);
+            while j < dom.end[parent] {
+                let i = j;
+                j = dom.end[i].max(i + 1);
+                if !roots.contains(&i) && dom.tag(i) == dom.tag(first) && class(i) == Some(shape) {
+                    return Some(i);
+                }
+            }
+            None
+        })
+    }
+
+    /// Whether some kin of `roots` (see [`Self::kin`]) holds text.
+    fn has_kin(&self, parent: usize, roots: &[usize], st: &Stats) -> bool {
+        self.kin(parent, roots).any(|i| st.text[i] > 0)
+    }
+
+    /// The prose in the kin of `roots` (`measures` indexed from the body).
+    fn kin_prose(&self, parent: usize, roots: &[usize], measures: &[Measure]) -> usize {
+        self.kin(parent, roots)
+            .filter_map(|i| i.checked_sub(self.body).and_then(|k| measures.get(k)))
+            .fold(0usize, |sum, m| sum.saturating_add(m.prose))
+    }
+
     /// The `<article>` elements in `a` that neither hold nor sit inside the
     /// chosen `roots` (an author card, a list of teasers).
     fn other_articles(&self, a: usize, roots: &[usize], removed: &[bool]) -> usize {
@@ -261,5 +300,61 @@ impl Analysis<'_, '_> {
             j += 1;
         }
         count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use scraper::Html;
+
+    use super::super::dom::Dom;
+    use super::super::extract::Analysis;
+
+    #[test]
+    fn short_sections_in_blocks_cut_like_the_chosen_ones_widen_to_their_column() {
+        let long = "<p>This paragraph walks through the work in detail, with the tools, the timing and what to watch for, so that a reader can follow it at home.</p>".repeat(3);
+        let short = "<p>Check the seal once more before you close the lid for the night, then label the jar.</p>";
+        let mut col = String::new();
+        for _ in 0..4 {
+            col.push_str(&format!(r#"<div class="block text">{long}</div>"#));
+        }
+        for _ in 0..3 {
+            col.push_str(&format!(r#"<div class="block text">{short}</div>"#));
+        }
+        let html = format!(
+            r#"<html><body><nav><a href="/">Home</a></nav><div id="col">{col}</div></body></html>"#
+        );
+        let doc = Html::parse_document(&html);
+        let dom = Dom::build(&doc);
+        let an = Analysis::new(&dom, &[]);
+        let st = an.stats(&an.hard);
+        let col = (0..dom.len())
+            .find(|&i| dom.elem(i).and_then(|e| e.attr("id")) == Some("col"))
+            .expect("the column");
+        let blocks: Vec<usize> = (0..dom.len())
+            .filter(|&i| dom.parent[i] == col && dom.elem(i).is_some())
+            .collect();
+        // The four long blocks chosen: what the three short ones add is
+        // far less than half as much again, but they are cut the same way.
+        let roots = blocks[..4].to_vec();
+        assert_eq!(an.widen(roots, &st, &an.hard, false), vec![col]);
+        // A box of another shape adding as little stays out.
+        let html = html.replacen(
+            r#"<div class="block text"><p>Check"#,
+            r#"<div class="promo-box"><p>Check"#,
+            3,
+        );
+        let doc = Html::parse_document(&html);
+        let dom = Dom::build(&doc);
+        let an = Analysis::new(&dom, &[]);
+        let st = an.stats(&an.hard);
+        let col = (0..dom.len())
+            .find(|&i| dom.elem(i).and_then(|e| e.attr("id")) == Some("col"))
+            .expect("the column");
+        let blocks: Vec<usize> = (0..dom.len())
+            .filter(|&i| dom.parent[i] == col && dom.elem(i).is_some())
+            .collect();
+        let roots = blocks[..4].to_vec();
+        assert_eq!(an.widen(roots.clone(), &st, &an.hard, false), roots);
     }
 }
