@@ -356,8 +356,21 @@ impl<'d, 'a> Analysis<'d, 'a> {
             .map(|&(_, i)| i)
             .collect();
         if alts.len() >= 3 {
+            // Not out of the `<article>` that holds the page's headline:
+            // near-equal candidates in other articles beside it are teasers
+            // of other pages (a live blog's entries sit inside its article).
+            let headline = (0..n).find(|&i| dom.tag(i) == "h1");
+            let mut art = top;
+            while art != NONE && dom.tag(art) != "article" {
+                art = dom.parent[art];
+            }
+            let headline_article =
+                (art != NONE && headline.is_some_and(|h| inside(art, h))).then_some(art);
             let mut p = dom.parent[top];
             while p != NONE && p != self.body && dom.elem(p).is_some() {
+                if headline_article.is_some_and(|art| inside(p, art)) {
+                    break;
+                }
                 if alts.iter().filter(|&&a| inside(p, a)).count() >= 3 {
                     top = p;
                     break;
