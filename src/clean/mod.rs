@@ -23,6 +23,7 @@ mod markdown;
 mod metadata;
 mod sanitize;
 mod stream;
+mod verbatim;
 mod widen;
 
 use std::collections::HashMap;
