@@ -30,7 +30,7 @@ use std::collections::HashMap;
 
 use scraper::Html;
 
-pub use self::decode::decode_html;
+pub use self::decode::{decode_html, decode_html_owned};
 pub use self::markdown::markdown;
 
 use self::dom::{Dom, NONE};
