@@ -58,6 +58,10 @@ impl Tag {
     }
 }
 
+/// Elements open at once, at most, in HTML the cleaner writes (a block, a
+/// list or table wrapper and its item, and inline elements capped at 16).
+const MAX_OPEN: usize = 32;
+
 /// The element named `name` as the cleaner writes it, if it writes it.
 fn known(name: &str) -> Option<Tag> {
     Some(match name {
@@ -279,6 +283,11 @@ pub(super) fn sanitize_known(raw: &str, base: Option<&Url>) -> Option<String> {
             }
             _ => {
                 let t = known(name)?;
+                // The cleaner nests a few levels; deeper is not its shape
+                // (and each check below stays cheap).
+                if open.len() >= MAX_OPEN {
+                    return None;
+                }
                 let fits = match t {
                     // Blocks stand at the top; a list item in a list; a caption in a figure.
                     Tag::Text("li") => matches!(top, Some(Tag::List(_))),
