@@ -268,39 +268,7 @@ pub struct Reading {
 /// (`unicode-segmentation`) cost 12 % of a whole clean, measured with
 /// callgrind on 40 pages, for a figure whose use is an estimate.
 pub fn reading(text: &str) -> Reading {
-    let mut words = 0usize;
-    let mut cjk = 0usize;
-    // Whether the current run holds a letter or digit (not CJK).
-    let mut in_word = false;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        // ASCII by byte: most text is, and its tests are one comparison.
-        let space = if b.is_ascii() {
-            i += 1;
-            in_word |= b.is_ascii_alphanumeric();
-            b.is_ascii_whitespace()
-        } else {
-            // `i` is on a character boundary: ASCII bytes and whole characters are stepped over.
-            let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
-                break;
-            };
-            i += c.len_utf8();
-            if is_cjk(c) {
-                cjk = cjk.saturating_add(1);
-                false
-            } else {
-                // Unicode's letter test is a table search: only when it can change the answer.
-                in_word = in_word || c.is_alphanumeric();
-                c.is_whitespace()
-            }
-        };
-        if space && in_word {
-            words = words.saturating_add(1);
-            in_word = false;
-        }
-    }
-    words = words.saturating_add(usize::from(in_word));
+    let (words, cjk) = words_and_cjk(text);
     if words == 0 && cjk == 0 {
         return Reading {
             words: 0,
@@ -317,6 +285,69 @@ pub fn reading(text: &str) -> Reading {
         words: words.saturating_add(cjk),
         minutes: u32::try_from(minutes.max(1)).unwrap_or(u32::MAX),
     }
+}
+
+/// What each byte is to the word count: an ASCII letter or digit (1),
+/// ASCII whitespace as `u8::is_ascii_whitespace` says (2), other ASCII (0),
+/// or part of a longer character (3).
+const BYTE_KIND: [u8; 256] = {
+    let mut kinds = [3u8; 256];
+    let mut b = 0u8;
+    while b < 128 {
+        kinds[b as usize] = if b.is_ascii_whitespace() {
+            2
+        } else if b.is_ascii_alphanumeric() {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    kinds
+};
+
+/// Words and CJK characters of `text` (see [`reading`]): ASCII byte by
+/// byte through [`BYTE_KIND`] (most text is ASCII), other characters one
+/// by one.
+fn words_and_cjk(text: &str) -> (usize, usize) {
+    let mut words = 0usize;
+    let mut cjk = 0usize;
+    // Whether the current run holds a letter or digit (not CJK).
+    let mut in_word = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match BYTE_KIND[usize::from(b)] {
+            0 => i += 1,
+            1 => {
+                in_word = true;
+                i += 1;
+            }
+            2 => {
+                words = words.saturating_add(usize::from(in_word));
+                in_word = false;
+                i += 1;
+            }
+            _ => {
+                // `i` is on a character boundary: ASCII bytes and whole characters are stepped over.
+                let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+                    break;
+                };
+                i += c.len_utf8();
+                if is_cjk(c) {
+                    cjk = cjk.saturating_add(1);
+                } else if c.is_whitespace() {
+                    words = words.saturating_add(usize::from(in_word));
+                    in_word = false;
+                } else {
+                    // Unicode's letter test is a table search: only when it can change the answer.
+                    in_word = in_word || c.is_alphanumeric();
+                }
+            }
+        }
+    }
+    words = words.saturating_add(usize::from(in_word));
+    (words, cjk)
 }
 
 /// True for Han ideographs and kana, the scripts written without spaces
@@ -438,6 +469,17 @@ mod tests {
         assert_eq!(words("東京で会議 Tokyo"), 6);
         assert_eq!(words("서울에서 회의가"), 2);
         assert_eq!(words(" — "), 0);
+    }
+
+    #[test]
+    fn ascii_runs_and_other_characters_count_as_one_text() {
+        let words = |t: &str| reading(t).words;
+        assert_eq!(
+            words("it\u{2019}s a\u{a0}b \u{e9}t\u{e9} \u{2014} x\u{3000}y"),
+            6
+        );
+        assert_eq!(words(" a  b\t\nc\x0Bd\x0C"), 3);
+        assert_eq!(words("日本\u{2019}s"), 3);
     }
 
     #[test]

@@ -15,21 +15,49 @@ pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
     decode(bytes, content_type, meta_charset).0
 }
 
-/// The order both decoders share, with `own_label` reading the document's
-/// own declaration; also whether malformed bytes were replaced.
-pub(crate) fn decode(
+/// [`decode_html`] of bytes the caller gives up: when they are already the
+/// text (valid UTF-8 without a byte-order mark, or ASCII in an encoding
+/// that reads ASCII as ASCII), they become the `String` without a copy.
+pub fn decode_html_owned(bytes: Vec<u8>, content_type: Option<&str>) -> String {
+    let encoding = choose(&bytes, content_type, meta_charset);
+    let bom = encoding_rs::Encoding::for_bom(&bytes).is_some();
+    let as_is = !bom
+        && (encoding == encoding_rs::UTF_8 || (encoding.is_ascii_compatible() && bytes.is_ascii()));
+    if !as_is {
+        return decode(&bytes, content_type, meta_charset).0;
+    }
+    // Malformed UTF-8 is decoded as `decode_html` does (U+FFFD for each error).
+    String::from_utf8(bytes).unwrap_or_else(|e| {
+        let (text, _) = encoding_rs::UTF_8.decode_without_bom_handling(e.as_bytes());
+        text.into_owned()
+    })
+}
+
+/// The encoding the bytes are read in, in the order both decoders share,
+/// with `own_label` reading the document's own declaration.
+fn choose(
     bytes: &[u8],
     content_type: Option<&str>,
     own_label: fn(&[u8]) -> Option<&'static encoding_rs::Encoding>,
-) -> (String, bool) {
-    let encoding = encoding_rs::Encoding::for_bom(bytes)
+) -> &'static encoding_rs::Encoding {
+    encoding_rs::Encoding::for_bom(bytes)
         .map(|(encoding, _)| encoding)
         .or_else(|| {
             (!bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()).then_some(encoding_rs::UTF_8)
         })
         .or_else(|| content_type.and_then(charset_param).and_then(label))
         .or_else(|| own_label(bytes))
-        .unwrap_or_else(|| detect(bytes));
+        .unwrap_or_else(|| detect(bytes))
+}
+
+/// The bytes decoded in the encoding [`choose`] picks; also whether
+/// malformed bytes were replaced.
+pub(crate) fn decode(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    own_label: fn(&[u8]) -> Option<&'static encoding_rs::Encoding>,
+) -> (String, bool) {
+    let encoding = choose(bytes, content_type, own_label);
     // `decode` strips a BOM and replaces malformed sequences.
     let (text, _, replaced) = encoding.decode(bytes);
     (text.into_owned(), replaced)
@@ -102,6 +130,34 @@ fn detect(bytes: &[u8]) -> &'static encoding_rs::Encoding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_owned_decoder_gives_what_the_borrowing_one_gives() {
+        let pages: [(&[u8], Option<&str>); 9] = [
+            (b"<p>plain ascii</p>", None),
+            ("<p>caf\u{e9} \u{65e5}</p>".as_bytes(), None),
+            (b"\xEF\xBB\xBF<p>bom</p>", None),
+            (b"<p>caf\xe9</p>", Some("text/html; charset=windows-1252")),
+            (
+                b"<p>bad \xff\xfe utf-8</p>",
+                Some("text/html; charset=utf-8"),
+            ),
+            (
+                b"<p>ascii \x1b$B</p>",
+                Some("text/html; charset=iso-2022-jp"),
+            ),
+            (b"<p>ascii</p>", Some("text/html; charset=iso-2022-kr")),
+            (b"<meta charset=utf-16><p>x\xe9</p>", None),
+            (b"\xFF\xFEa\x00", None),
+        ];
+        for (bytes, content_type) in pages {
+            assert_eq!(
+                decode_html_owned(bytes.to_vec(), content_type),
+                decode_html(bytes, content_type),
+                "{bytes:?}"
+            );
+        }
+    }
 
     #[test]
     fn http_charset_decodes_windows_1252() {

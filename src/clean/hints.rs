@@ -306,27 +306,50 @@ fn class_hint(c: &str, buf: &mut String) -> Hint {
 }
 
 /// Class hints already computed on one page, by `class` value: pages repeat
-/// a few class lists on thousands of elements.
-pub(crate) type ClassCache<'a> = std::collections::HashMap<&'a str, Hint>;
+/// a few class lists on thousands of elements (often on siblings in a row,
+/// so the last one is compared before the map is hashed), and the token
+/// buffer every element's hint reuses.
+#[derive(Default)]
+pub(crate) struct ClassCache<'a> {
+    /// Hint of each `class` value seen.
+    map: std::collections::HashMap<&'a str, Hint>,
+    /// The last `class` value looked up, and its hint.
+    last: Option<(&'a str, Hint)>,
+    /// The buffer tokens are lower-cased into.
+    buf: String,
+}
+
+impl<'a> ClassCache<'a> {
+    /// An empty cache.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// The hint of the `class` value `c`, computed once per value.
+    fn class(&mut self, c: &'a str) -> Hint {
+        if let Some((last, h)) = self.last
+            && last == c
+        {
+            return h;
+        }
+        let buf = &mut self.buf;
+        let h = *self.map.entry(c).or_insert_with(|| class_hint(c, buf));
+        self.last = Some((c, h));
+        h
+    }
+}
 
 /// Computes the hint of one element, reading the class part from `cache`
 /// when the page had the same `class` value before.
 pub(crate) fn hint_cached<'a>(a: &ReadAttrs<'a>, cache: &mut ClassCache<'a>) -> Hint {
-    let mut buf = String::new();
     let mut h = match a.class {
-        Some(c) => match cache.get(c) {
-            Some(&h) => h,
-            None => {
-                let h = class_hint(c, &mut buf);
-                cache.insert(c, h);
-                h
-            }
-        },
+        Some(c) => cache.class(c),
         None => Hint::default(),
     };
+    let buf = &mut cache.buf;
     let mut apply = |t: &str| apply_token(&mut h, t);
     if let Some(id) = a.id {
-        for_each_token(id, &mut buf, &mut apply);
+        for_each_token(id, buf, &mut apply);
     }
     if let Some(ip) = a.itemprop {
         let ip = ip.to_ascii_lowercase();

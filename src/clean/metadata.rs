@@ -636,7 +636,16 @@ const NAME_PARTICLES: &[&str] = &[
 /// the class and id of every element.
 fn contains_ci(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    // Only where the first byte matches (found with memchr) is the rest compared.
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    memchr::memchr2_iter(lower, upper, h).any(|at| {
+        h.get(at..)
+            .and_then(|w| w.get(..n.len()))
+            .is_some_and(|w| w.eq_ignore_ascii_case(n))
+    })
 }
 
 /// True when the heading at `h` (text `text`) is one link to a site's home

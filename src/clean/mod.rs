@@ -23,13 +23,14 @@ mod markdown;
 mod metadata;
 mod sanitize;
 mod stream;
+mod verbatim;
 mod widen;
 
 use std::collections::HashMap;
 
 use scraper::Html;
 
-pub use self::decode::decode_html;
+pub use self::decode::{decode_html, decode_html_owned};
 pub use self::markdown::markdown;
 
 use self::dom::{Dom, NONE};

@@ -1,4 +1,5 @@
-//! Structural HTML for the kept blocks, passed through ammonia.
+//! Structural HTML for the kept blocks, sanitised as ammonia does (by
+//! ammonia itself when the HTML is not of the shape [`super::verbatim`] knows).
 
 use std::collections::HashSet;
 
@@ -42,6 +43,11 @@ const ALLOWED: &[&str] = &[
 /// blocks, and sanitises it (allowlist, resolved URLs, no attributes but a
 /// link's `href` and an image's `src` and `alt`).
 pub(crate) fn render(blocks: &[Block], figures: &[Placed], base: Option<&Url>) -> String {
+    sanitize(&raw_html(blocks, figures), base)
+}
+
+/// The block HTML [`render`] sanitises, as the cleaner writes it.
+pub(crate) fn raw_html(blocks: &[Block], figures: &[Placed]) -> String {
     let mut raw = String::new();
     // The wrapper (ul/ol/table) currently open and the group it belongs to.
     let mut open: Option<(&str, usize)> = None;
@@ -102,7 +108,7 @@ pub(crate) fn render(blocks: &[Block], figures: &[Placed], base: Option<&Url>) -
     for f in figures {
         figure_html(&f.figure, &mut raw);
     }
-    sanitize(&raw, base)
+    raw
 }
 
 /// `<figure><img src alt><figcaption>…</figcaption></figure>` for one figure.
@@ -135,8 +141,14 @@ pub(crate) fn paragraphs_html(paras: &[String], base: Option<&Url>) -> String {
     sanitize(&raw, base)
 }
 
-/// Runs ammonia with the small allowlist; hrefs are resolved against `base`.
+/// What ammonia makes of `raw` (see [`ammonia_clean`]), written directly
+/// when `raw` is as the cleaner writes it.
 fn sanitize(raw: &str, base: Option<&Url>) -> String {
+    super::verbatim::sanitize_known(raw, base).unwrap_or_else(|| ammonia_clean(raw, base))
+}
+
+/// Runs ammonia with the small allowlist; hrefs are resolved against `base`.
+pub(crate) fn ammonia_clean(raw: &str, base: Option<&Url>) -> String {
     let tags: HashSet<&str> = ALLOWED.iter().copied().collect();
     let mut b = Builder::empty();
     b.tags(tags)

@@ -151,13 +151,13 @@ impl CleanOutput {
 /// made (for `--explain`). With its URL known, the page is assembled as the
 /// daemon assembles it, identified by the configured canonicaliser.
 fn clean_one(
-    bytes: &[u8],
+    bytes: Vec<u8>,
     url: Option<&Url>,
     canon: &dedup::UrlCanon,
     options: &clean::Options<'_>,
     markdown: bool,
 ) -> Result<(CleanOutput, Vec<clean::Decision>), clean::CleanError> {
-    let html = clean::decode_html(bytes, None);
+    let html = clean::decode_html_owned(bytes, None);
     let mut cleaned = clean::clean_with(&html, url, options)?;
     let decisions = std::mem::take(&mut cleaned.explanation);
     let markdown = markdown.then(|| clean::markdown(&cleaned.html));
@@ -314,7 +314,7 @@ pub(super) fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
         }
         let bytes = read_input(&args.files[0])?;
         let (output, decisions) =
-            match clean_one(&bytes, args.url.as_ref(), &canon, &options, args.markdown) {
+            match clean_one(bytes, args.url.as_ref(), &canon, &options, args.markdown) {
                 // The table is what the user needs when nothing was found.
                 Err(clean::CleanError::NoArticle(reason, decisions)) if args.explain => {
                     print_decisions(&decisions);
@@ -344,7 +344,7 @@ pub(super) fn clean_files(args: &CleanArgs) -> anyhow::Result<ExitCode> {
             .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
         let url = urls.get(&stem).or(args.url.as_ref());
         let result = read_input(path).and_then(|bytes| {
-            let (output, _) = clean_one(&bytes, url, &canon, &options, args.markdown)?;
+            let (output, _) = clean_one(bytes, url, &canon, &options, args.markdown)?;
             let target = out.join(format!("{stem}.json"));
             std::fs::write(&target, serde_json::to_vec_pretty(&output)?)
                 .with_context(|| format!("cannot write {}", target.display()))

@@ -97,7 +97,7 @@ pub(super) async fn clean_page(
     let want_markdown = ctx.config.output.markdown;
     let (cleaned, template_hits, signature, took) = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
-        let html = clean::decode_html(&body, content_type.as_deref());
+        let html = clean::decode_html_owned(body, content_type.as_deref());
         let hits = Mutex::new(HashSet::new());
         let is_template = |block: &str| {
             let hash = boilerplate::fingerprint(block);
