@@ -17,13 +17,47 @@ pub(super) fn dates(
     found: &Found<'_>,
     base: Option<&Url>,
 ) -> (Option<DateTime<FixedOffset>>, Option<DateTime<FixedOffset>>) {
+    let month_first = month_first(found.html_lang);
+    let stated = stated_publication(found, month_first);
+    let url_day = base.and_then(dates::url_date);
+    let published = stated
+        .first()
+        .map(|&first| with_time(first, &stated))
+        .or_else(|| written_date(dom, found.h1_at.zip(found.after_h1), month_first));
+    let published = match (published, url_day) {
+        (Some(p), Some(u)) => Some(on_url_day(p, u, &stated)),
+        (p, u) => p.or(u),
+    };
     let ld = &found.ld;
-    let metas = &found.metas;
+    let read = |s: &str| read_date(s, month_first);
+    let modified_candidates = [
+        found.get("article:modified_time"),
+        found.get("og:updated_time"),
+        found.get("itemprop:datemodified"),
+        found.get("datemodified"),
+        found.get("last-modified"),
+        found.get("dc.date.modified"),
+        found.get("dcterms.modified"),
+    ];
+    // A change dated before the publication contradicts it: no evidence.
+    let updated = (ld.date_modified.as_deref().and_then(parse_date))
+        .or_else(|| modified_candidates.iter().flatten().find_map(|s| read(s)))
+        .filter(|u| published.is_none_or(|p| *u >= p));
+    (published, updated)
+}
+
+/// The publication dates the page's markup states, most trusted first:
+/// JSON-LD article `datePublished`, `article:published_time` and the other
+/// meta names, microdata, the first `<time datetime>`, JSON-LD
+/// `dateCreated`, then a key of the site's own, then a `WebPage` node's
+/// `datePublished`. JSON-LD dates must be ISO 8601 as schema.org says: one
+/// written for readers there is a template's field, often another date's.
+fn stated_publication(found: &Found<'_>, month_first: bool) -> Vec<DateTime<FixedOffset>> {
+    let ld = &found.ld;
     let get = |k: &str| found.get(k);
-    let (h1_at, after_h1) = (found.h1_at, found.after_h1);
-    let time_attr = found.time_attr;
-    let date_candidates = [
-        ld.date_published.clone(),
+    let read = |s: &str| read_date(s, month_first);
+    let from_ld = |v: &Option<String>| v.as_deref().and_then(parse_date);
+    let from_meta = [
         get("article:published_time"),
         get("og:published_time"),
         get("itemprop:datepublished"),
@@ -37,46 +71,72 @@ pub(super) fn dates(
         get("dc.date"),
         get("dcterms.created"),
         get("date"),
-        time_attr.map(str::to_string),
-        ld.date_created.clone(),
+        found.time_attr.map(str::to_string),
     ];
+    let mut out: Vec<DateTime<FixedOffset>> = Vec::new();
+    out.extend(from_ld(&ld.date_published));
+    out.extend(from_meta.iter().flatten().filter_map(|s| read(s)));
+    out.extend(from_ld(&ld.date_created));
     // Sites name their own keys ("w-published-date", "publication_date",
     // "article.published"): any key that says it dates the publication.
     // When several disagree the earliest is the first publication (a later
     // one is a re-publication or the time the page was rendered).
-    let site_key_date = || {
-        metas
-            .iter()
-            .filter(|(k, _)| is_publication_key(k))
-            .filter_map(|(_, v)| parse_date(v))
-            .min()
-    };
-    let month_first = month_first(found.html_lang);
-    let published_at = date_candidates
+    let site_key = found
+        .metas
         .iter()
-        .flatten()
-        .find_map(|s| parse_date(s))
-        .or_else(site_key_date)
-        .or_else(|| ld.page_date_published.as_deref().and_then(parse_date))
-        .or_else(|| written_date(dom, h1_at.zip(after_h1), month_first))
-        .or_else(|| base.and_then(dates::url_date));
-    let modified_candidates = [
-        ld.date_modified.clone(),
-        get("article:modified_time"),
-        get("og:updated_time"),
-        get("itemprop:datemodified"),
-        get("datemodified"),
-        get("last-modified"),
-        get("dc.date.modified"),
-        get("dcterms.modified"),
-    ];
-    // A change dated before the publication contradicts it: no evidence.
-    let updated_at = modified_candidates
+        .filter(|(k, _)| is_publication_key(k))
+        .filter_map(|(_, v)| read(v))
+        .min();
+    out.extend(site_key);
+    out.extend(from_ld(&ld.page_date_published));
+    out
+}
+
+/// A day-only date (midnight UTC: written for readers) with the time of a
+/// stated date of the same day, when there is one.
+fn with_time(
+    day: DateTime<FixedOffset>,
+    stated: &[DateTime<FixedOffset>],
+) -> DateTime<FixedOffset> {
+    if !is_day_only(day) {
+        return day;
+    }
+    stated
         .iter()
-        .flatten()
-        .find_map(|s| parse_date(s))
-        .filter(|u| published_at.is_none_or(|p| *u >= p));
-    (published_at, updated_at)
+        .copied()
+        .find(|d| !is_day_only(*d) && d.date_naive() == day.date_naive())
+        .unwrap_or(day)
+}
+
+/// True for a date without a time of day: midnight UTC.
+fn is_day_only(d: DateTime<FixedOffset>) -> bool {
+    d.offset().local_minus_utc() == 0 && d.time() == chrono::NaiveTime::MIN
+}
+
+/// The publication date `chosen`, checked against the day in the page's URL
+/// (`/2024/02/12/`), which the site set when it first published the page,
+/// in its own time zone. A stated date on the URL's day is taken; a time
+/// that is that day somewhere on Earth (UTC-12 to UTC+14) stays, as the
+/// instant it is; any other date gives way to the URL's day.
+fn on_url_day(
+    chosen: DateTime<FixedOffset>,
+    url_day: DateTime<FixedOffset>,
+    stated: &[DateTime<FixedOffset>],
+) -> DateTime<FixedOffset> {
+    let day = url_day.date_naive();
+    if chosen.date_naive() == day {
+        return chosen;
+    }
+    if let Some(on_day) = stated.iter().copied().find(|d| d.date_naive() == day) {
+        return on_day;
+    }
+    let earliest = url_day - chrono::Duration::hours(14);
+    let latest = url_day + chrono::Duration::hours(24 + 12);
+    if !is_day_only(chosen) && earliest <= chosen && chosen < latest {
+        chosen
+    } else {
+        url_day
+    }
 }
 
 /// A date written for readers, for a page whose markup names none: in the
@@ -193,15 +253,33 @@ fn is_publication_key(key: &str) -> bool {
     names && !other
 }
 
+/// A date stated in markup: the machine formats ([`parse_date`]), else one
+/// written for readers ("July 17, 2025", "13/11/2025 09:21"), as some
+/// sites fill their date keys.
+fn read_date(raw: &str, month_first: bool) -> Option<DateTime<FixedOffset>> {
+    parse_date(raw).or_else(|| {
+        // A key's "03-09-2026" is in the page's order, as "03/09/2026" is:
+        // the day-first reading of dashes is for dates written in text.
+        let numeric = raw.trim().bytes().all(|b| b.is_ascii_digit() || b == b'-');
+        let raw = if numeric {
+            raw.replace('-', "/")
+        } else {
+            raw.to_string()
+        };
+        dates::text_date(&raw, month_first)
+    })
+}
+
 /// Parses a date and rejects placeholder values such as "0001-01-01" and
 /// dates after tomorrow (a scheduled event, an expiry, a typo).
-pub(crate) fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
+fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
     parse_date_any(raw).filter(|d| dates::plausible(d.date_naive()))
 }
 
 /// Parses the date formats seen in meta tags and JSON-LD; naive times are taken as UTC.
 fn parse_date_any(raw: &str) -> Option<DateTime<FixedOffset>> {
-    let s = raw.trim();
+    // Some templates print the JSON string with its quotes: "\"2025-12-17T13:22:47Z\"".
+    let s = raw.trim().trim_matches('"').trim();
     if s.is_empty() || s.len() > 64 {
         return None;
     }
@@ -247,6 +325,109 @@ fn parse_date_any(raw: &str) -> Option<DateTime<FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The publication time `clean` finds on a page at `url` with `head`
+    /// and `body` markup around enough prose to be an article.
+    fn published(head: &str, body: &str, url: &str) -> Option<String> {
+        let prose = "<p>The council met on Tuesday evening to settle the budget for the \
+            coming year, and after a long debate it voted to raise spending on roads.</p>\
+            <p>Residents who spoke at the meeting asked for more money for the libraries \
+            and the swimming pool, which has been closed since the spring floods.</p>";
+        let page = format!(
+            "<html lang=en><head>{head}</head><body><article><h1>Budget passed</h1>{body}\
+             {prose}</article></body></html>"
+        );
+        let base = Url::parse(url).ok();
+        crate::clean::clean(&page, base.as_ref())
+            .ok()?
+            .published_at
+            .map(|d| d.to_rfc3339())
+    }
+
+    /// The day of [`published`].
+    fn day(head: &str, body: &str, url: &str) -> Option<String> {
+        published(head, body, url).map(|d| d[..10].to_string())
+    }
+
+    const URL: &str = "https://x.test/news/budget-passed";
+
+    #[test]
+    fn each_kind_of_markup_dates_the_page() {
+        for head in [
+            r#"<script type="application/ld+json">{"@type":"NewsArticle","datePublished":"2024-03-05T10:00:00+01:00"}</script>"#,
+            r#"<meta property="article:published_time" content="2024-03-05T10:00:00+01:00">"#,
+            r#"<meta property="og:published_time" content="2024-03-05">"#,
+            r#"<meta itemprop="datePublished" content="2024-03-05">"#,
+            r#"<meta name="pubdate" content="2024-03-05">"#,
+            r#"<meta name="parsely-pub-date" content="2024-03-05T09:00:00Z">"#,
+            r#"<meta name="sailthru.date" content="2024-03-05 09:00:00">"#,
+            r#"<meta name="dc.date.issued" content="2024-03-05">"#,
+            r#"<meta name="dcterms.created" content="2024-03-05">"#,
+            r#"<meta name="date" content="2024-03-05">"#,
+            r#"<meta name="w-published-date" content="2024-03-05">"#,
+        ] {
+            assert_eq!(day(head, "", URL).as_deref(), Some("2024-03-05"), "{head}");
+        }
+        let time = r#"<p><time datetime="2024-03-05T10:00:00+01:00">5 March</time></p>"#;
+        assert_eq!(
+            published("", time, URL).as_deref(),
+            Some("2024-03-05T10:00:00+01:00"),
+            "the page's time zone is kept"
+        );
+        let url = "https://x.test/2024/03/05/budget-passed/";
+        assert_eq!(day("", "", url).as_deref(), Some("2024-03-05"));
+    }
+
+    #[test]
+    fn a_key_filled_with_a_date_for_readers_is_read_in_the_pages_order() {
+        let head = r#"<meta name="published" content="July 17, 2025">"#;
+        assert_eq!(day(head, "", URL).as_deref(), Some("2025-07-17"));
+        // "03-09-2026" on an English page is March 9, as "03/09/2026" is.
+        let head = r#"<meta property="article:published_time" content="03-09-2026">"#;
+        assert_eq!(day(head, "", URL).as_deref(), Some("2026-03-09"));
+        // Quoted JSON in the value still dates the page, with its time.
+        let head = r#"<meta property="article:published_time" content='"2025-12-17T13:22:47Z"'>"#;
+        assert_eq!(
+            published(head, "", URL).as_deref(),
+            Some("2025-12-17T13:22:47+00:00")
+        );
+    }
+
+    #[test]
+    fn json_ld_dates_must_be_machine_dates() {
+        // schema.org asks for ISO 8601; a template's "Jun 24, 2025" there is
+        // not trusted over the date the page shows.
+        let head = r#"<script type="application/ld+json">{"@type":"Article","datePublished":"Jun 24, 2025"}</script>"#;
+        let shown = r#"<div class="text__date">August 25, 2024</div>"#;
+        assert_eq!(day(head, shown, URL).as_deref(), Some("2024-08-25"));
+    }
+
+    #[test]
+    fn the_day_in_the_url_decides_between_the_stated_dates() {
+        // The UTC meta is the next day; the page's own `<time>` is on the URL's day.
+        let head =
+            r#"<meta property="article:published_time" content="2025-12-19T03:05:00+00:00">"#;
+        let time = r#"<p><time datetime="2025-12-18T19:05:00-08:00">December 18, 2025</time></p>"#;
+        let url = "https://x.test/2025/12/18/budget-passed";
+        assert_eq!(
+            published(head, time, url).as_deref(),
+            Some("2025-12-18T19:05:00-08:00")
+        );
+        // A written date read the wrong way round gives way to the URL's day.
+        let shown = r#"<p class="date">03/10/2023</p>"#;
+        let url = "https://x.test/blog/2023/october/03/budget-passed";
+        assert_eq!(day("", shown, url).as_deref(), Some("2023-10-03"));
+    }
+
+    #[test]
+    fn a_day_written_for_readers_takes_the_time_of_a_stated_date_that_day() {
+        let head = r#"<meta name="date" content="Jul 18, 2025">
+            <script type="application/ld+json">{"@type":"WebPage","datePublished":"2025-07-18T13:13:29+00:00"}</script>"#;
+        assert_eq!(
+            published(head, "", URL).as_deref(),
+            Some("2025-07-18T13:13:29+00:00")
+        );
+    }
 
     #[test]
     fn keys_that_date_the_publication_are_told_from_other_dates() {
