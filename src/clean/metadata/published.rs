@@ -60,7 +60,7 @@ fn stated_publication(found: &Found<'_>, month_first: bool) -> Vec<DateTime<Fixe
     let from_meta = [
         get("article:published_time"),
         get("og:published_time"),
-        get("itemprop:datepublished"),
+        microdata_date(found),
         get("datepublished"),
         get("pubdate"),
         get("publishdate"),
@@ -90,6 +90,20 @@ fn stated_publication(found: &Found<'_>, month_first: bool) -> Vec<DateTime<Fixe
     out.extend(site_key);
     out.extend(from_ld(&ld.page_date_published));
     out
+}
+
+/// The microdata `datePublished`, unless the page holds several on
+/// different days: then they date a list of teasers, not the page.
+fn microdata_date(found: &Found<'_>) -> Option<String> {
+    let mut values = found
+        .metas
+        .iter()
+        .filter(|(k, v)| k == "itemprop:datepublished" && !v.trim().is_empty())
+        .map(|(_, v)| v.trim());
+    let first = values.next()?;
+    let day = |v: &str| parse_date(v).map(|d| d.date_naive());
+    let one_day = values.all(|v| day(v) == day(first));
+    one_day.then(|| first.to_string())
 }
 
 /// A day-only date (midnight UTC: written for readers) with the time of a
@@ -417,6 +431,17 @@ mod tests {
         let shown = r#"<p class="date">03/10/2023</p>"#;
         let url = "https://x.test/blog/2023/october/03/budget-passed";
         assert_eq!(day("", shown, url).as_deref(), Some("2023-10-03"));
+    }
+
+    #[test]
+    fn microdata_dates_of_a_list_of_teasers_are_not_the_pages() {
+        let teasers = r#"<ul><li><span itemprop="datePublished" content="2026-03-13T12:00:00Z"></span>A</li>
+            <li><span itemprop="datePublished" content="2026-03-10T09:00:00Z"></span>B</li></ul>"#;
+        let head = r#"<meta name="date" content="March 27, 2025">"#;
+        assert_eq!(day(head, teasers, URL).as_deref(), Some("2025-03-27"));
+        // One microdata date (or several on its day) is the page's.
+        let own = r#"<span itemprop="datePublished" content="2026-03-13T12:00:00Z"></span>"#;
+        assert_eq!(day(head, own, URL).as_deref(), Some("2026-03-13"));
     }
 
     #[test]
