@@ -206,6 +206,16 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
         i += 1;
     }
 
+    // A page without an `<h1>` shows its headline in some other element:
+    // the first short one whose text is the title, less the site's name.
+    if h1_at.is_none() {
+        let doc_title = m.doc_title.as_deref();
+        let og_title = metas.iter().find(|(k, _)| k == "og:title").map(|(_, v)| *v);
+        if let Some(at) = titled_element(dom, [og_title, doc_title]) {
+            h1_at = Some(at);
+            after_h1 = Some(dom.end[at]);
+        }
+    }
     let found = Found {
         metas,
         ld: parse_ld(&ld_blobs),
@@ -274,6 +284,52 @@ pub(crate) fn extract(dom: &Dom<'_>, base: Option<&Url>) -> Meta {
     m.canonical_url = canon;
     m.ld_body = found.ld.body;
     m
+}
+
+/// Letters and digits of `s`, lower case: headline texts compared.
+fn letters(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Headlines shorter than this (letters and digits) are not looked for
+/// outside `<h1>`: a short text is found in too many places.
+const MIN_HEADLINE_LETTERS: usize = 12;
+
+/// The first short element of the page whose text is one of `titles`, or
+/// the start of one that goes on with the site's name ("Headline | Site"):
+/// at least half of it, and more than [`MIN_HEADLINE_LETTERS`].
+fn titled_element(dom: &Dom<'_>, titles: [Option<&str>; 2]) -> Option<usize> {
+    let keys: Vec<String> = titles.into_iter().flatten().map(letters).collect();
+    let no_removed: Vec<bool> = Vec::new();
+    let mut i = 0;
+    while i < dom.len() {
+        let Some(e) = dom.elem(i) else {
+            i += 1;
+            continue;
+        };
+        if matches!(e.name(), "template" | "svg" | "title" | "head")
+            || super::dom::is_never_content(e.name())
+        {
+            i = dom.end[i].max(i + 1);
+            continue;
+        }
+        if dom.end[i].saturating_sub(i) <= SMALL_ELEMENT_NODES {
+            let text = letters(&dom.collapsed_text(i, &no_removed));
+            let n = text.chars().count();
+            let is_title = n > MIN_HEADLINE_LETTERS
+                && keys
+                    .iter()
+                    .any(|k| k.starts_with(&text) && n * 2 >= k.chars().count());
+            if is_title {
+                return Some(i);
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// ASCII case-insensitive substring test without allocating: it runs on

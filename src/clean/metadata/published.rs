@@ -434,6 +434,33 @@ mod tests {
     }
 
     #[test]
+    fn a_page_without_an_h1_has_its_date_under_the_element_that_shows_the_title() {
+        let prose = "<p>The council met on Tuesday evening to settle the budget for the \
+            coming year, and after a long debate it voted to raise spending on roads.</p>\
+            <p>Residents who spoke at the meeting asked for more money for the libraries \
+            and the swimming pool, which has been closed since the spring floods.</p>";
+        let page = |headline: &str| {
+            format!(
+                "<html lang=en><head><title>Budget passed after a long night | Courier</title></head>\
+                 <body><div><p class=\"x\">{headline}</p><p class=\"y\">Feb 16, 2026</p></div>\
+                 <article>{prose}</article></body></html>"
+            )
+        };
+        let day = |html: String| {
+            crate::clean::clean(&html, None)
+                .ok()
+                .and_then(|c| c.published_at)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+        };
+        assert_eq!(
+            day(page("Budget passed after a long night")).as_deref(),
+            Some("2026-02-16")
+        );
+        // A line that is not the title anchors nothing.
+        assert_eq!(day(page("Our newsletter")), None);
+    }
+
+    #[test]
     fn microdata_dates_of_a_list_of_teasers_are_not_the_pages() {
         let teasers = r#"<ul><li><span itemprop="datePublished" content="2026-03-13T12:00:00Z"></span>A</li>
             <li><span itemprop="datePublished" content="2026-03-10T09:00:00Z"></span>B</li></ul>"#;
