@@ -206,6 +206,7 @@ fn shown_authors(dom: &Dom<'_>, after_h1: Option<usize>) -> Vec<String> {
             && !rel_author
             && linked.len() < 3
             && attr(e, "href").is_some_and(links_to_author_page)
+            && !credits_another_role(dom, i)
             && let Some(names) = byline_names(&dom.collapsed_text(i, &no_removed))
         {
             linked.extend(names);
@@ -278,15 +279,78 @@ fn links_to_author_page(href: &str) -> bool {
         .any(|w| AUTHOR_PATHS.iter().any(|a| w[0].eq_ignore_ascii_case(a)))
 }
 
-/// True when the element's class or id says it is a byline or an author's name.
+/// True when the element's class or id says it is a byline or an author's
+/// name, and not a reviewer's or an expert's credit beside the byline.
 fn says_author(e: &scraper::node::Element) -> bool {
     let says = |v: &str| {
         (contains_ci(v, "author") || contains_ci(v, "byline"))
-            && !["bio", "avatar", "image", "img", "photo", "desc"]
-                .iter()
-                .any(|w| contains_ci(v, w))
+            && ![
+                "bio", "avatar", "image", "img", "photo", "desc", "review", "expert",
+            ]
+            .iter()
+            .any(|w| contains_ci(v, w))
     };
     attr(e, "class").is_some_and(says) || attr(e, "id").is_some_and(says)
+}
+
+/// Words that credit someone other than a writer just before their name
+/// ("Reviewed by", "Fact checked by", "Photos:", "Geprüft von", "Revisado
+/// por", "Relu par"), lower case.
+const OTHER_ROLES: &[&str] = &[
+    "review",
+    "edited",
+    "fact",
+    "checked",
+    "photo",
+    "illustrat",
+    "medically",
+    "geprüft",
+    "redigiert",
+    "revisado",
+    "revisada",
+    "relu",
+    "révisé",
+    "vérifié",
+    "rivisto",
+    "revisionato",
+    "revisto",
+    "gecontroleerd",
+    "granskad",
+];
+
+/// Ancestors of an author link whose class or id is read for a role.
+const ROLE_ANCESTORS: usize = 3;
+/// Bytes of text before an author link read for a role word.
+const ROLE_TEXT_BYTES: usize = 40;
+
+/// True when the author link at `a` credits a reviewer, an editor or a
+/// photographer: an ancestor close by says so in its class or id
+/// ("reviewer", "expert"), or the words just before it do ("Reviewed by").
+fn credits_another_role(dom: &Dom<'_>, a: usize) -> bool {
+    let says = |v: &str| contains_ci(v, "review") || contains_ci(v, "expert");
+    let mut p = dom.parent[a];
+    for _ in 0..ROLE_ANCESTORS {
+        let Some(e) = dom.elem(p) else {
+            break;
+        };
+        if attr(e, "class").is_some_and(says) || attr(e, "id").is_some_and(says) {
+            return true;
+        }
+        p = dom.parent[p];
+    }
+    // The text between the parent's start, or the link before, and this one.
+    let parent = dom.parent[a];
+    let from = (parent.saturating_add(1)..a)
+        .rev()
+        .find(|&j| dom.tag(j) == "a" && dom.end[j] <= a)
+        .map_or(parent.saturating_add(1), |j| dom.end[j]);
+    let before: String = (from..a).filter_map(|j| dom.text(j)).collect();
+    let before = before.to_lowercase();
+    let mut start = before.len().saturating_sub(ROLE_TEXT_BYTES);
+    while !before.is_char_boundary(start) {
+        start += 1;
+    }
+    OTHER_ROLES.iter().any(|w| before[start..].contains(w))
 }
 
 /// The words of `text` without a leading "By"-word ("By", "Von:", "Par").
@@ -436,6 +500,24 @@ mod tests {
         }
         // Without the word a short line is no byline (a label, a standfirst).
         assert!(authors_of("", "<p>Local News</p>", "https://x.test/a").is_empty());
+    }
+
+    #[test]
+    fn reviewers_and_experts_credited_beside_the_byline_are_not_authors() {
+        let url = "https://x.test/a";
+        let reviewed = r#"<div>By <a href="/author/ann-lee">Ann Lee</a>. Reviewed by
+            <a href="/author/bo-kim">Bo Kim, DVM</a></div>"#;
+        assert_eq!(authors_of("", reviewed, url), ["Ann Lee"]);
+        let german = r#"<div>Von <a href="/autor/anna-schmidt">Anna Schmidt</a>, geprüft von
+            <a href="/autor/jorg-weber">Jörg Weber</a></div>"#;
+        assert_eq!(authors_of("", german, url), ["Anna Schmidt"]);
+        let expert = r#"<span><a href="/author/ann-lee">Ann Lee</a></span> &amp;
+            <span class="author-meta-container expert"><a href="/author/bo-kim">Bo Kim</a></span>"#;
+        assert_eq!(authors_of("", expert, url), ["Ann Lee"]);
+        // Two writers stay two writers.
+        let two = r#"<div>By <a href="/author/ann-lee">Ann Lee</a> and
+            <a href="/author/bo-kim">Bo Kim</a></div>"#;
+        assert_eq!(authors_of("", two, url), ["Ann Lee", "Bo Kim"]);
     }
 
     #[test]
