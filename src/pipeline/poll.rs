@@ -416,6 +416,8 @@ async fn fetch_and_accept(
                 published_at: entry.published_at,
                 authors: entry.authors,
                 categories: entry.categories,
+                image: entry.image,
+                summary: entry.summary,
             },
             accepted_run: 0,
             failed_attempts: 0,
