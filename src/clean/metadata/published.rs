@@ -144,9 +144,12 @@ fn on_url_day(
     if let Some(on_day) = stated.iter().copied().find(|d| d.date_naive() == day) {
         return on_day;
     }
-    let earliest = url_day - chrono::Duration::hours(14);
-    let latest = url_day + chrono::Duration::hours(24 + 12);
-    if !is_day_only(chosen) && earliest <= chosen && chosen < latest {
+    let earliest = url_day.checked_sub_signed(chrono::TimeDelta::hours(14));
+    let latest = url_day.checked_add_signed(chrono::TimeDelta::hours(24 + 12));
+    let that_day = earliest
+        .zip(latest)
+        .is_some_and(|(e, l)| e <= chosen && chosen < l);
+    if !is_day_only(chosen) && that_day {
         chosen
     } else {
         url_day
@@ -406,6 +409,22 @@ mod tests {
         assert_eq!(
             published(head, time, url).as_deref(),
             Some("2025-12-18T19:05:00-08:00")
+        );
+        // A time that is the URL's day in some time zone stays as it is; a
+        // day-only date or a time on another day gives way to the URL's day.
+        let url = "https://x.test/2019/11/18/budget-passed";
+        let meta = |v: &str| format!(r#"<meta property="article:published_time" content="{v}">"#);
+        assert_eq!(
+            published(&meta("2019-11-19T07:03:25Z"), "", url).as_deref(),
+            Some("2019-11-19T07:03:25+00:00")
+        );
+        assert_eq!(
+            day(&meta("2019-11-19"), "", url).as_deref(),
+            Some("2019-11-18")
+        );
+        assert_eq!(
+            day(&meta("2019-10-13T07:03:25Z"), "", url).as_deref(),
+            Some("2019-11-18")
         );
         // A written date read the wrong way round gives way to the URL's day.
         let shown = r#"<p class="date">03/10/2023</p>"#;
