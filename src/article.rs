@@ -68,6 +68,12 @@ pub struct EntryHints {
     /// Entry categories (RSS `<category>`, Atom `category`, JSON Feed `tags`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<String>,
+    /// Entry image (`media:content`, an image enclosure, `media:thumbnail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Url>,
+    /// Entry summary as plain text (RSS `description`, Atom `summary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// One clean article: the JSON document every sink writes (schema in README.md).
@@ -97,7 +103,7 @@ pub struct Article {
     /// Time of the last change, when the page declares one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<FixedOffset>>,
-    /// Lead image, absolute, when the page has one.
+    /// Lead image, absolute: the page's, else the feed entry's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Url>,
     /// Figures of the body with their captions, in document order.
@@ -106,7 +112,7 @@ pub struct Article {
     /// Name of the site or publisher, when the page gives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_name: Option<String>,
-    /// The page's own summary (its meta description), when it has one.
+    /// The page's own summary (its meta description), else the feed entry's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The section the article is filed under, when the page says.
@@ -210,10 +216,10 @@ pub fn assemble(canon: &UrlCanon, provenance: Provenance, cleaned: Cleaned) -> A
         authors,
         published_at: publication_time(cleaned.published_at, entry.published_at),
         updated_at: cleaned.updated_at,
-        image: cleaned.image,
+        image: cleaned.image.or(entry.image),
         images: cleaned.images,
         site_name: cleaned.site_name,
-        description: cleaned.description,
+        description: cleaned.description.or(entry.summary),
         section: cleaned.section,
         tags: if cleaned.tags.is_empty() {
             entry.categories
@@ -377,6 +383,8 @@ mod tests {
             published_at: at("2024-03-05T10:30:00Z"),
             authors: vec!["Feed Author".into()],
             categories: vec!["feed-tag".into()],
+            image: Some(url("https://n.example/feed.jpg")),
+            summary: Some("What the feed says.".into()),
         };
         let provenance = Provenance {
             entry,
@@ -392,6 +400,8 @@ mod tests {
         assert_eq!(article.authors, ["Feed Author"]);
         assert_eq!(article.tags, ["feed-tag"]);
         assert_eq!(article.published_at, at("2024-03-05T10:30:00Z"));
+        assert_eq!(article.image, Some(url("https://n.example/feed.jpg")));
+        assert_eq!(article.description.as_deref(), Some("What the feed says."));
         assert_eq!((article.word_count, article.reading_time_minutes), (2, 1));
 
         let speaking = Cleaned {
@@ -399,6 +409,8 @@ mod tests {
             authors: vec!["Page Author".into()],
             tags: vec!["page-tag".into()],
             published_at: at("2024-03-04T08:00:00+01:00"),
+            image: Some(url("https://n.example/page.jpg")),
+            description: Some("What the page says.".into()),
             ..silent
         };
         let article = assemble(&canon, provenance, speaking);
@@ -406,6 +418,8 @@ mod tests {
         assert_eq!(article.authors, ["Page Author"]);
         assert_eq!(article.tags, ["page-tag"]);
         assert_eq!(article.published_at, at("2024-03-04T08:00:00+01:00"));
+        assert_eq!(article.image, Some(url("https://n.example/page.jpg")));
+        assert_eq!(article.description.as_deref(), Some("What the page says."));
     }
 
     #[test]

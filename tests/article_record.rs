@@ -319,6 +319,62 @@ async fn the_written_record_carries_the_new_fields_and_feed_categories_when_the_
     assert_eq!(a["reading_time_minutes"], 1, "{a}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_entrys_image_and_summary_fill_a_page_that_has_neither() {
+    let server = FaultServer::start().await;
+    let bare = server.url("/a/bare");
+    let dressed = server.url("/a/dressed");
+    let item = |link: &str, n: u32| {
+        format!(
+            "<item><title>Story {n}</title><link>{link}</link>\
+             <description>&lt;p&gt;What the feed says of story {n}.&lt;/p&gt;</description>\
+             <media:thumbnail url=\"https://cdn.example/thumb{n}.jpg\" width=\"320\"/></item>"
+        )
+    };
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\">\
+         <channel><title>C</title><link>http://c.invalid/</link>{}{}</channel></rss>",
+        item(&bare, 1),
+        item(&dressed, 2)
+    );
+    server.route(
+        "/feed.xml",
+        vec![Reply::full(
+            200,
+            &[("content-type", "application/rss+xml")],
+            feed,
+        )],
+    );
+    // No image, no description, no figure: the sidebar's promotional figure is not the article's.
+    server.route("/a/bare", vec![Reply::html(page("", ""))]);
+    let head = r#"<meta property="og:image" content="/lead.jpg"><meta name="description" content="What the page says.">"#;
+    // Another story, or the two would be one story found twice.
+    let other = "<p>Harbour works start in spring, the port authority said, and ships will berth further out until autumn.</p>"
+        .repeat(4);
+    let dressed_page = page(head, "").replace(&body(), &other);
+    server.route("/a/dressed", vec![Reply::html(dressed_page)]);
+    let ws = Workspace::new();
+    ws.write_config(&[("courier", server.url("/feed.xml"))], "10m", "");
+
+    let (output, log, _) = run_once(&ws).await;
+
+    assert!(output.status.success(), "{log}");
+    let articles = ws.article_values();
+    assert_eq!(articles.len(), 2, "{log}");
+    let by_url = |url: &str| {
+        articles
+            .iter()
+            .find(|a| a["url"] == url)
+            .unwrap_or_else(|| panic!("{url} written: {log}"))
+    };
+    let a = by_url(&bare);
+    assert_eq!(a["image"], "https://cdn.example/thumb1.jpg", "{a}");
+    assert_eq!(a["description"], "What the feed says of story 1.", "{a}");
+    let a = by_url(&dressed);
+    assert_eq!(a["image"], server.url("/lead.jpg"), "{a}");
+    assert_eq!(a["description"], "What the page says.", "{a}");
+}
+
 /// `thresher clean` on the page the daemon fetched.
 async fn clean_by_hand(ws: &Workspace, page: &str, args: &[&str]) -> serde_json::Value {
     let file = ws.dir.path().join("page.html");

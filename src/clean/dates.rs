@@ -144,19 +144,26 @@ pub(crate) fn text_date(text: &str, month_first: bool) -> Option<DateTime<FixedO
         .or_else(|| numeric_date(&lower, month_first))
 }
 
-/// A date in a URL path: `/2024/02/12/` or `/2024-02-12-` style segments.
+/// A date in a URL path: `/2024/02/12/`, `/2024-02-12-…`, `/2024/october/03/`
+/// (a month's name from the table), `/2024-02-12+Title`: a four-digit year,
+/// a month and a day as consecutive path words.
 pub(crate) fn url_date(url: &url::Url) -> Option<DateTime<FixedOffset>> {
-    let parts: Vec<&str> = url
-        .path()
-        .split(['/', '-', '_'])
+    let path = url.path().to_lowercase();
+    let parts: Vec<&str> = path
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|s| !s.is_empty())
         .collect();
     parts.windows(3).find_map(|w| {
         let (y, m, d) = (w[0], w[1], w[2]);
-        if y.len() != 4 || !(1..=2).contains(&m.len()) || !(1..=2).contains(&d.len()) {
+        if y.len() != 4 || !(1..=2).contains(&d.len()) {
             return None;
         }
-        make(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+        let month = if (1..=2).contains(&m.len()) {
+            m.parse().ok()?
+        } else {
+            MONTHS.iter().find(|(name, _)| *name == m)?.1
+        };
+        make(y.parse().ok()?, month, d.parse().ok()?)
     })
 }
 
@@ -434,7 +441,16 @@ mod tests {
             got("https://x.example/news/2024-2-5-a-story").as_deref(),
             Some("2024-02-05")
         );
+        assert_eq!(
+            got("https://x.example/blog/2023/october/03/a-story/").as_deref(),
+            Some("2023-10-03")
+        );
+        assert_eq!(
+            got("https://x.example/articles/2025-12-15+Why+and+how").as_deref(),
+            Some("2025-12-15")
+        );
         assert_eq!(got("https://x.example/2024/02/a-story"), None);
+        assert_eq!(got("https://x.example/2024/may/be-a-story"), None);
         assert_eq!(got("https://x.example/p/1234/56/78"), None);
     }
 }

@@ -19,6 +19,9 @@ pub use self::discover::discover;
 
 /// Categories kept per entry, at most.
 const MAX_CATEGORIES: usize = 30;
+/// Characters of an entry's summary kept, at most: a feed that puts the
+/// whole article there gives its opening, cut after a sentence.
+const MAX_SUMMARY_CHARS: usize = 600;
 
 /// One entry of a feed, reduced to what the pipeline needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +36,12 @@ pub struct FeedEntry {
     pub authors: Vec<String>,
     /// Category names (terms, else labels), de-duplicated.
     pub categories: Vec<String>,
+    /// The entry's image: an image `media:content` or enclosure (the widest
+    /// stated), else a `media:thumbnail`, else an Atom image enclosure link.
+    pub image: Option<Url>,
+    /// The entry's summary (RSS `description`, Atom `summary`, JSON Feed
+    /// `summary`) as plain text, at most [`MAX_SUMMARY_CHARS`].
+    pub summary: Option<String>,
 }
 
 /// A parsed feed.
@@ -83,12 +92,22 @@ pub fn parse(body: &[u8], feed_url: &Url, content_type: Option<&str>) -> Result<
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))
         .build();
-    let reduce_all = |feed: feed_rs::model::Feed| {
+    // Thumbnails read beside feed-rs, one per entry, when they line up.
+    let reduce_all = |feed: feed_rs::model::Feed, thumbnails: &[Option<String>]| {
         let listed = feed.entries.len();
+        let aligned = thumbnails.len() == listed;
         let entries: Vec<FeedEntry> = feed
             .entries
             .into_iter()
-            .filter_map(|entry| reduce(entry, feed_url))
+            .enumerate()
+            .filter_map(|(i, entry)| {
+                let mut reduced = reduce(entry, feed_url)?;
+                if reduced.image.is_none() && aligned {
+                    let thumbnail = thumbnails.get(i).cloned().flatten();
+                    reduced.image = thumbnail.and_then(|t| web_url(&t, feed_url));
+                }
+                Some(reduced)
+            })
             .collect();
         (entries, listed)
     };
@@ -96,7 +115,7 @@ pub fn parse(body: &[u8], feed_url: &Url, content_type: Option<&str>) -> Result<
         let feed = parser
             .parse(text.as_bytes())
             .map_err(|e| FeedError::Parse(e.to_string()))?;
-        let (entries, listed) = reduce_all(feed);
+        let (entries, listed) = reduce_all(feed, &[]);
         return Ok(Parsed {
             entries,
             listed,
@@ -132,7 +151,7 @@ pub fn parse(body: &[u8], feed_url: &Url, content_type: Option<&str>) -> Result<
     let feed = parser
         .parse(recovered.xml.as_bytes())
         .map_err(|e| FeedError::Parse(e.to_string()))?;
-    let (entries, parsed) = reduce_all(feed);
+    let (entries, parsed) = reduce_all(feed, &recovered.thumbnails);
     Ok(Parsed {
         entries,
         listed: recovered.listed.max(parsed),
@@ -153,6 +172,11 @@ fn looks_like_html(text: &str) -> bool {
 
 fn reduce(entry: feed_rs::model::Entry, feed_url: &Url) -> Option<FeedEntry> {
     let link = article_link(&entry, feed_url)?;
+    let image = entry_image(&entry, feed_url);
+    let summary = entry
+        .summary
+        .as_ref()
+        .and_then(|t| summary_text(&t.content));
     let title = entry
         .title
         .map(|t| t.content.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -179,7 +203,116 @@ fn reduce(entry: feed_rs::model::Entry, feed_url: &Url) -> Option<FeedEntry> {
         published_at,
         authors,
         categories,
+        image,
+        summary,
     })
+}
+
+/// `u` resolved against the feed's URL, when it is http(s).
+fn web_url(u: &str, feed_url: &Url) -> Option<Url> {
+    feed_url
+        .join(u.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The entry's image (see [`FeedEntry::image`]) as feed-rs gives it.
+fn entry_image(entry: &feed_rs::model::Entry, feed_url: &Url) -> Option<Url> {
+    let web = |u: &str| web_url(u, feed_url);
+    let is_image_type = |t: &str| t.trim().to_ascii_lowercase().starts_with("image/");
+    // Feeds often leave out the type of an image's `media:content`: its file name says it.
+    let named_as_image = |u: &str| {
+        let path = u
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        [".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"]
+            .iter()
+            .any(|ext| path.ends_with(ext))
+    };
+    let mut best: Option<(u32, Url)> = None;
+    for content in entry.media.iter().flat_map(|m| m.content.iter()) {
+        let Some(url) = content.url.as_ref().map(url::Url::as_str) else {
+            continue;
+        };
+        let image = match &content.content_type {
+            Some(t) => is_image_type(t.as_str()),
+            None => named_as_image(url),
+        };
+        let width = content.width.unwrap_or(0);
+        if image
+            && best.as_ref().is_none_or(|(w, _)| width > *w)
+            && let Some(url) = web(url)
+        {
+            best = Some((width, url));
+        }
+    }
+    if let Some((_, url)) = best {
+        return Some(url);
+    }
+    let thumbnails = entry.media.iter().flat_map(|m| m.thumbnails.iter());
+    let widest = thumbnails
+        .filter_map(|t| Some((t.image.width.unwrap_or(0), web(&t.image.uri)?)))
+        .fold(None, |best: Option<(u32, Url)>, (w, u)| match best {
+            Some((bw, _)) if bw >= w => best,
+            _ => Some((w, u)),
+        });
+    if let Some((_, url)) = widest {
+        return Some(url);
+    }
+    entry
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .filter(|l| l.media_type.as_deref().is_some_and(is_image_type))
+        .find_map(|l| web(&l.href))
+}
+
+/// An entry's summary as plain text: markup and entities read as HTML,
+/// whitespace collapsed; a long one cut after its last sentence within
+/// [`MAX_SUMMARY_CHARS`] (else at a word, with an ellipsis). `None` when empty.
+fn summary_text(raw: &str) -> Option<String> {
+    let fragment = scraper::Html::parse_fragment(raw);
+    let mut text = String::new();
+    for node in fragment.root_element().descendants() {
+        let Some(t) = node.value().as_text() else {
+            continue;
+        };
+        let in_code = node
+            .parent()
+            .and_then(|p| p.value().as_element())
+            .is_some_and(|e| matches!(e.name(), "script" | "style" | "noscript" | "template"));
+        if !in_code {
+            text.push_str(t);
+            text.push(' ');
+        }
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return None;
+    }
+    if text.chars().count() <= MAX_SUMMARY_CHARS {
+        return Some(text);
+    }
+    let head: String = text.chars().take(MAX_SUMMARY_CHARS).collect();
+    // A full stop ends a sentence before a space; CJK stops need none.
+    let sentence = head
+        .char_indices()
+        .rev()
+        .find(|&(i, c)| {
+            matches!(c, '。' | '！' | '？')
+                || (matches!(c, '.' | '!' | '?')
+                    && head[i + c.len_utf8()..].starts_with(char::is_whitespace))
+        })
+        .map(|(i, c)| i + c.len_utf8());
+    match sentence {
+        Some(end) if end >= MAX_SUMMARY_CHARS / 3 => Some(head[..end].to_string()),
+        _ => {
+            let cut = head.rfind(char::is_whitespace).unwrap_or(head.len());
+            Some(format!("{}…", head[..cut].trim_end()))
+        }
+    }
 }
 
 /// The entry's article link: the `alternate` (or unlabelled) link, else a
@@ -235,6 +368,88 @@ mod tests {
         assert_eq!(entries[0].title.as_deref(), Some("First story"));
         assert!(entries[0].published_at.is_some());
         assert_eq!(entries[1].link.as_str(), "https://news.example/guid-link");
+    }
+
+    #[test]
+    fn an_entrys_image_comes_from_media_content_enclosures_or_thumbnails() {
+        let rss = |item: &str| {
+            format!(
+                r#"<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">
+                <channel><title>T</title><item><title>A</title><link>https://news.example/a</link>{item}</item></channel></rss>"#
+            )
+        };
+        let image = |item: &str| {
+            let entries = parse(rss(item).as_bytes(), &feed_url(), None)
+                .expect("parses")
+                .entries;
+            entries[0].image.as_ref().map(|u| u.to_string())
+        };
+        // The widest image content wins; audio is no image.
+        let contents = r#"<media:content url="https://cdn.example/small.jpg" width="150"/>
+            <media:content url="https://cdn.example/big.jpg" width="1200" type="image/jpeg"/>
+            <media:content url="https://cdn.example/clip.mp3" type="audio/mpeg" width="2000"/>"#;
+        assert_eq!(
+            image(contents).as_deref(),
+            Some("https://cdn.example/big.jpg")
+        );
+        let enclosure =
+            r#"<enclosure url="https://cdn.example/e.png" type="image/png" length="1"/>"#;
+        assert_eq!(
+            image(enclosure).as_deref(),
+            Some("https://cdn.example/e.png")
+        );
+        let podcast =
+            r#"<enclosure url="https://cdn.example/e.mp3" type="audio/mpeg" length="1"/>"#;
+        assert_eq!(image(podcast), None);
+        let thumbnail = r#"<media:thumbnail url="https://cdn.example/t.jpg" width="320"/>"#;
+        assert_eq!(
+            image(thumbnail).as_deref(),
+            Some("https://cdn.example/t.jpg")
+        );
+        assert_eq!(image(""), None);
+        // Atom: an enclosure link of an image type.
+        let atom = br#"<?xml version="1.0" encoding="utf-8"?>
+            <feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id><updated>2024-03-05T10:00:00Z</updated>
+            <entry><title>A</title><id>urn:a</id><updated>2024-03-05T10:00:00Z</updated>
+              <link rel="alternate" href="https://news.example/a"/>
+              <link rel="enclosure" type="image/webp" href="/img/a.webp"/></entry></feed>"#;
+        let entries = parse(atom, &feed_url(), None).expect("parses").entries;
+        assert_eq!(
+            entries[0].image.as_ref().map(Url::as_str),
+            Some("https://news.example/img/a.webp")
+        );
+    }
+
+    #[test]
+    fn an_entrys_summary_is_plain_text_and_a_whole_article_there_is_cut_after_a_sentence() {
+        let summary = |raw: &str| summary_text(raw);
+        assert_eq!(
+            summary("<p>The council <b>agreed</b> a budget &amp; a plan.</p><script>x()</script>")
+                .as_deref(),
+            Some("The council agreed a budget & a plan.")
+        );
+        assert_eq!(summary("  <p> </p> "), None);
+        let long = "The council met on Tuesday. ".repeat(40);
+        let cut = summary(&long).expect("a summary");
+        assert!(cut.chars().count() <= MAX_SUMMARY_CHARS, "{cut}");
+        assert!(cut.ends_with("Tuesday."), "{cut}");
+        let cjk = "市议会周二开会。".repeat(100);
+        let cut = summary(&cjk).expect("a summary");
+        assert!(
+            cut.ends_with('。') && cut.chars().count() <= MAX_SUMMARY_CHARS,
+            "{cut}"
+        );
+        let one_sentence = "word ".repeat(200);
+        let cut = summary(&one_sentence).expect("a summary");
+        assert!(cut.ends_with("word…"), "{cut}");
+        let rss = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+            <item><title>A</title><link>https://news.example/a</link>
+            <description>&lt;p&gt;The council agreed a budget.&lt;/p&gt;</description></item></channel></rss>"#;
+        let entries = parse(rss, &feed_url(), None).expect("parses").entries;
+        assert_eq!(
+            entries[0].summary.as_deref(),
+            Some("The council agreed a budget.")
+        );
     }
 
     #[test]

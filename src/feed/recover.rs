@@ -62,6 +62,9 @@ pub(super) struct Recovered {
     pub root: Option<String>,
     /// `<item>` and `<entry>` elements seen: what the feed lists.
     pub listed: usize,
+    /// For each of those, in order, the URL of its widest `media:thumbnail`
+    /// (feed-rs keeps a thumbnail only beside a `media:content`).
+    pub thumbnails: Vec<Option<String>>,
     /// The kinds of repair made.
     pub repairs: Vec<&'static str>,
 }
@@ -105,6 +108,7 @@ pub(super) fn recover(text: &str, mut repairs: Repairs) -> Recovered {
         dropped_prefixes: BTreeSet::new(),
         capture: None,
         listed: 0,
+        thumbnails: Vec::new(),
         repairs,
     };
     pass.out
@@ -143,6 +147,11 @@ pub(super) fn recover(text: &str, mut repairs: Repairs) -> Recovered {
         xml: pass.out,
         root: pass.root,
         listed: pass.listed,
+        thumbnails: pass
+            .thumbnails
+            .into_iter()
+            .map(|t| t.map(|(_, url)| url))
+            .collect(),
         repairs: pass.repairs.list(),
     }
 }
@@ -164,6 +173,8 @@ struct Pass {
     dropped_prefixes: BTreeSet<String>,
     capture: Option<Capture>,
     listed: usize,
+    /// Each item's widest thumbnail so far: its stated width and URL.
+    thumbnails: Vec<Option<(u32, String)>>,
     repairs: Repairs,
 }
 
@@ -186,6 +197,20 @@ impl Pass {
         let local = local_name(&name).to_ascii_lowercase();
         if matches!(local.as_str(), "item" | "entry") {
             self.listed += 1;
+            self.thumbnails.push(None);
+        }
+        if local == "thumbnail"
+            && let Some(slot) = self.thumbnails.last_mut()
+            && let Some((_, url)) = attrs.iter().find(|(k, _)| k == "url")
+        {
+            let width = attrs
+                .iter()
+                .find(|(k, _)| k == "width")
+                .and_then(|(_, w)| w.trim().parse().ok())
+                .unwrap_or(0);
+            if slot.as_ref().is_none_or(|(w, _)| width > *w) {
+                *slot = Some((width, url.trim().to_string()));
+            }
         }
         if self.stack.len() >= MAX_DEPTH {
             self.repairs.note("nesting too deep");

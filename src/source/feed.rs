@@ -57,6 +57,8 @@ fn listing(parsed: Parsed) -> Listing {
                     published_at: entry.published_at,
                     authors: entry.authors,
                     categories: entry.categories,
+                    image: entry.image,
+                    summary: entry.summary,
                 },
             })
             .collect(),
