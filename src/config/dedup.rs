@@ -108,11 +108,7 @@ mod tests {
     use std::time::Duration;
 
     use super::DedupConfig;
-    use crate::config::Config;
-
-    fn parse(text: &str) -> Result<Config, String> {
-        Config::from_toml(text).map_err(|e| e.to_string())
-    }
+    use crate::config::parse_for_test as parse;
 
     #[test]
     fn dedup_keys_parse_and_bad_values_are_named() {

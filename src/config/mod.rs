@@ -334,13 +334,16 @@ fn tidy_message(message: &str, origin: &ConfigOrigin) -> String {
     }
 }
 
+/// Parses `text` as a config file, an error as its message (for tests).
+#[cfg(test)]
+pub(crate) fn parse_for_test(text: &str) -> Result<Config, String> {
+    Config::from_toml(text).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
+    use super::parse_for_test as parse;
     use super::*;
-
-    fn parse(text: &str) -> Result<Config, String> {
-        Config::from_toml(text).map_err(|e| e.to_string())
-    }
 
     #[test]
     fn embedded_default_is_valid() {

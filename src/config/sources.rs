@@ -148,11 +148,7 @@ fn check_source_name(name: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-
-    fn parse(text: &str) -> Result<Config, String> {
-        Config::from_toml(text).map_err(|e| e.to_string())
-    }
+    use crate::config::parse_for_test as parse;
 
     #[test]
     fn duplicate_source_names_are_rejected() {

@@ -233,11 +233,7 @@ fn check_subject(subject: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, ConfigOrigin};
-
-    fn parse(text: &str) -> Result<Config, String> {
-        Config::from_toml(text).map_err(|e| e.to_string())
-    }
+    use crate::config::{Config, ConfigOrigin, parse_for_test as parse};
 
     #[test]
     fn nats_output_has_defaults_and_sits_beside_the_directory() {
