@@ -217,13 +217,18 @@ impl<'d, 'a> Analysis<'d, 'a> {
     pub fn retry_mask(&self, st_hard: &Stats) -> Vec<bool> {
         let body_text = f64::from(st_hard.text[self.body].max(1));
         let dom = self.dom;
-        let headline = (0..dom.len()).find(|&i| dom.tag(i) == "h1");
+        let headline = self.headline();
         self.mask_with(|i, tag| {
             let layout = matches!(tag, "aside" | "footer" | "header");
             let share = f64::from(st_hard.text[i]) / body_text;
             let beside_headline = headline.is_some_and(|h| !(i < h && h < dom.end[i]));
             self.hints[i].comments || (layout && (share < WRAPPER_SHARE || beside_headline))
         })
+    }
+
+    /// The page's first `<h1>`, the headline as layout decisions see it.
+    fn headline(&self) -> Option<usize> {
+        (0..self.dom.len()).find(|&i| self.dom.tag(i) == "h1")
     }
 
     /// Where the last comment thread that `mask` removes ends (a node
@@ -359,7 +364,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
             // Not out of the `<article>` that holds the page's headline:
             // near-equal candidates in other articles beside it are teasers
             // of other pages (a live blog's entries sit inside its article).
-            let headline = (0..n).find(|&i| dom.tag(i) == "h1");
+            let headline = self.headline();
             let mut art = top;
             while art != NONE && dom.tag(art) != "article" {
                 art = dom.parent[art];

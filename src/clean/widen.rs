@@ -310,6 +310,23 @@ mod tests {
     use super::super::dom::Dom;
     use super::super::extract::Analysis;
 
+    /// What `widen` makes of the first four children of `div#col` in `html`,
+    /// with those four and the column's node.
+    fn widen_first_four(html: &str) -> (Vec<usize>, Vec<usize>, usize) {
+        let doc = Html::parse_document(html);
+        let dom = Dom::build(&doc);
+        let an = Analysis::new(&dom, &[]);
+        let st = an.stats(&an.hard);
+        let col = (0..dom.len())
+            .find(|&i| dom.elem(i).and_then(|e| e.attr("id")) == Some("col"))
+            .expect("the column");
+        let blocks: Vec<usize> = (0..dom.len())
+            .filter(|&i| dom.parent[i] == col && dom.elem(i).is_some())
+            .collect();
+        let roots = blocks[..4].to_vec();
+        (an.widen(roots.clone(), &st, &an.hard, false), roots, col)
+    }
+
     #[test]
     fn short_sections_in_blocks_cut_like_the_chosen_ones_widen_to_their_column() {
         let long = "<p>This paragraph walks through the work in detail, with the tools, the timing and what to watch for, so that a reader can follow it at home.</p>".repeat(3);
@@ -324,37 +341,17 @@ mod tests {
         let html = format!(
             r#"<html><body><nav><a href="/">Home</a></nav><div id="col">{col}</div></body></html>"#
         );
-        let doc = Html::parse_document(&html);
-        let dom = Dom::build(&doc);
-        let an = Analysis::new(&dom, &[]);
-        let st = an.stats(&an.hard);
-        let col = (0..dom.len())
-            .find(|&i| dom.elem(i).and_then(|e| e.attr("id")) == Some("col"))
-            .expect("the column");
-        let blocks: Vec<usize> = (0..dom.len())
-            .filter(|&i| dom.parent[i] == col && dom.elem(i).is_some())
-            .collect();
         // The four long blocks chosen: what the three short ones add is
         // far less than half as much again, but they are cut the same way.
-        let roots = blocks[..4].to_vec();
-        assert_eq!(an.widen(roots, &st, &an.hard, false), vec![col]);
+        let (widened, _, col) = widen_first_four(&html);
+        assert_eq!(widened, vec![col]);
         // A box of another shape adding as little stays out.
         let html = html.replacen(
             r#"<div class="block text"><p>Check"#,
             r#"<div class="promo-box"><p>Check"#,
             3,
         );
-        let doc = Html::parse_document(&html);
-        let dom = Dom::build(&doc);
-        let an = Analysis::new(&dom, &[]);
-        let st = an.stats(&an.hard);
-        let col = (0..dom.len())
-            .find(|&i| dom.elem(i).and_then(|e| e.attr("id")) == Some("col"))
-            .expect("the column");
-        let blocks: Vec<usize> = (0..dom.len())
-            .filter(|&i| dom.parent[i] == col && dom.elem(i).is_some())
-            .collect();
-        let roots = blocks[..4].to_vec();
-        assert_eq!(an.widen(roots.clone(), &st, &an.hard, false), roots);
+        let (widened, roots, _) = widen_first_four(&html);
+        assert_eq!(widened, roots);
     }
 }
