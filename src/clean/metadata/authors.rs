@@ -431,20 +431,11 @@ fn person_name(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::clean_test_page;
 
     /// A page of `head` and `byline` markup around enough prose to be an article.
     fn authors_of(head: &str, byline: &str, url: &str) -> Vec<String> {
-        let prose = "<p>The council met on Tuesday evening to settle the budget for the \
-            coming year, and after a long debate it voted to raise spending on roads.</p>\
-            <p>Residents who spoke at the meeting asked for more money for the libraries \
-            and the swimming pool, which has been closed since the spring floods.</p>";
-        let page = format!(
-            "<html><head>{head}</head><body><article><h1>Budget passed</h1>{byline}{prose}\
-             </article></body></html>"
-        );
-        let base = Url::parse(url).ok();
-        crate::clean::clean(&page, base.as_ref())
+        clean_test_page("<html>", head, byline, url)
             .map(|c| c.authors)
             .unwrap_or_default()
     }

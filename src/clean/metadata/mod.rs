@@ -414,6 +414,27 @@ pub(crate) fn normalize_lang(raw: &str) -> Option<String> {
     }
 }
 
+/// What `clean` makes of a page at `url` (`html` its `<html>` tag) with
+/// `head` and `body` markup around enough prose to be an article (for tests).
+#[cfg(test)]
+pub(super) fn clean_test_page(
+    html: &str,
+    head: &str,
+    body: &str,
+    url: &str,
+) -> Option<crate::clean::Cleaned> {
+    let prose = "<p>The council met on Tuesday evening to settle the budget for the \
+        coming year, and after a long debate it voted to raise spending on roads.</p>\
+        <p>Residents who spoke at the meeting asked for more money for the libraries \
+        and the swimming pool, which has been closed since the spring floods.</p>";
+    let page = format!(
+        "{html}<head>{head}</head><body><article><h1>Budget passed</h1>{body}{prose}\
+         </article></body></html>"
+    );
+    let base = url::Url::parse(url).ok();
+    crate::clean::clean(&page, base.as_ref()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -346,17 +346,7 @@ mod tests {
     /// The publication time `clean` finds on a page at `url` with `head`
     /// and `body` markup around enough prose to be an article.
     fn published(head: &str, body: &str, url: &str) -> Option<String> {
-        let prose = "<p>The council met on Tuesday evening to settle the budget for the \
-            coming year, and after a long debate it voted to raise spending on roads.</p>\
-            <p>Residents who spoke at the meeting asked for more money for the libraries \
-            and the swimming pool, which has been closed since the spring floods.</p>";
-        let page = format!(
-            "<html lang=en><head>{head}</head><body><article><h1>Budget passed</h1>{body}\
-             {prose}</article></body></html>"
-        );
-        let base = Url::parse(url).ok();
-        crate::clean::clean(&page, base.as_ref())
-            .ok()?
+        super::super::clean_test_page("<html lang=en>", head, body, url)?
             .published_at
             .map(|d| d.to_rfc3339())
     }
